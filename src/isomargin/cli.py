@@ -170,9 +170,11 @@ def calc_liq(
         lambda: liq_figures(side, entry, venue, symbol, mmr, cum, qty, notional_, leverage, margin, taker_fee)
     )
     if as_json:
-        print(json.dumps(js(result)))
+        print(json.dumps(js(result), ensure_ascii=False))
         return
-    title = f"{result['venue']} {result['symbol']} — isolated {result['side']} {plain(result['leverage'])}×"
+    title = (
+        f"{result['venue']} {result['symbol']} — isolated {result['side'].name.lower()} {plain(result['leverage'])}×"
+    )
     out.print(
         table_of(
             [
@@ -266,7 +268,7 @@ def calc_margin(
         )
     )
     if as_json:
-        print(json.dumps(js(result)))
+        print(json.dumps(js(result), ensure_ascii=False))
         return
     rows = [
         ("mark", fmt(result["mark"])),
@@ -380,7 +382,7 @@ def calc_size(
         )
     )
     if as_json:
-        print(json.dumps(js(result)))
+        print(json.dumps(js(result), ensure_ascii=False))
         return
     out.print(
         table_of(
@@ -454,14 +456,14 @@ def calc_tiers(
     """A venue's tier table for a symbol; with --notional, the tier that holds it and its MM."""
     result = guarded(lambda: tier_figures(venue, symbol or "BTCUSDT", notional_))
     if as_json:
-        print(json.dumps(js(result)))
+        print(json.dumps(js(result), ensure_ascii=False))
         return
     unit = "contracts" if result["basis"] == "contracts" else "notional"
     table = Table(
         title=f"{result['venue']} {result['symbol']} tiers (by {unit}; deduction {result['deduction']})",
         title_justify="left",
     )
-    for col in ("tier", f"floor ({unit})", f"cap ({unit})", "maint. rate", "max leverage", "maint. amount"):
+    for col in ("tier", "floor", "cap", "rate", "max lev", "maint. amount"):
         table.add_column(col, justify="right")
     for row in result["tiers"]:
         mark = "bold yellow" if row["tier"] == result.get("selected_tier") else None

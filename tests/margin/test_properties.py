@@ -58,8 +58,14 @@ def margin_for(kind: ContractKind, size: Decimal, entry: Decimal, leverage: Deci
 
 @given(tables(), sides, kinds, bases, sizes, prices, leverages, st.integers(0, 30))
 def test_equity_equals_maintenance_at_the_liquidation_price(
-    table: TierTable, side: Side, kind: ContractKind, basis: MMBasis, size: Decimal, entry: Decimal,
-    leverage: Decimal, fee_bp: int,
+    table: TierTable,
+    side: Side,
+    kind: ContractKind,
+    basis: MMBasis,
+    size: Decimal,
+    entry: Decimal,
+    leverage: Decimal,
+    fee_bp: int,
 ) -> None:
     fee = Decimal(fee_bp) / 10000
     margin = margin_for(kind, size, entry, leverage)
@@ -102,8 +108,14 @@ def test_equity_is_zero_at_the_bankruptcy_price(
 
 @given(tables(), sides, kinds, bases, sizes, prices, leverages, st.integers(1, 10_000))
 def test_adding_margin_moves_liquidation_away(
-    table: TierTable, side: Side, kind: ContractKind, basis: MMBasis, size: Decimal, entry: Decimal,
-    leverage: Decimal, extra_pct: int,
+    table: TierTable,
+    side: Side,
+    kind: ContractKind,
+    basis: MMBasis,
+    size: Decimal,
+    entry: Decimal,
+    leverage: Decimal,
+    extra_pct: int,
 ) -> None:
     margin = margin_for(kind, size, entry, leverage)
     extra = margin * extra_pct / 1000
@@ -122,8 +134,14 @@ def test_adding_margin_moves_liquidation_away(
 
 @given(tables(), sides, kinds, bases, sizes, prices, leverages, leverages)
 def test_higher_leverage_never_moves_liquidation_farther(
-    table: TierTable, side: Side, kind: ContractKind, basis: MMBasis, size: Decimal, entry: Decimal,
-    lev_a: Decimal, lev_b: Decimal,
+    table: TierTable,
+    side: Side,
+    kind: ContractKind,
+    basis: MMBasis,
+    size: Decimal,
+    entry: Decimal,
+    lev_a: Decimal,
+    lev_b: Decimal,
 ) -> None:
     low, high = sorted((lev_a, lev_b))
     at_low = liquidation_price_isolated(side, size, entry, margin_for(kind, size, entry, low), table, kind, basis)

@@ -62,8 +62,14 @@ def test_binance_solves_with_the_tier_at_the_liquidation_price() -> None:
     # cum 950). Long 10 BTC at 65,000 = 650,000 notional (tier 3) with 65,000 margin.
     # With tier 3: (65,000 + 950 − 650,000)/(0.065 − 10) = 58,787.12 → notional 587,871 is NOT in tier 3.
     # With tier 2: (65,000 + 50 − 650,000)/(0.05 − 10) = 584,950/9.95 → notional 587,889 is in tier 2. ✓
-    table = TierTable.from_rates([(0, 50000, "0.004", 125), (50000, 600000, "0.005", 100),
-                                  (600000, 3000000, "0.0065", 75), (3000000, None, "0.01", 50)])
+    table = TierTable.from_rates(
+        [
+            (0, 50000, "0.004", 125),
+            (50000, 600000, "0.005", 100),
+            (600000, 3000000, "0.0065", 75),
+            (3000000, None, "0.01", 50),
+        ]
+    )
     assert [t.maint_amount for t in table.tiers] == [0, 50, 950, 11450]
     lp = liquidation_price_isolated(Side.LONG, "10", "65000", "65000", table)
     assert lp == MONEY.divide(D(584950), D("9.95"))
@@ -75,8 +81,14 @@ def test_short_moves_up_a_tier_at_its_liquidation_price() -> None:
     # With 5,850 margin (100×): (5,850 + 50 + 585,000)/9.045 = 65,328.9 → 587,960: tier 2 again; so check a
     # short that crosses: 9.2 BTC at 65,000 = 598,000 with 11,960 margin: tier 2 → (11,960 + 50 + 598,000)/
     # (0.046 + 9.2) = 65,975.7 → 606,976 notional: tier 3 instead → (11,960 + 950 + 598,000)/(0.0598 + 9.2).
-    table = TierTable.from_rates([(0, 50000, "0.004", 125), (50000, 600000, "0.005", 100),
-                                  (600000, 3000000, "0.0065", 75), (3000000, None, "0.01", 50)])
+    table = TierTable.from_rates(
+        [
+            (0, 50000, "0.004", 125),
+            (50000, 600000, "0.005", 100),
+            (600000, 3000000, "0.0065", 75),
+            (3000000, None, "0.01", 50),
+        ]
+    )
     lp = liquidation_price_isolated(Side.SHORT, "9.2", "65000", "11960", table)
     assert lp == MONEY.divide(D(610910), D("9.2598"))
 
@@ -126,7 +138,5 @@ def test_okx_taker_fee_in_rate(side: Side) -> None:
     # OKX isolated long: LP = (margin − Q·EP)/(Q·(MMR + fee − 1)); short: (margin + Q·EP)/(Q·(MMR + fee + 1)).
     # 1 BTC at 60,000, margin 3,000, MMR 0.4 %, taker 0.05 %.
     lp = liquidation_price_isolated(side, "1", "60000", "3000", TierTable.flat("0.004", "125"), fee_rate="0.0005")
-    expected = (
-        MONEY.divide(D(-57000), D("-0.9955")) if side is Side.LONG else MONEY.divide(D(63000), D("1.0045"))
-    )
+    expected = MONEY.divide(D(-57000), D("-0.9955")) if side is Side.LONG else MONEY.divide(D(63000), D("1.0045"))
     assert lp == expected

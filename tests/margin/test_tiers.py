@@ -1,5 +1,6 @@
 """Tier tables: the maintenance-amount recurrence, validation, look-up and continuity."""
 
+import itertools
 from decimal import Decimal as D
 
 import pytest
@@ -20,8 +21,14 @@ BINANCE_BTC = [
 
 def rows(data: list[tuple[int, int | None, str, int, int]]) -> list[dict[str, object]]:
     return [
-        {"tier": i, "floor": str(f), "cap": None if c is None else str(c), "mmr": r, "max_leverage": str(lev),
-         "maint_amount": str(cum)}
+        {
+            "tier": i,
+            "floor": str(f),
+            "cap": None if c is None else str(c),
+            "mmr": r,
+            "max_leverage": str(lev),
+            "maint_amount": str(cum),
+        }
         for i, (f, c, r, lev, cum) in enumerate(data, start=1)
     ]
 
@@ -78,7 +85,7 @@ def test_maintenance_margin_is_continuous_at_every_cap() -> None:
     for venue in ("binance", "hyperliquid", "bybit"):
         for spec in get_profile(venue).symbols.values():
             tiers = spec.table.tiers
-            for lower, upper in zip(tiers, tiers[1:], strict=False):
+            for lower, upper in itertools.pairwise(tiers):
                 assert lower.cap is not None
                 assert lower.cap * lower.mmr - lower.maint_amount == lower.cap * upper.mmr - upper.maint_amount
 

@@ -90,5 +90,4 @@ def plain(value: Decimal) -> str:
     """Decimal as a plain string without exponent or trailing zeros ("58793.97", "0", "125")."""
     if value == 0:
         return "0"
-    text = format(value.normalize(), "f")
-    return text
+    return format(value.normalize(MONEY), "f")  # MONEY, not the ambient context: never lose digits
