@@ -1,0 +1,1 @@
+"""The deterministic state machine: commands in, events out, no wall clock and no I/O."""
