@@ -1,0 +1,187 @@
+"""Commands: everything that can change engine state, as frozen dataclasses.
+
+Each carries what it needs, including the timestamp `ts` (ms) assigned at the edge; the engine never
+reads a clock. Numbers are Decimal; the engine validates them against the instrument's tick and step.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from enum import Enum, IntEnum
+
+
+class OrderSide(IntEnum):
+    BUY = 1
+    SELL = -1
+
+
+class OrderType(Enum):
+    LIMIT = "LIMIT"
+    MARKET = "MARKET"
+    STOP_MARKET = "STOP_MARKET"
+    STOP_LIMIT = "STOP"  # Binance's name for a stop-limit
+    TAKE_PROFIT_MARKET = "TAKE_PROFIT_MARKET"
+    TAKE_PROFIT_LIMIT = "TAKE_PROFIT"
+    TRAILING_STOP_MARKET = "TRAILING_STOP_MARKET"
+
+    @property
+    def conditional(self) -> bool:
+        return self not in (OrderType.LIMIT, OrderType.MARKET)
+
+    @property
+    def limit_after_trigger(self) -> bool:
+        return self in (OrderType.STOP_LIMIT, OrderType.TAKE_PROFIT_LIMIT)
+
+
+class TimeInForce(Enum):
+    GTC = "GTC"
+    IOC = "IOC"
+    FOK = "FOK"
+    GTX = "GTX"  # post-only (Binance's name)
+
+
+class PositionSide(Enum):
+    BOTH = "BOTH"  # one-way mode
+    LONG = "LONG"  # hedge mode legs
+    SHORT = "SHORT"
+
+
+class MarginMode(Enum):
+    ISOLATED = "ISOLATED"
+    CROSS = "CROSS"
+
+
+class WorkingType(Enum):
+    MARK_PRICE = "MARK_PRICE"
+    CONTRACT_PRICE = "CONTRACT_PRICE"  # last trade price
+
+
+class STP(Enum):
+    NONE = "NONE"
+    EXPIRE_TAKER = "EXPIRE_TAKER"
+    EXPIRE_MAKER = "EXPIRE_MAKER"
+    EXPIRE_BOTH = "EXPIRE_BOTH"
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    ts: int = field(default=0, kw_only=True)
+
+
+@dataclass(frozen=True, slots=True)
+class ListInstrument(Command):
+    """Open a market: `venue`'s instrument `symbol` (tick, step, tiers), with optional fee overrides."""
+
+    symbol: str
+    venue: str = "binance"
+    maker_fee: Decimal | None = None
+    taker_fee: Decimal | None = None
+    price_band: Decimal = Decimal("0.05")  # market orders fill at most this far from mark
+
+
+@dataclass(frozen=True, slots=True)
+class CreateAccount(Command):
+    account: int
+    hedge_mode: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Deposit(Command):
+    account: int
+    asset: str
+    amount: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class Withdraw(Command):
+    account: int
+    asset: str
+    amount: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class SetPositionMode(Command):
+    account: int
+    hedge_mode: bool
+
+
+@dataclass(frozen=True, slots=True)
+class SetMarginMode(Command):
+    account: int
+    symbol: str
+    mode: MarginMode
+
+
+@dataclass(frozen=True, slots=True)
+class SetLeverage(Command):
+    account: int
+    symbol: str
+    leverage: int
+
+
+@dataclass(frozen=True, slots=True)
+class PlaceOrder(Command):
+    account: int
+    symbol: str
+    side: OrderSide
+    type: OrderType
+    qty: Decimal | None = None  # None only with close_position
+    price: Decimal | None = None
+    stop_price: Decimal | None = None
+    tif: TimeInForce = TimeInForce.GTC
+    reduce_only: bool = False
+    close_position: bool = False
+    position_side: PositionSide = PositionSide.BOTH
+    client_order_id: str | None = None
+    working_type: WorkingType = WorkingType.CONTRACT_PRICE
+    callback_rate: Decimal | None = None  # trailing stop, percent (Binance: 0.1 … 10)
+    activation_price: Decimal | None = None
+    stp: STP = STP.NONE
+
+
+@dataclass(frozen=True, slots=True)
+class CancelOrder(Command):
+    account: int
+    symbol: str
+    order_id: int | None = None
+    client_order_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CancelAllOrders(Command):
+    account: int
+    symbol: str
+
+
+@dataclass(frozen=True, slots=True)
+class AmendOrder(Command):
+    account: int
+    symbol: str
+    order_id: int | None = None
+    client_order_id: str | None = None
+    qty: Decimal | None = None  # new total quantity (Binance semantics), filled part included
+    price: Decimal | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SetMarkPrice(Command):
+    symbol: str
+    mark: Decimal
+    index: Decimal | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SettleFunding(Command):
+    symbol: str
+    rate: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class AdjustMargin(Command):
+    """Add (amount > 0) or remove (amount < 0) isolated margin."""
+
+    account: int
+    symbol: str
+    amount: Decimal
+    position_side: PositionSide = PositionSide.BOTH
