@@ -14,7 +14,7 @@ from enum import StrEnum
 
 from isomargin.margin.contract import ContractKind, Side
 from isomargin.margin.errors import MarginError
-from isomargin.margin.numbers import ZERO, D, exact, non_negative, positive
+from isomargin.margin.numbers import ONE, ZERO, D, exact, non_negative, positive
 from isomargin.margin.tiers import Tier, TierBasis, TierTable
 
 
@@ -93,8 +93,10 @@ def _x_of(kind: ContractKind, price: Decimal) -> Decimal:
     return price if kind is ContractKind.LINEAR else 1 / price
 
 
-def _piece(legs: Sequence[Leg], base: Decimal, x_rep: Decimal, with_mm: bool) -> tuple[Decimal, Decimal]:
-    """Coefficients (A, B) of f(x) = A + B·x on the piece containing x_rep."""
+def _piece(
+    legs: Sequence[Leg], base: Decimal, x_rep: Decimal, with_mm: bool, scale: Decimal = ONE
+) -> tuple[Decimal, Decimal]:
+    """Coefficients (A, B) of f(x) = A + B·x (equity − scale·MM) on the piece containing x_rep."""
     a, b = base, ZERO
     for leg in legs:
         s, q = leg.side, leg.size
@@ -108,11 +110,12 @@ def _piece(legs: Sequence[Leg], base: Decimal, x_rep: Decimal, with_mm: bool) ->
             continue
         price = x_rep if leg.kind is ContractKind.LINEAR else 1 / x_rep
         tier = leg.tier_at(price)
-        rate = tier.mmr + leg.fee_rate
+        rate = (tier.mmr + leg.fee_rate) * scale
+        amount = tier.maint_amount * scale
         if leg.mm_basis is MMBasis.ENTRY:
-            a -= leg.notional_at(leg.entry) * rate - tier.maint_amount
+            a -= leg.notional_at(leg.entry) * rate - amount
         else:
-            a += tier.maint_amount
+            a += amount
             b -= q * rate
     return a, b
 
@@ -131,7 +134,7 @@ def _breakpoints(legs: Sequence[Leg], with_mm: bool) -> list[Decimal]:
     return sorted(points)
 
 
-def _roots(legs: Sequence[Leg], base: Decimal, with_mm: bool) -> list[tuple[Decimal, int]]:
+def _roots(legs: Sequence[Leg], base: Decimal, with_mm: bool, scale: Decimal = ONE) -> list[tuple[Decimal, int]]:
     """All prices where f changes sign, each with the sign of df/dP there (+1 rising, −1 falling)."""
     kinds = {leg.kind for leg in legs}
     if len(kinds) != 1:
@@ -145,7 +148,7 @@ def _roots(legs: Sequence[Leg], base: Decimal, with_mm: bool) -> list[tuple[Deci
     for i, lo in enumerate(edges):
         hi = edges[i + 1] if i + 1 < len(edges) else None
         rep = (lo + hi) / 2 if hi is not None else (lo * 2 if lo > 0 else Decimal(1))
-        a, b = _piece(legs, base, rep, with_mm)
+        a, b = _piece(legs, base, rep, with_mm, scale)
         if prev_right is not None:  # a jump across the breakpoint lo (tables without deduction)
             left_val = a + b * lo
             if (prev_right < 0 < left_val) or (left_val < 0 < prev_right):
@@ -175,15 +178,18 @@ def _pick(roots: list[tuple[Decimal, int]], net: Decimal) -> Decimal | None:
 
 
 @exact
-def solve_liquidation_price(legs: Sequence[Leg], base: object, with_mm: bool = True) -> Decimal | None:
-    """Price where `base` + Σ PnL equals Σ maintenance margin (or zero when with_mm is False).
+def solve_liquidation_price(
+    legs: Sequence[Leg], base: object, with_mm: bool = True, mm_scale: object = ONE
+) -> Decimal | None:
+    """Price where `base` + Σ PnL equals Σ maintenance margin × `mm_scale` (or zero when with_mm is False).
 
     `base` is everything that does not move with this symbol's price: isolated margin, or for cross the
     wallet minus other symbols' maintenance plus their unrealised PnL. None when no such price exists.
+    `mm_scale` turns a ratio threshold into a price: OKX's 300 % warning is equity = 3 × (MM + fee).
     """
     if not legs:
         raise MarginError("no_position", "a liquidation price needs at least one position leg")
-    roots = _roots(legs, D(base, "base"), with_mm)
+    roots = _roots(legs, D(base, "base"), with_mm, positive(mm_scale, "mm scale"))
     net = sum((leg.side * leg.size for leg in legs), ZERO)
     return _pick(roots, net)
 

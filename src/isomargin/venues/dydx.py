@@ -15,6 +15,7 @@ PROFILE = VenueProfile(
     docs="https://docs.dydx.exchange/concepts/trading/margin",
     mm_basis=MMBasis.MARK,
     ratio=RatioConvention.MM_OVER_BALANCE,
+    keeps_remainder=True,  # docs: a positive-value account keeps what is left after the penalty
     partial=partial_from(_DATA),
     alerts=alerts_from(_DATA),
     taker_fee=fee(_DATA, "taker_fee"),

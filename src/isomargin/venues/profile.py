@@ -115,6 +115,7 @@ class VenueProfile:
     partial: PartialRule = field(default_factory=PartialRule)
     alerts: Alerts = field(default_factory=Alerts)
     rounds_liquidation: bool = False
+    keeps_remainder: bool = False  # after a liquidation the trader keeps leftover margin (else the fund takes it)
     taker_fee: Decimal = ZERO
     maker_fee: Decimal = ZERO
     symbols: Mapping[str, SymbolSpec] = field(default_factory=dict)
