@@ -145,7 +145,7 @@ class Engine(Trading):
             raise Reject("position_open", f"close the {cmd.symbol} position before changing margin mode")
         if any(o.symbol == cmd.symbol for o in acct.orders.values()):
             raise Reject("orders_open", f"cancel open {cmd.symbol} orders before changing margin mode")
-        acct.setting(cmd.symbol).margin_mode = cmd.mode
+        acct.edit_setting(cmd.symbol).margin_mode = cmd.mode
         out.append(SettingChanged(acct.id, "margin_mode", cmd.mode.value, cmd.symbol))
 
     def set_leverage(self, cmd: SetLeverage, out: list[Event]) -> None:
@@ -172,7 +172,7 @@ class Engine(Trading):
             for pos in positions:
                 pos.leverage = old
             raise Reject("insufficient_margin", f"leverage {lev} would need more margin than is available")
-        acct.setting(cmd.symbol).leverage = lev
+        acct.edit_setting(cmd.symbol).leverage = lev
         out.append(SettingChanged(acct.id, "leverage", str(lev), cmd.symbol))
 
     # -- prices and funding ----------------------------------------------------------------------------

@@ -6,7 +6,7 @@ instead of rounding them, so a client always learns its number was not tradable.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 from isomargin.engine.errors import Reject
@@ -21,18 +21,15 @@ class Instrument:
     maker_fee: Decimal
     taker_fee: Decimal
     price_band: Decimal
+    # Copied from the spec once: the hot path reads them for every order and fill.
+    settle: str = field(init=False, compare=False)
+    tick: Decimal = field(init=False, compare=False)
+    step: Decimal = field(init=False, compare=False)
 
-    @property
-    def settle(self) -> str:
-        return self.spec.settle
-
-    @property
-    def tick(self) -> Decimal:
-        return self.spec.tick_size
-
-    @property
-    def step(self) -> Decimal:
-        return self.spec.step_size
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "settle", self.spec.settle)
+        object.__setattr__(self, "tick", self.spec.tick_size)
+        object.__setattr__(self, "step", self.spec.step_size)
 
     def to_ticks(self, price: Decimal, what: str = "price") -> int:
         if not isinstance(price, Decimal) or not price.is_finite() or price <= 0:

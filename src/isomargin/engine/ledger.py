@@ -8,11 +8,22 @@ external:<asset> (the outside world: deposits come from it, withdrawals go to it
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal
 
 from isomargin.engine.events import Event, Posted
 
 ZERO = Decimal(0)
+QUANTUM = Decimal("1E-18")  # the finest amount a division may leave in a balance
+
+
+def money(amount: Decimal) -> Decimal:
+    """An amount computed by division (a pro-rata share, margin = notional / leverage), truncated to QUANTUM.
+
+    Everything else the engine posts (price × qty, × fee or funding rate) is already short and exact. With
+    every posted amount a multiple of QUANTUM, balances below 10^16 fit in MONEY's 34 digits, so every
+    `post` is exact and the ledger sums to exactly zero. Callers move and remember the truncated value.
+    """
+    return amount.quantize(QUANTUM, rounding=ROUND_DOWN)
 
 
 def wallet_key(account: int, asset: str) -> str:

@@ -62,6 +62,11 @@ def snapshot(engine: Engine) -> dict[str, Any]:
         ],
         "orders": [_order(o) for o in engine.orders.values()],
         "positions": [_position(p) for a in engine.accounts.values() for p in a.positions.values()],
+        # Funding (and later liquidation) walks a symbol's positions in opening order, which the per-account
+        # list above does not keep: record it so a restored engine emits events in the same order.
+        "position_order": {
+            sym: [[account, side.value] for account, side in by_key] for sym, by_key in engine.positions.items()
+        },
         "ledger": {k: str(v) for k, v in engine.ledger.balances.items()},
         "marks": {k: str(v) for k, v in engine.marks.items()},
         "index_prices": {k: str(v) for k, v in engine.index_prices.items()},
@@ -104,11 +109,7 @@ def restore(data: dict[str, Any]) -> Engine:
         e.accounts[acct.id] = acct
     for raw in data["orders"]:
         order = _order_from(raw)
-        acct = e.accounts[order.account]
-        e.orders[order.id] = order
-        acct.orders[order.id] = order
-        if order.client_order_id is not None:
-            acct.client_ids[order.client_order_id] = order.id
+        e.add_order(e.accounts[order.account], order)
         if order.resting_conditional:
             e.triggers[order.symbol].add(order)
     for raw in data["positions"]:
@@ -126,7 +127,11 @@ def restore(data: dict[str, Any]) -> Engine:
             _dd(raw["bankruptcy"]),
         )
         e.accounts[pos.account].positions[(pos.symbol, pos.side)] = pos
-        e.positions[pos.symbol][(pos.account, pos.side)] = pos
+    for sym, keys in data["position_order"].items():
+        e.positions[sym] = {
+            (account, PositionSide(side)): e.accounts[account].positions[(sym, PositionSide(side))]
+            for account, side in keys
+        }
     e.ledger.balances = {k: Decimal(v) for k, v in data["ledger"].items()}
     e.marks = {k: Decimal(v) for k, v in data["marks"].items()}
     e.index_prices = {k: Decimal(v) for k, v in data["index_prices"].items()}

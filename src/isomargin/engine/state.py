@@ -38,6 +38,9 @@ class Setting:
     leverage: int = DEFAULT_LEVERAGE
 
 
+_DEFAULT_SETTING = Setting()  # read-only: handed out by `Account.setting` for symbols never configured
+
+
 @dataclass(slots=True)
 class Account:
     id: int
@@ -46,8 +49,15 @@ class Account:
     orders: dict[int, Order] = field(default_factory=dict)  # open orders, by id
     client_ids: dict[str, int] = field(default_factory=dict)
     positions: dict[tuple[str, PositionSide], Position] = field(default_factory=dict)
+    reducing: int = 0  # how many of `orders` are reduce-only (derived; kept by State.add_order/drop_order)
 
     def setting(self, symbol: str) -> Setting:
+        """The symbol's settings for reading: defaults are not stored, so a read (even by a command that is
+        then rejected) never changes state. Use `edit_setting` to change them."""
+        s = self.settings.get(symbol)
+        return _DEFAULT_SETTING if s is None else s
+
+    def edit_setting(self, symbol: str) -> Setting:
         s = self.settings.get(symbol)
         if s is None:
             s = self.settings[symbol] = Setting()
@@ -114,6 +124,24 @@ class State:
         if pos.lots == 0:
             acct.positions.pop((pos.symbol, pos.side), None)
             self.positions.get(pos.symbol, {}).pop((acct.id, pos.side), None)
+
+    # -- open orders ---------------------------------------------------------------------------------
+    def add_order(self, acct: Account, order: Order) -> None:
+        """Index an open order: by id, on its account, by client id, and in the account's reduce-only count."""
+        self.orders[order.id] = order
+        acct.orders[order.id] = order
+        if order.client_order_id is not None:
+            acct.client_ids[order.client_order_id] = order.id
+        if order.reduce_only:
+            acct.reducing += 1
+
+    def drop_order(self, acct: Account, order: Order) -> None:
+        """Undo `add_order` (a no-op for an order that is not open)."""
+        self.orders.pop(order.id, None)
+        if acct.orders.pop(order.id, None) is not None and order.reduce_only:
+            acct.reducing -= 1
+        if order.client_order_id is not None and acct.client_ids.get(order.client_order_id) == order.id:
+            del acct.client_ids[order.client_order_id]
 
     # -- money ---------------------------------------------------------------------------------------
     def wallet(self, account_id: int, asset: str) -> Decimal:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 
-from isomargin.engine.book import MatchResult, SelfTradePrevention
+from isomargin.engine.book import REJECT_POST_ONLY, MatchResult, SelfTradePrevention
 from isomargin.engine.book import TimeInForce as BookTIF
 from isomargin.engine.commands import (
     STP,
@@ -29,7 +29,7 @@ from isomargin.engine.commands import (
 from isomargin.engine.errors import Reject
 from isomargin.engine.events import Event, OrderUpdated, Trade
 from isomargin.engine.instruments import Instrument
-from isomargin.engine.ledger import fees_key, hold_key, isolated_key, settlement_key, wallet_key
+from isomargin.engine.ledger import fees_key, hold_key, isolated_key, money, settlement_key, wallet_key
 from isomargin.engine.orders import Order
 from isomargin.engine.positions import Position
 from isomargin.engine.state import Account, State
@@ -198,10 +198,7 @@ class Trading(State):
                 if result.reject.startswith("post")
                 else "fill-or-kill order cannot be filled completely",
             )
-        self.orders[order.id] = order
-        acct.orders[order.id] = order
-        if order.client_order_id is not None:
-            acct.client_ids[order.client_order_id] = order.id
+        self.add_order(acct, order)
         self._announce(order, out, "NEW")  # a fired conditional order reports its working order too
         self._process(acct, inst, order, result, out)
 
@@ -261,7 +258,7 @@ class Trading(State):
         inst = self.instruments[order.symbol]
         asset = inst.settle
         if maker and order.hold:
-            share = order.hold if lots == order.remaining else order.hold * lots / order.remaining
+            share = order.hold if lots == order.remaining else money(order.hold * lots / order.remaining)
             self.ledger.post(hold_key(acct.id, asset), wallet_key(acct.id, asset), asset, share, "hold_release", out)
             order.hold -= share
         pos = self.open_position(acct, order.symbol, order.position_side)
@@ -283,13 +280,13 @@ class Trading(State):
         whole = abs(pos.lots)
         full = lots == whole
         qty = inst.qty(lots)
-        released_cost = pos.cost if full else pos.cost * lots / whole
+        released_cost = pos.cost if full else money(pos.cost * lots / whole)
         pnl = pos.sign * (qty * price - released_cost)
         fee = qty * price * rate
         ledger = self.ledger
         if pos.isolated:
             key = isolated_key(pos.account, pos.symbol, pos.side.value)
-            share = ledger.balance(key) * lots / whole  # pro rata: the remainder's liquidation price holds
+            share = money(ledger.balance(key) * lots / whole)  # pro rata: the remainder's liquidation price holds
             ledger.post(settlement_key(asset), key, asset, pnl, "realized_pnl", out)
             ledger.post(key, fees_key(asset), asset, fee, "trading_fee", out)
             if full:
@@ -328,7 +325,7 @@ class Trading(State):
             pos.isolated = setting.margin_mode is MarginMode.ISOLATED
             pos.leverage = setting.leverage
         if pos.isolated:
-            im = notional / pos.leverage
+            im = money(notional / pos.leverage)
             self.ledger.post(
                 wallet, isolated_key(pos.account, pos.symbol, pos.side.value), asset, im, "isolated_margin", out
             )
@@ -370,8 +367,8 @@ class Trading(State):
         PnL less the fee. A flip's new margin is drawn after this arrives, as the seeds' example has it."""
         whole = abs(pos.lots)
         qty = inst.qty(lots)
-        share = self.isolated_margin(pos) * lots / whole
-        pnl = pos.sign * (qty * price - pos.cost * lots / whole)
+        share = money(self.isolated_margin(pos) * lots / whole)  # exactly as `_reduce` will release it
+        pnl = pos.sign * (qty * price - money(pos.cost * lots / whole))
         return max(ZERO, share + pnl - qty * price * inst.taker_fee)
 
     def _open_loss(self, inst: Instrument, side: OrderSide, price: Decimal, lots: int) -> Decimal:
@@ -388,7 +385,7 @@ class Trading(State):
         price = inst.price(order.price_ticks or 0)
         lots = order.remaining
         lev = acct.setting(inst.symbol).leverage
-        hold = inst.qty(lots) * price * (1 / Decimal(lev) + inst.taker_fee) + self._open_loss(
+        hold = money(inst.qty(lots) * price * (1 / Decimal(lev) + inst.taker_fee)) + self._open_loss(
             inst, order.side, price, lots
         )
         asset = inst.settle
@@ -428,6 +425,8 @@ class Trading(State):
 
     def _trim_closing(self, acct: Account, symbol: str, pside: PositionSide, out: list[Event]) -> None:
         """Shrink or cancel resting reduce-only orders that could now close more than the position holds."""
+        if not acct.reducing:
+            return  # the common case: no reduce-only order anywhere on the account, nothing to trim
         pos = self.position(acct, symbol, pside)
         book = self.books[symbol]
         for side in (OrderSide.BUY, OrderSide.SELL):
@@ -507,14 +506,15 @@ class Trading(State):
             self._reserve(acct, inst, order, out)
             self._announce(order, out, order.status)
             return
+        if order.tif is TimeInForce.GTX:  # refuse before touching the hold: a rejection changes nothing
+            touch = book.best_ask() if order.side is OrderSide.BUY else book.best_bid()
+            if touch is not None and (touch - ticks) * order.side <= 0:
+                raise Reject(REJECT_POST_ONLY, "post-only order would take liquidity")
         self._release_hold(acct, inst, order, out)
         result = book.amend(
             order.id, price=ticks, qty=remaining, post_only=order.tif is TimeInForce.GTX, stp=_STP[order.stp]
         )
-        assert result is not None
-        if result.reject is not None:  # book unchanged: put the hold back and refuse
-            self._reserve(acct, inst, order, out)
-            raise Reject(result.reject, "post-only order would take liquidity")
+        assert result is not None and result.reject is None  # post-only crossing was refused above
         order.price_ticks = ticks
         order.lots = order.filled_lots + remaining
         self._announce(order, out, order.status)
@@ -553,10 +553,7 @@ class Trading(State):
         elif in_book:
             self.books[order.symbol].cancel(order.id)
         self._release_hold(acct, inst, order, out)
-        self.orders.pop(order.id, None)
-        acct.orders.pop(order.id, None)
-        if order.client_order_id is not None and acct.client_ids.get(order.client_order_id) == order.id:
-            del acct.client_ids[order.client_order_id]
+        self.drop_order(acct, order)
         self._announce(order, out, status, reason)
 
     def _announce(self, order: Order, out: list[Event], status: str, reason: str | None = None) -> None:
@@ -595,10 +592,7 @@ class Trading(State):
         elif price is not None and would_fire(order, price):
             raise Reject("would_immediately_trigger", f"stop {order.stop_price} is already reached at {price}")
         self.triggers[order.symbol].add(order)
-        self.orders[order.id] = order
-        acct.orders[order.id] = order
-        if order.client_order_id is not None:
-            acct.client_ids[order.client_order_id] = order.id
+        self.add_order(acct, order)
         self._announce(order, out, "NEW")
 
     def _trigger_price(self, symbol: str, working: WorkingType) -> Decimal | None:
@@ -623,10 +617,7 @@ class Trading(State):
         acct = self.accounts[order.account]
         inst = self.instruments[order.symbol]
         order.triggered = True
-        self.orders.pop(order.id, None)
-        acct.orders.pop(order.id, None)
-        if order.client_order_id is not None:
-            acct.client_ids.pop(order.client_order_id, None)
+        self.drop_order(acct, order)
         self._announce(order, out, "TRIGGERED")
         try:
             if order.close_position:

@@ -35,14 +35,16 @@ def would_fire(order: Order, price: Decimal) -> bool:
 class TriggerIndex:
     """The waiting conditional orders of one symbol."""
 
-    __slots__ = ("falling", "rising", "trailing")
+    __slots__ = ("falling", "rising", "size", "trailing")
 
     def __init__(self) -> None:
         self.rising: dict[WorkingType, SortedList] = {w: SortedList() for w in WorkingType}
         self.falling: dict[WorkingType, SortedList] = {w: SortedList() for w in WorkingType}
         self.trailing: dict[WorkingType, dict[int, Order]] = {w: {} for w in WorkingType}
+        self.size = 0  # orders waiting, kept so the check after every order is O(1)
 
     def add(self, order: Order) -> None:
+        self.size += 1
         if order.type is OrderType.TRAILING_STOP_MARKET:
             self.trailing[order.working_type][order.id] = order
             return
@@ -52,11 +54,15 @@ class TriggerIndex:
 
     def remove(self, order: Order) -> None:
         if order.type is OrderType.TRAILING_STOP_MARKET:
-            self.trailing[order.working_type].pop(order.id, None)
+            if self.trailing[order.working_type].pop(order.id, None) is not None:
+                self.size -= 1
             return
         assert order.stop_price is not None
         book = self.rising if fires_on_rise(order) else self.falling
-        book[order.working_type].discard((order.stop_price, order.id))
+        entry = (order.stop_price, order.id)
+        if entry in book[order.working_type]:
+            book[order.working_type].remove(entry)
+            self.size -= 1
 
     def fire(self, working: WorkingType, price: Decimal, orders: dict[int, Order]) -> list[Order]:
         """Remove and return every order whose condition holds at `price`, by order id."""
@@ -73,14 +79,11 @@ class TriggerIndex:
                 del trailing[order.id]
                 fired.append(order.id)
         fired.sort()
+        self.size -= len(fired)
         return [orders[i] for i in fired]
 
     def __len__(self) -> int:
-        return (
-            sum(len(x) for x in self.rising.values())
-            + sum(len(x) for x in self.falling.values())
-            + sum(len(x) for x in self.trailing.values())
-        )
+        return self.size
 
 
 def track_trailing(order: Order, price: Decimal) -> bool:
