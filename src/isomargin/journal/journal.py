@@ -1,0 +1,149 @@
+"""The journal: a backend plus the checks that make it trustworthy.
+
+`scan()` verifies every record's checksum and that seqs run 1, 2, 3… without a gap. Bad records at the
+end (a torn or corrupt tail) are reported and, when writing, truncated past the last good record; a bad
+record followed by good ones is corruption in the middle and refuses to start.
+"""
+
+from __future__ import annotations
+
+import json
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from isomargin.engine import Engine
+from isomargin.engine.snapshot import canonical, restore, snapshot, state_hash
+from isomargin.journal.backend import Backend, open_backend
+from isomargin.journal.errors import JournalError
+from isomargin.journal.record import Record, SnapshotRow
+
+
+@dataclass(slots=True)
+class Scan:
+    """What `Journal.scan` found: the good prefix 1..last_seq and what lay beyond it."""
+
+    last_seq: int = 0
+    keys: dict[str, int] = field(default_factory=dict)
+    bad_tail: list[int] = field(default_factory=list)  # seqs of bad records past the good prefix
+    truncated: int = 0  # records removed by `repair`
+
+    @property
+    def torn(self) -> bool:
+        return bool(self.bad_tail)
+
+
+class Journal:
+    """Records and snapshots in one backend; see `open_journal`."""
+
+    def __init__(self, backend: Backend, *, read_only: bool = False) -> None:
+        self.backend = backend
+        self.read_only = read_only
+
+    @property
+    def location(self) -> str:
+        return f"{self.backend.name}:{self.backend.location}"
+
+    def scan(self) -> Scan:
+        """Verify every record; raise `journal_corrupt` on damage followed by good records."""
+        out = Scan()
+        expected = 1
+        first_bad: tuple[int, str] | None = None
+        for rec in self.backend.records():
+            if first_bad is None:
+                if rec.seq == expected and rec.valid:
+                    if rec.key is not None:
+                        out.keys[rec.key] = rec.seq
+                    out.last_seq = expected
+                    expected += 1
+                    continue
+                if rec.seq != expected:
+                    first_bad = (expected, f"records {expected}..{rec.seq - 1} are missing")
+                    if rec.valid:
+                        raise self._corrupt(first_bad, rec.seq)
+                else:
+                    first_bad = (rec.seq, f"record {rec.seq} fails its checksum")
+                out.bad_tail.append(rec.seq)
+            elif rec.valid:
+                raise self._corrupt(first_bad, rec.seq)
+            else:
+                out.bad_tail.append(rec.seq)
+        return out
+
+    def _corrupt(self, first_bad: tuple[int, str], good_seq: int) -> JournalError:
+        return JournalError(
+            "journal_corrupt",
+            f"{self.location}: {first_bad[1]} but valid record {good_seq} follows, so this is not a torn tail; "
+            "refusing to start (restore the journal from a replica or backup)",
+        )
+
+    def repair(self, scan: Scan) -> None:
+        """Truncate a bad tail past the last good record (no-op when read-only or nothing is bad)."""
+        if scan.bad_tail and not self.read_only:
+            scan.truncated = self.backend.delete_after(scan.last_seq)
+
+    def append(self, records: list[Record]) -> None:
+        if self.read_only:
+            raise JournalError("journal_read_only", f"{self.location} was opened read-only")
+        self.backend.append(records)
+
+    def get(self, seq: int) -> Record | None:
+        return self.backend.get(seq)
+
+    def records(self, after: int = 0, upto: int | None = None) -> Any:
+        for rec in self.backend.records(after):
+            if upto is not None and rec.seq > upto:
+                return
+            yield rec
+
+    # -- snapshots -------------------------------------------------------------------------------------
+    def write_snapshot(self, seq: int, engine: Engine) -> SnapshotRow:
+        """Store `engine` as the state after record `seq`."""
+        if self.read_only:
+            raise JournalError("journal_read_only", f"{self.location} was opened read-only")
+        row = SnapshotRow(seq, state_hash(engine), zlib.compress(canonical(snapshot(engine)), 1)).sealed()
+        self.backend.put_snapshot(row)
+        return row
+
+    def load_snapshot(self, upto: int, notes: list[str] | None = None) -> tuple[int, Engine] | None:
+        """The newest snapshot covering at most `upto` that verifies (checksum, decode, hash); skipped ones
+        are described in `notes`."""
+        for seq in self.backend.snapshot_seqs():
+            if seq > upto:
+                continue
+            row = self.backend.get_snapshot(seq)
+            if row is None:
+                continue
+            if not row.valid:
+                _note(notes, f"snapshot {seq} fails its checksum; skipped")
+                continue
+            try:
+                engine = restore(json.loads(zlib.decompress(row.data)))
+            except (ValueError, KeyError, TypeError, zlib.error) as exc:
+                _note(notes, f"snapshot {seq} does not restore ({exc}); skipped")
+                continue
+            if state_hash(engine) != row.hash:
+                _note(notes, f"snapshot {seq} restores to a different hash; skipped")
+                continue
+            return seq, engine
+        return None
+
+    def close(self) -> None:
+        self.backend.close()
+
+    def __enter__(self) -> Journal:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _note(notes: list[str] | None, text: str) -> None:
+    if notes is not None:
+        notes.append(text)
+
+
+def open_journal(target: str | Path, *, read_only: bool = False, create: bool = True) -> Journal:
+    """Open a journal by path or URL (see `open_backend`)."""
+    return Journal(open_backend(target, read_only=read_only, create=create), read_only=read_only)
