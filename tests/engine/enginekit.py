@@ -33,11 +33,12 @@ def div(a: object, b: object) -> Decimal:
 class Venue:
     """An engine plus shorthands for the scenarios below."""
 
-    def __init__(self, fees: bool = False) -> None:
-        self.engine = Engine()
+    def __init__(self, fees: bool = False, venue: str = "binance", symbols: tuple[str, ...] = ("BTCUSDT", "ETHUSDT"),
+                 **engine: Any) -> None:  # fmt: skip
+        self.engine = Engine(**engine)
         fee: dict[str, Any] = {} if fees else {"maker_fee": D(0), "taker_fee": D(0)}
-        for sym in ("BTCUSDT", "ETHUSDT"):
-            self.ok(ListInstrument(sym, venue="binance", **fee))
+        for sym in symbols:
+            self.ok(ListInstrument(sym, venue=venue, **fee))
 
     def ok(self, cmd: Any) -> list[Event]:
         events = self.engine.apply(cmd)
@@ -54,7 +55,7 @@ class Venue:
     def account(self, n: int, usdt: str = "100000", isolated: str | None = None, leverage: int = 10) -> int:
         self.ok(CreateAccount(n))
         self.ok(Deposit(n, "USDT", D(usdt)))
-        for sym in ("BTCUSDT", "ETHUSDT"):
+        for sym in self.engine.instruments:
             self.ok(SetLeverage(n, sym, leverage))
         if isolated:
             self.ok(SetMarginMode(n, isolated, MarginMode.ISOLATED))

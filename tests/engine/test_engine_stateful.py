@@ -45,7 +45,7 @@ from isomargin.engine import (
     snapshot,
     state_hash,
 )
-from isomargin.engine.events import Event, Posted
+from isomargin.engine.events import AutoDeleveraged, Event, Posted
 from isomargin.engine.ledger import hold_key, settlement_key
 
 USDT = "USDT"
@@ -108,17 +108,34 @@ class EngineMachine(RuleBasedStateMachine):
         self.ts += 1
         cmd = make(self.ts)
         before = state_hash(self.engine)
+        e = self.engine
+        wallets = {a: e.wallet(a, USDT) for a in e.accounts}
+        flat = {a for a, acct in e.accounts.items() if not acct.positions and not acct.orders}
+        isolated_only = {
+            a for a, acct in e.accounts.items()
+            if acct.positions and not acct.orders and all(p.isolated for p in acct.positions.values())
+        }  # fmt: skip
         events = self.engine.apply(cmd)
         self.commands.append(cmd)
-        self.events.append([e.to_dict() for e in events])
+        self.events.append([ev.to_dict() for ev in events])
+        if isinstance(cmd, SetMarkPrice | SettleFunding):
+            for a in flat:  # a flat account never pays for anyone's loss
+                assert e.wallet(a, USDT) >= wallets[a], f"flat account {a} lost money on {cmd}"
+        if isinstance(cmd, SetMarkPrice):
+            for a in isolated_only:  # liquidation takes an isolated loss from its own pool, never the wallet
+                assert e.wallet(a, USDT) >= wallets[a], f"isolated-only account {a}'s wallet paid on {cmd}"
+        for ev in events:
+            if isinstance(ev, AutoDeleveraged):  # ADL closes the other side only, and only other accounts
+                assert {ev.side, ev.liquidated_side} == {"long", "short"}, f"ADL hit the liquidated side: {ev}"
+                assert ev.account != ev.liquidated_account
         if any(isinstance(e, Rejected) for e in events):
             assert len(events) == 1, f"a rejection must be the only event: {events}"
             assert state_hash(self.engine) == before, f"rejected {cmd} changed state: {events[0]}"
-        for e in events:
-            if isinstance(e, Posted) and e.reason == "deposit":
-                self.net_deposits += e.amount
-            elif isinstance(e, Posted) and e.reason == "withdrawal":
-                self.net_deposits -= e.amount
+        for ev in events:
+            if isinstance(ev, Posted) and ev.reason in ("deposit", "insurance_deposit"):
+                self.net_deposits += ev.amount
+            elif isinstance(ev, Posted) and ev.reason == "withdrawal":
+                self.net_deposits -= ev.amount
         return events
 
     def mark(self, symbol: str) -> Decimal:
@@ -618,14 +635,16 @@ class EngineMachine(RuleBasedStateMachine):
     def settlement_matches_open_positions(self) -> None:
         e = self.engine
         open_cost = sum((p.sign * p.cost for by_key in e.positions.values() for p in by_key.values()), Decimal(0))
-        assert e.ledger.balance(settlement_key(USDT)) + open_cost == 0
+        fund_cost = sum((p.sign * p.cost for p in e.insurance_positions.values()), Decimal(0))  # taken over
+        assert e.ledger.balance(settlement_key(USDT)) + open_cost + fund_cost == 0
         for acct in e.accounts.values():
             for (sym, pside), pos in acct.positions.items():
                 assert pos.lots != 0, f"flat position kept: {pos}"
                 assert e.positions[sym][(acct.id, pside)] is pos
         assert sum(len(by_key) for by_key in e.positions.values()) == sum(len(a.positions) for a in e.accounts.values())
-        for sym in SYMBOLS:  # every fill has two sides: open interest nets to zero
-            assert sum(p.lots for p in e.positions[sym].values()) == 0
+        for sym in SYMBOLS:  # every fill has two sides (the fund's inventory included): open interest nets to zero
+            held = e.insurance_positions.get(sym)
+            assert sum(p.lots for p in e.positions[sym].values()) + (held.lots if held else 0) == 0
 
     @invariant()
     def holds_match_orders(self) -> None:

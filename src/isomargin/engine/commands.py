@@ -185,3 +185,12 @@ class AdjustMargin(Command):
     symbol: str
     amount: Decimal
     position_side: PositionSide = PositionSide.BOTH
+
+
+@dataclass(frozen=True, slots=True)
+class FundInsurance(Command):
+    """Operator: pay `amount` into the insurance fund (of `symbol` where funds are per symbol)."""
+
+    asset: str
+    amount: Decimal
+    symbol: str | None = None

@@ -19,6 +19,7 @@ from isomargin.engine.commands import (
     Command,
     CreateAccount,
     Deposit,
+    FundInsurance,
     ListInstrument,
     MarginMode,
     PlaceOrder,
@@ -42,8 +43,9 @@ from isomargin.engine.events import (
 )
 from isomargin.engine.instruments import Instrument
 from isomargin.engine.ledger import external_key, isolated_key, settlement_key, wallet_key
-from isomargin.engine.trading import Trading
+from isomargin.engine.liquidation import Liquidation
 from isomargin.engine.triggers import TriggerIndex
+from isomargin.engine.watch import PriceWatch
 from isomargin.margin import MarginError, Side, max_removable_margin
 from isomargin.margin.numbers import MONEY
 from isomargin.venues import get_profile
@@ -51,8 +53,12 @@ from isomargin.venues import get_profile
 ZERO = Decimal(0)
 
 
-class Engine(Trading):
+class Engine(Liquidation):
     """Commands in, events out."""
+
+    def __init__(self, insurance_per_symbol: bool = False) -> None:
+        super().__init__()
+        self.insurance_per_symbol = insurance_per_symbol
 
     def apply(self, cmd: Command) -> list[Event]:
         """Carry out one command; the returned events describe every change it made.
@@ -96,6 +102,7 @@ class Engine(Trading):
         self.books[spec.symbol] = OrderBook()
         self.triggers[spec.symbol] = TriggerIndex()
         self.positions[spec.symbol] = {}
+        self.watches[spec.symbol] = PriceWatch()
         out.append(
             InstrumentListed(
                 spec.symbol, profile.name, spec.settle, spec.tick_size, spec.step_size, spec.min_notional, maker, taker
@@ -115,13 +122,21 @@ class Engine(Trading):
 
     def deposit(self, cmd: Deposit, out: list[Event]) -> None:
         self.account(cmd.account)
-        amount = _positive(cmd.amount, "deposit amount")
+        amount = _bounded(cmd.amount, "deposit amount")
         asset = _asset(cmd.asset)
         self.ledger.post(external_key(asset), wallet_key(cmd.account, asset), asset, amount, "deposit", out)
 
+    def fund_insurance(self, cmd: FundInsurance, out: list[Event]) -> None:
+        amount = _bounded(cmd.amount, "amount")
+        asset = _asset(cmd.asset)
+        if cmd.symbol is not None:
+            self.instrument(cmd.symbol)
+        key = self.fund_key(asset, cmd.symbol or "")
+        self.ledger.post(external_key(asset), key, asset, amount, "insurance_deposit", out)
+
     def withdraw(self, cmd: Withdraw, out: list[Event]) -> None:
         acct = self.account(cmd.account)
-        amount = _positive(cmd.amount, "withdrawal amount")
+        amount = _bounded(cmd.amount, "withdrawal amount")
         asset = _asset(cmd.asset)
         free = self.available(acct, asset)
         if amount > free:
@@ -178,20 +193,17 @@ class Engine(Trading):
     # -- prices and funding ----------------------------------------------------------------------------
     def set_mark_price(self, cmd: SetMarkPrice, out: list[Event]) -> None:
         self.instrument(cmd.symbol)
-        mark = _positive(cmd.mark, "mark price")
-        index = _positive(cmd.index, "index price") if cmd.index is not None else mark
+        mark = _bounded(cmd.mark, "mark price")
+        index = _bounded(cmd.index, "index price") if cmd.index is not None else mark
         self.marks[cmd.symbol] = mark
         self.index_prices[cmd.symbol] = index
         out.append(MarkPriceUpdated(cmd.symbol, mark, index))
         self.run_triggers(cmd.symbol, out)
         self.after_mark(cmd.symbol, out)
 
-    def after_mark(self, symbol: str, out: list[Event]) -> None:
-        """Hook for the liquidation pipeline (Engine II): runs after every mark price change."""
-
     def settle_funding(self, cmd: SettleFunding, out: list[Event]) -> None:
         inst = self.instrument(cmd.symbol)
-        rate = _decimal(cmd.rate, "funding rate")
+        rate = _bounded(cmd.rate, "funding rate", positive=False)
         if abs(rate) >= 1:
             raise Reject("bad_funding_rate", "funding rate must be a fraction between −1 and 1")
         mark = self.marks.get(cmd.symbol)
@@ -215,12 +227,19 @@ class Engine(Trading):
             })  # fmt: skip
             self.refresh(pos)
             out.append(self.position_event(pos))
+        held = self.insurance_positions.get(cmd.symbol)
+        if held is not None and held.lots:  # the fund's taken-over inventory pays and earns funding too
+            amount = -held.sign * inst.qty(abs(held.lots)) * mark * rate
+            fund = self.fund_key(asset, cmd.symbol)
+            self.ledger.post(settlement_key(asset), fund, asset, amount, "funding", out)
+            held.funding += amount
+            out.append(FundingPaid(0, cmd.symbol, held.side.value, rate, mark, amount))
 
     # -- isolated margin -------------------------------------------------------------------------------
     def adjust_margin(self, cmd: AdjustMargin, out: list[Event]) -> None:
         acct = self.account(cmd.account)
         inst = self.instrument(cmd.symbol)
-        amount = _decimal(cmd.amount, "amount")
+        amount = _bounded(cmd.amount, "amount", positive=False)
         pos = self.position(acct, cmd.symbol, cmd.position_side)
         if pos is None or pos.lots == 0:
             raise Reject("no_position", f"no {cmd.position_side.value} position on {cmd.symbol}")
@@ -264,6 +283,20 @@ def _positive(value: object, what: str) -> Decimal:
     return d
 
 
+MAX_PLACES = 8  # money, marks and rates carry at most 8 decimals (Binance's precision for all three)
+MAX_VALUE = Decimal(10) ** 12  # far above any real balance or price, far below where 34 digits stop being exact
+
+
+def _bounded(value: object, what: str, positive: bool = True) -> Decimal:
+    """A decimal with at most 8 places and below 10^12: every product the engine forms from it stays exact."""
+    d = _positive(value, what) if positive else _decimal(value, what)
+    if abs(d) >= MAX_VALUE:
+        raise Reject("bad_number", f"{what} {d} is too large")
+    if d != d.quantize(Decimal(1).scaleb(-MAX_PLACES)):
+        raise Reject("bad_number", f"{what} {d} has more than {MAX_PLACES} decimal places")
+    return d
+
+
 def _asset(asset: object) -> str:
     if not isinstance(asset, str) or not asset.isalnum() or not asset.isupper() or len(asset) > 12:
         raise Reject("bad_asset", f"asset must be an upper-case code like USDT, got {asset!r}")
@@ -274,6 +307,7 @@ _HANDLERS: dict[type, Callable[[Engine, Any, list[Event]], None]] = {
     ListInstrument: Engine.list_instrument,
     CreateAccount: Engine.create_account,
     Deposit: Engine.deposit,
+    FundInsurance: Engine.fund_insurance,
     Withdraw: Engine.withdraw,
     SetPositionMode: Engine.set_position_mode,
     SetMarginMode: Engine.set_margin_mode,

@@ -165,3 +165,50 @@ class BadDebt(Event):
     asset: str
     amount: Decimal
     reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Liquidated(Event):
+    """One step of a liquidation, with what explains it afterwards.
+
+    step: cancel_orders | hedge_offset | partial | close | takeover | adl | done. `qty`/`price` are what the
+    step closed and at what (average) price; `fund_change` what the insurance fund gained (−: paid).
+    """
+
+    account: int
+    symbol: str
+    position_side: str
+    margin_mode: str
+    step: str
+    mark: Decimal
+    liquidation_price: Decimal | None
+    bankruptcy_price: Decimal | None
+    qty: Decimal | None = None
+    price: Decimal | None = None
+    fund_change: Decimal | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AutoDeleveraged(Event):
+    """A profitable opposite position closed at the bankrupt position's price because the fund could not."""
+
+    account: int
+    symbol: str
+    position_side: str
+    qty: Decimal
+    price: Decimal
+    realized_pnl: Decimal
+    liquidated_account: int
+    side: str  # the deleveraged position's direction: long | short
+    liquidated_side: str  # the bankrupt position's direction (always the other one)
+
+
+@dataclass(frozen=True, slots=True)
+class MarginCall(Event):
+    """An alert level crossed (warning / cancel_orders) or left (ok); `symbol` None for a cross account."""
+
+    account: int
+    symbol: str | None
+    position_side: str | None
+    level: str
+    ratio: Decimal

@@ -21,6 +21,7 @@ from isomargin.engine.orders import Order
 from isomargin.engine.positions import Position
 from isomargin.engine.state import HISTORY, Account, Setting
 from isomargin.engine.triggers import TriggerIndex
+from isomargin.engine.watch import PriceWatch
 from isomargin.venues import get_profile
 
 VERSION = 1
@@ -67,6 +68,9 @@ def snapshot(engine: Engine) -> dict[str, Any]:
         "position_order": {
             sym: [[account, side.value] for account, side in by_key] for sym, by_key in engine.positions.items()
         },
+        "insurance_per_symbol": engine.insurance_per_symbol,
+        "insurance_positions": [_position(p) for p in engine.insurance_positions.values()],
+        "alert_levels": [[sym, acct, side, level] for (sym, acct, side), level in engine.alert_levels.items()],
         "ledger": {k: str(v) for k, v in engine.ledger.balances.items()},
         "marks": {k: str(v) for k, v in engine.marks.items()},
         "index_prices": {k: str(v) for k, v in engine.index_prices.items()},
@@ -92,7 +96,7 @@ def restore(data: dict[str, Any]) -> Engine:
     """The engine a snapshot describes (the inverse of `snapshot`)."""
     if data.get("version") != VERSION:
         raise ValueError(f"unsupported snapshot version {data.get('version')!r}")
-    e = Engine()
+    e = Engine(insurance_per_symbol=data["insurance_per_symbol"])
     e.seq, e.next_order_id, e.next_trade_id = data["seq"], data["next_order_id"], data["next_trade_id"]
     for raw in data["instruments"]:
         profile = get_profile(raw["venue"])
@@ -103,6 +107,7 @@ def restore(data: dict[str, Any]) -> Engine:
         e.books[spec.symbol] = OrderBook.restore(data["books"][spec.symbol])
         e.triggers[spec.symbol] = TriggerIndex()
         e.positions[spec.symbol] = {}
+        e.watches[spec.symbol] = PriceWatch()
     for raw in data["accounts"]:
         acct = Account(raw["id"], raw["hedge_mode"])
         acct.settings = {sym: Setting(MarginMode(m), lev) for sym, (m, lev) in raw["settings"].items()}
@@ -113,19 +118,7 @@ def restore(data: dict[str, Any]) -> Engine:
         if order.resting_conditional:
             e.triggers[order.symbol].add(order)
     for raw in data["positions"]:
-        pos = Position(
-            raw["account"],
-            raw["symbol"],
-            PositionSide(raw["side"]),
-            raw["isolated"],
-            raw["leverage"],
-            raw["lots"],
-            Decimal(raw["cost"]),
-            Decimal(raw["realized"]),
-            Decimal(raw["funding"]),
-            _dd(raw["liquidation"]),
-            _dd(raw["bankruptcy"]),
-        )
+        pos = _position_from(raw)
         e.accounts[pos.account].positions[(pos.symbol, pos.side)] = pos
     for sym, keys in data["position_order"].items():
         e.positions[sym] = {
@@ -133,6 +126,11 @@ def restore(data: dict[str, Any]) -> Engine:
             for account, side in keys
         }
     e.ledger.balances = {k: Decimal(v) for k, v in data["ledger"].items()}
+    e.insurance_positions = {raw["symbol"]: _position_from(raw) for raw in data["insurance_positions"]}
+    e.alert_levels = {(sym, acct, side): level for sym, acct, side, level in data["alert_levels"]}
+    for by_key in e.positions.values():  # liquidation and alert watches, cross holders: all derived
+        for pos in by_key.values():
+            e.watch_position(pos)
     e.marks = {k: Decimal(v) for k, v in data["marks"].items()}
     e.index_prices = {k: Decimal(v) for k, v in data["index_prices"].items()}
     e.last_prices = {k: Decimal(v) for k, v in data["last_prices"].items()}
@@ -215,3 +213,11 @@ def _position(p: Position) -> dict[str, Any]:
         "liquidation": _d(p.liquidation),
         "bankruptcy": _d(p.bankruptcy),
     }
+
+
+def _position_from(raw: dict[str, Any]) -> Position:
+    return Position(
+        raw["account"], raw["symbol"], PositionSide(raw["side"]), raw["isolated"], raw["leverage"], raw["lots"],
+        Decimal(raw["cost"]), Decimal(raw["realized"]), Decimal(raw["funding"]), _dd(raw["liquidation"]),
+        _dd(raw["bankruptcy"]),
+    )  # fmt: skip

@@ -79,6 +79,7 @@ class State:
         self.marks: dict[str, Decimal] = {}
         self.index_prices: dict[str, Decimal] = {}
         self.last_prices: dict[str, Decimal] = {}
+        self.insurance_per_symbol = False  # dYdX isolated markets: each symbol its own fund
         self.next_order_id = 1
         self.next_trade_id = 1
         # Bounded per-account histories for queries (the journal keeps everything).
@@ -176,14 +177,19 @@ class State:
         pays for an isolated loss, and a wallet is never negative."""
         short = self.ledger.balance(key)
         if short < 0:
-            self.ledger.post(insurance_key(asset), key, asset, -short, "bad_debt", out)
+            self.ledger.post(self.fund_key(asset, symbol), key, asset, -short, "bad_debt", out)
             out.append(BadDebt(acct_id, symbol, asset, -short, reason))
+
+    def fund_key(self, asset: str, symbol: str) -> str:
+        """The insurance fund that backs `symbol`: one per settle asset, or one per symbol if so configured."""
+        return f"{insurance_key(asset)}:{symbol}" if self.insurance_per_symbol and symbol else insurance_key(asset)
 
     # -- position upkeep -----------------------------------------------------------------------------
     def refresh(self, pos: Position) -> None:
         """Recompute the cached isolated liquidation and bankruptcy prices after any change to the position."""
         if not pos.isolated or pos.lots == 0:
             pos.liquidation = pos.bankruptcy = None
+            self.watch_position(pos)
             return
         inst = self.instruments[pos.symbol]
         size = inst.qty(abs(pos.lots))
@@ -195,6 +201,10 @@ class State:
         leg = make_leg(side, size, entry, inst.spec.table, inst.spec.kind, profile.mm_basis, fee)
         pos.liquidation = solve_liquidation_price([leg], margin)
         pos.bankruptcy = _bankruptcy(side, size, entry, margin, inst.spec.kind)
+        self.watch_position(pos)
+
+    def watch_position(self, pos: Position) -> None:
+        """Keep risk indexes exact after a position changed (the liquidation layer overrides this)."""
 
     def position_event(self, pos: Position) -> PositionUpdated:
         inst = self.instruments[pos.symbol]

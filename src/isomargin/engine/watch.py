@@ -1,0 +1,53 @@
+"""Price watches: isolated positions indexed by the prices at which something must happen to them.
+
+Per symbol, a `falling` list fires when the mark drops to or through a price (a long's liquidation or
+alert level) and a `rising` list when it climbs to one (a short's). A tick that fires nothing costs one
+comparison per list; a tick that fires k entries costs O(log n + k). Keys are unique per position and
+kind, so every position can sit at one liquidation price and one alert price at a time.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from sortedcontainers import SortedList
+
+Key = tuple[int, str, str]  # (account, position side, kind)
+
+
+class PriceWatch:
+    """The watched prices of one symbol."""
+
+    __slots__ = ("falling", "rising", "where")
+
+    def __init__(self) -> None:
+        self.falling = SortedList()  # (price, key): fires when mark <= price
+        self.rising = SortedList()  # (price, key): fires when mark >= price
+        self.where: dict[Key, tuple[Decimal, bool]] = {}  # key -> (price, fires_on_fall)
+
+    def set(self, key: Key, price: Decimal | None, on_fall: bool) -> None:
+        """Watch `key` at `price` (None stops watching it)."""
+        old = self.where.pop(key, None)
+        if old is not None:
+            (self.falling if old[1] else self.rising).remove((old[0], key))
+        if price is not None:
+            (self.falling if on_fall else self.rising).add((price, key))
+            self.where[key] = (price, on_fall)
+
+    def fire(self, mark: Decimal) -> list[Key]:
+        """Remove and return every key whose price the mark has reached: falling first (highest price
+        first, the deepest underwater long), then rising (lowest first)."""
+        out: list[Key] = []
+        falling, rising, where = self.falling, self.rising, self.where
+        while falling and falling[-1][0] >= mark:
+            key = falling.pop()[1]
+            del where[key]
+            out.append(key)
+        while rising and rising[0][0] <= mark:
+            key = rising.pop(0)[1]
+            del where[key]
+            out.append(key)
+        return out
+
+    def __len__(self) -> int:
+        return len(self.where)
