@@ -226,3 +226,21 @@ def test_liquidation_never_takes_from_a_flat_account() -> None:
     take(v, 1, BUY, "1", "60000")
     v.mark("BTCUSDT", "40000")
     assert v.wallet(5) == 777
+
+
+def test_insurance_fund_history_explains_its_balance() -> None:
+    # The gap scenario above: +10,000 deposit, the taken-over long sold at 50,000 (−4,000 against its 54,000
+    # cost): every movement is listed with the balance after it.
+    from isomargin.engine.queries import insurance_history
+
+    v = simple_venue()
+    v.account(1, "10000", isolated="BTCUSDT")
+    v.ok(FundInsurance("USDT", D(10000)))
+    v.mark("BTCUSDT", "60000")
+    take(v, 1, BUY, "1", "60000")
+    v.ok(limit(90, BUY, "1", "50000"))
+    v.mark("BTCUSDT", "50000")
+    rows = [(r["reason"], r["amount"], r["balance"]) for r in insurance_history(v.engine)]
+    assert rows[0] == ("insurance_deposit", D(10000), D(10000))
+    assert rows[-1][0] == "realized_pnl" and rows[-1][1] == -4000 and rows[-1][2] == 6000
+    assert sum(r[1] for r in rows) == insurance_fund(v.engine)

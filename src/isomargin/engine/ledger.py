@@ -8,11 +8,13 @@ external:<asset> (the outside world: deposits come from it, withdrawals go to it
 
 from __future__ import annotations
 
+from collections import deque
 from decimal import ROUND_DOWN, Decimal
 
 from isomargin.engine.events import Event, Posted
 
 ZERO = Decimal(0)
+FUND_HISTORY = 10_000  # insurance fund movements kept for queries (the journal keeps every one)
 QUANTUM = Decimal("1E-18")  # the finest amount a division may leave in a balance
 
 
@@ -57,10 +59,12 @@ def external_key(asset: str) -> str:
 class Ledger:
     """Named balances that change only through `post`."""
 
-    __slots__ = ("balances",)
+    __slots__ = ("balances", "history")
 
     def __init__(self) -> None:
         self.balances: dict[str, Decimal] = {}
+        # Insurance fund movements, kept per fund for queries: (reason, signed amount, balance after).
+        self.history: dict[str, deque[tuple[str, Decimal, Decimal]]] = {}
 
     def balance(self, key: str) -> Decimal:
         return self.balances.get(key, ZERO)
@@ -75,6 +79,16 @@ class Ledger:
         b[debit] = b.get(debit, ZERO) - amount
         b[credit] = b.get(credit, ZERO) + amount
         out.append(Posted(debit, credit, asset, amount, reason))
+        if debit.startswith("insurance:"):
+            self._remember(debit, reason, -amount)
+        if credit.startswith("insurance:"):
+            self._remember(credit, reason, amount)
+
+    def _remember(self, key: str, reason: str, amount: Decimal) -> None:
+        log = self.history.get(key)
+        if log is None:
+            log = self.history[key] = deque(maxlen=FUND_HISTORY)
+        log.append((reason, amount, self.balances[key]))
 
     def total(self) -> Decimal:
         """Always exactly zero: the ledger's own conservation check."""

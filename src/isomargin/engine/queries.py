@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from isomargin.engine.engine import Engine
-from isomargin.engine.ledger import fees_key, hold_key, insurance_key
+from isomargin.engine.ledger import fees_key, hold_key
 from isomargin.engine.orders import Order
 from isomargin.engine.positions import Position
 from isomargin.margin import Side, break_even_price, liquidation_price_cross, roe
@@ -129,8 +129,15 @@ def funding_history(engine: Engine, account: int) -> list[dict[str, str]]:
     return list(engine.funding_log.get(account, ()))
 
 
-def insurance_fund(engine: Engine, asset: str = "USDT") -> Decimal:
-    return engine.ledger.balance(insurance_key(asset))
+def insurance_fund(engine: Engine, asset: str = "USDT", symbol: str = "") -> Decimal:
+    return engine.ledger.balance(engine.fund_key(asset, symbol))
+
+
+def insurance_history(engine: Engine, asset: str = "USDT", symbol: str = "") -> list[dict[str, Decimal | str]]:
+    """The fund's recent movements, oldest first: reason (liquidation_fee, liquidation_remainder, bad_debt,
+    realized_pnl of its inventory, funding, insurance_deposit), signed amount, and balance after."""
+    key = engine.fund_key(asset, symbol)
+    return [{"reason": r, "amount": a, "balance": b} for r, a, b in engine.ledger.history.get(key, ())]
 
 
 def fee_income(engine: Engine, asset: str = "USDT") -> Decimal:

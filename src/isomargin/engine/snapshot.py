@@ -17,6 +17,7 @@ from isomargin.engine.book import OrderBook
 from isomargin.engine.commands import STP, MarginMode, OrderSide, OrderType, PositionSide, TimeInForce, WorkingType
 from isomargin.engine.engine import Engine
 from isomargin.engine.instruments import Instrument
+from isomargin.engine.ledger import FUND_HISTORY
 from isomargin.engine.orders import Order
 from isomargin.engine.positions import Position
 from isomargin.engine.state import HISTORY, Account, Setting
@@ -72,6 +73,7 @@ def snapshot(engine: Engine) -> dict[str, Any]:
         "insurance_positions": [_position(p) for p in engine.insurance_positions.values()],
         "alert_levels": [[sym, acct, side, level] for (sym, acct, side), level in engine.alert_levels.items()],
         "ledger": {k: str(v) for k, v in engine.ledger.balances.items()},
+        "fund_history": {k: [[r, str(a), str(b)] for r, a, b in log] for k, log in engine.ledger.history.items()},
         "marks": {k: str(v) for k, v in engine.marks.items()},
         "index_prices": {k: str(v) for k, v in engine.index_prices.items()},
         "last_prices": {k: str(v) for k, v in engine.last_prices.items()},
@@ -126,6 +128,10 @@ def restore(data: dict[str, Any]) -> Engine:
             for account, side in keys
         }
     e.ledger.balances = {k: Decimal(v) for k, v in data["ledger"].items()}
+    e.ledger.history = {
+        k: deque(((r, Decimal(a), Decimal(b)) for r, a, b in log), maxlen=FUND_HISTORY)
+        for k, log in data["fund_history"].items()
+    }
     e.insurance_positions = {raw["symbol"]: _position_from(raw) for raw in data["insurance_positions"]}
     e.alert_levels = {(sym, acct, side): level for sym, acct, side, level in data["alert_levels"]}
     for by_key in e.positions.values():  # liquidation and alert watches, cross holders: all derived
