@@ -32,6 +32,8 @@ from isomargin.margin import (
     unrealized_pnl,
 )
 from isomargin.margin.numbers import D, positive
+from isomargin.sim.cli import backtest as _sim_backtest
+from isomargin.sim.cli import stress as _sim_stress
 from isomargin.venues import VENUES, SymbolSpec, VenueProfile, get_profile
 
 app = typer.Typer(
@@ -525,6 +527,10 @@ def tier_figures(venue: str, symbol: str, notional_: str | None) -> dict[str, An
 
 
 # ------------------------------------------------------------------------------------------------ demo
+app.command(name="backtest")(_sim_backtest)
+app.command(name="stress")(_sim_stress)
+
+
 @app.command()
 def demo() -> None:
     """A walkthrough of the seeds' examples through the calculators (the live venue comes later)."""

@@ -1,0 +1,356 @@
+"""Backtests and stress runs: a strategy or a book of positions through the engine along a path.
+
+`run_backtest` drives one strategy account; `compare_modes` runs it isolated and cross side by side;
+`run_stress` opens a book of positions (many accounts, leverages, sides) and walks a stress path.
+All three return plain dicts (see results.py) ready for `--json` and the HTML report.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from decimal import ROUND_FLOOR, Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from isomargin.engine import MarginMode, OrderSide, OrderType, PlaceOrder
+from isomargin.engine.queries import positions as position_views
+from isomargin.sim.errors import SimError
+from isomargin.sim.market import MarketConfig
+from isomargin.sim.paths import Bars, FundingSeries
+from isomargin.sim.results import downsample, drawdown, episode_dict, worst
+from isomargin.sim.runner import Simulation
+from isomargin.sim.strategy import Context, Strategy
+
+ZERO = Decimal(0)
+TRADER = 1
+CURVE_POINTS = 2000
+
+
+def margin_mode(name: str) -> MarginMode:
+    try:
+        return MarginMode(name.strip().upper())
+    except ValueError:
+        raise SimError("bad_margin_mode", f"margin mode must be isolated or cross, got {name!r}") from None
+
+
+@dataclass(frozen=True)
+class BacktestConfig:
+    symbol: str = "BTCUSDT"
+    leverage: int = 10
+    margin_mode: str = "isolated"
+    deposit: Decimal = Decimal(10_000)
+    market: MarketConfig = field(default_factory=MarketConfig)
+    curve_points: int = CURVE_POINTS
+
+
+def _summary(sim: Simulation, accounts: list[int]) -> dict[str, Any]:
+    trades = [t for t in sim.trades if t["account"] in accounts]
+    return {
+        "trades": len(trades),
+        "fees": sum((t["fee"] for t in trades), ZERO),
+        "funding": sum((f["amount"] for f in sim.funding_paid if f["account"] in accounts), ZERO),
+        "liquidation_steps": sum(1 for x in sim.liquidations if x["account"] in accounts),
+        "partial_liquidations": sum(1 for x in sim.liquidations if x["account"] in accounts and x["step"] == "partial"),
+        "full_liquidations": sum(1 for x in sim.liquidations if x["account"] in accounts and x["step"] != "partial"),
+        "adl_events": len(sim.adl),
+        "bad_debt": sum((b["amount"] for b in sim.bad_debt), ZERO),
+        "insurance_draws": sim.insurance_draws,
+        "insurance_income": sim.insurance_income,
+        "insurance_end": sim.insurance(),
+        "rejections": len([r for r in sim.rejections if r["account"] in accounts]),
+    }
+
+
+def run_backtest(
+    bars: Bars | dict[str, Bars],
+    strategy: Strategy,
+    config: BacktestConfig | None = None,
+    funding: FundingSeries | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> dict[str, Any]:
+    """One strategy account through the engine along `bars` (the strategy trades `config.symbol`)."""
+    cfg = config or BacktestConfig()
+    paths = bars if isinstance(bars, dict) else {cfg.symbol: bars}
+    if cfg.symbol not in paths:
+        raise SimError("bad_symbol", f"no path for {cfg.symbol}")
+    sim = Simulation(cfg.market, paths, {cfg.symbol: funding} if funding is not None else None)
+    mode = margin_mode(cfg.margin_mode)
+    sim.add_account(TRADER, cfg.deposit, {s: (mode, cfg.leverage) for s in paths})
+    ctx = Context(sim, TRADER, cfg.symbol)
+    n = sim.n
+    equity = np.empty(n)
+    close = sim.bars[cfg.symbol].close
+    fund = np.empty(n)
+    sample = set(downsample(n, cfg.curve_points).tolist())
+    ratio: list[tuple[int, float | None]] = []
+    strategy.on_start(ctx)
+
+    def on_bar(i: int) -> None:
+        ctx.i = i
+        strategy.on_bar(ctx)
+        equity[i] = float(sim.equity(TRADER))
+        fund[i] = float(sim.insurance())
+        if i in sample:
+            ratio.append((i, _margin_ratio(sim, cfg.symbol)))
+
+    sim.run(on_bar, progress)
+    ctx.i = n - 1
+    strategy.on_end(ctx)
+    dd, peak, trough = drawdown(equity)
+    episodes = [episode_dict(e, sim) for e in sim.all_episodes() if e.account == TRADER]
+    idx = downsample(n, cfg.curve_points)
+    b = sim.bars[cfg.symbol]
+    final = sim.equity(TRADER)
+    out = {
+        "kind": "backtest",
+        "strategy": type(strategy).__name__,
+        "symbol": cfg.symbol,
+        "venue": cfg.market.venue,
+        "margin_mode": mode.value.lower(),
+        "leverage": cfg.leverage,
+        "bars": n,
+        "start_ts": int(b.ts[0]),
+        "end_ts": int(b.ts[-1]),
+        "deposit": cfg.deposit,
+        "final_equity": final,
+        "wallet": sim.engine.wallet(TRADER, "USDT"),
+        "return": float((final - cfg.deposit) / cfg.deposit),
+        "max_drawdown": dd,
+        "max_drawdown_bars": [peak, trough],
+        **_summary(sim, [TRADER]),
+        "worst_loss_fraction_of_margin": worst(episodes),
+        "positions": episodes,
+        "trades_list": sim.trades,
+        "liquidations": sim.liquidations,
+        "adl": sim.adl,
+        "bad_debt_list": sim.bad_debt,
+        "funding_list": sim.funding_paid,
+        "margin_calls": sim.margin_calls,
+        "stops": sim.stops,
+        "gaps": b.gaps,
+        "curve": {
+            "bar": idx,
+            "ts": b.ts[idx],
+            "close": close[idx],
+            "low": b.low[idx],
+            "high": b.high[idx],
+            "equity": equity[idx],
+            "insurance": fund[idx],
+        },
+        "margin_ratio": {"bar": [r[0] for r in ratio], "ratio": [r[1] for r in ratio]},
+    }
+    return out
+
+
+def _margin_ratio(sim: Simulation, symbol: str) -> float | None:
+    """The venue's margin ratio of the trader's position (None when flat)."""
+    acct = sim.engine.accounts[TRADER]
+    if not any(s == symbol and p.lots for (s, _), p in acct.positions.items()):
+        return None
+    for view in position_views(sim.engine, TRADER):
+        if view["symbol"] == symbol:
+            return float(view["margin_ratio"])
+    return None
+
+
+def compare_modes(
+    bars: Bars | dict[str, Bars],
+    make: Callable[[], Strategy],
+    config: BacktestConfig | None = None,
+    funding: FundingSeries | None = None,
+) -> dict[str, Any]:
+    """The same strategy and path run isolated and cross; the difference is the cascade."""
+    cfg = config or BacktestConfig()
+    runs = {m: run_backtest(bars, make(), replace(cfg, margin_mode=m), funding) for m in ("isolated", "cross")}
+    return {
+        "kind": "compare",
+        "isolated": runs["isolated"],
+        "cross": runs["cross"],
+        "difference": _difference(runs["isolated"], runs["cross"]),
+    }
+
+
+def _difference(iso: dict[str, Any], cross: dict[str, Any]) -> dict[str, Any]:
+    keys = ("final_equity", "full_liquidations", "partial_liquidations", "max_drawdown", "insurance_draws")
+    return {k: {"isolated": iso[k], "cross": cross[k]} for k in keys}
+
+
+# ============================================================================================ stress books
+@dataclass(frozen=True)
+class BookEntry:
+    account: int
+    symbol: str
+    side: str  # long | short
+    leverage: int
+    margin: Decimal
+    mode: str = "isolated"
+    deposit: Decimal | None = None
+
+
+def parse_positions(spec: str, default_symbol: str = "BTCUSDT") -> list[BookEntry]:
+    """`[ACCOUNT@][SYMBOL:]side:LEVx:MARGIN[:mode]`, comma separated; accounts default to 1, 2, 3, …
+
+    e.g. "long:10x:1000,short:5x:500" or "1@BTCUSDT:long:10x:1000,1@ETHUSDT:long:10x:900"."""
+    out = []
+    for n, raw in enumerate(p.strip() for p in spec.split(",") if p.strip()):
+        acct_s, _, rest = raw.rpartition("@")
+        parts = rest.split(":")
+        if parts and parts[0].lower() not in ("long", "short"):
+            symbol, parts = parts[0].upper(), parts[1:]
+        else:
+            symbol = default_symbol
+        if len(parts) not in (3, 4):
+            raise SimError("bad_positions", f"{raw!r}: expected [ACCOUNT@][SYMBOL:]side:LEVx:MARGIN[:mode]")
+        side, lev, margin = parts[0].lower(), parts[1].lower().rstrip("x"), parts[2]
+        mode = parts[3].lower() if len(parts) == 4 else "isolated"
+        try:
+            account = int(acct_s) if acct_s else n + 1
+            out.append(BookEntry(account, symbol, side, int(lev), Decimal(margin), mode))
+        except (ValueError, InvalidOperation):
+            raise SimError("bad_positions", f"{raw!r}: account, leverage and margin must be numbers") from None
+        _check_entry(out[-1], raw)
+    return out
+
+
+def _check_entry(e: BookEntry, where: str) -> None:
+    if e.side not in ("long", "short"):
+        raise SimError("bad_positions", f"{where}: side must be long or short")
+    if e.leverage < 1 or e.margin <= 0 or e.account < 1:
+        raise SimError("bad_positions", f"{where}: leverage ≥ 1, margin > 0 and account ≥ 1 required")
+    margin_mode(e.mode)
+
+
+def load_book(path: str | Path) -> list[BookEntry]:
+    """A CSV book: account,symbol,side,leverage,margin[,mode][,deposit]."""
+    p = Path(path)
+    if not p.exists():
+        raise SimError("no_such_file", f"{p} does not exist")
+    out = []
+    with p.open(newline="") as fh:
+        for n, row in enumerate(csv.DictReader(fh)):
+            r = {k.strip().lower(): (v or "").strip() for k, v in row.items() if k}
+            try:
+                entry = BookEntry(
+                    int(r.get("account") or n + 1),
+                    (r.get("symbol") or "BTCUSDT").upper(),
+                    r["side"].lower(),
+                    int(r["leverage"].rstrip("xX")),
+                    Decimal(r["margin"]),
+                    r.get("mode") or "isolated",
+                    Decimal(r["deposit"]) if r.get("deposit") else None,
+                )
+            except (KeyError, ValueError, InvalidOperation, AttributeError):
+                raise SimError("bad_book", f"{p}: row {n + 2}: needs side, leverage and margin as numbers") from None
+            _check_entry(entry, f"{p}: row {n + 2}")
+            out.append(entry)
+    if not out:
+        raise SimError("bad_book", f"{p}: no positions")
+    return out
+
+
+def run_stress(
+    bars: dict[str, Bars],
+    book: list[BookEntry],
+    market: MarketConfig,
+    mode: str | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> dict[str, Any]:
+    """Open every book position at the path's first price, walk the path, report what happened."""
+    for e in book:
+        if e.symbol not in bars:
+            raise SimError("bad_book", f"the book trades {e.symbol} but the path has only {', '.join(bars)}")
+    sim = Simulation(market, bars)
+    by_account: dict[int, list[BookEntry]] = {}
+    for e in book:
+        by_account.setdefault(e.account, []).append(e if mode is None else replace(e, mode=mode))
+    for acct, entries in sorted(by_account.items()):
+        deposit = max((e.deposit for e in entries if e.deposit is not None), default=None)
+        if deposit is None:
+            deposit = sum((e.margin for e in entries), ZERO) * Decimal("1.1")
+        settings = {e.symbol: (margin_mode(e.mode), e.leverage) for e in entries}
+        sim.add_account(acct, deposit, settings)
+    for acct, entries in sorted(by_account.items()):
+        for e in entries:
+            inst = sim.engine.instruments[e.symbol]
+            lots = (e.margin * e.leverage / sim.marks[e.symbol] / inst.step).to_integral_value(rounding=ROUND_FLOOR)
+            side = OrderSide.BUY if e.side == "long" else OrderSide.SELL
+            if lots > 0:
+                sim.apply(PlaceOrder(acct, e.symbol, side, OrderType.MARKET, qty=lots * inst.step, ts=sim.ts))
+    opened = {a: sim.equity(a) for a in by_account}
+    n = sim.n
+    fund = np.empty(n)
+    open_count = np.empty(n, dtype=np.int64)
+    tracked = set(by_account)
+
+    def on_bar(i: int) -> None:
+        fund[i] = float(sim.insurance())
+        open_count[i] = sum(1 for k in sim.open_episodes if k[0] in tracked)
+
+    sim.run(on_bar, progress)
+    episodes = [episode_dict(e, sim) for e in sim.all_episodes()]
+    accounts = []
+    for acct, entries in sorted(by_account.items()):
+        equity = sim.equity(acct)
+        mine = [e for e in sim.all_episodes() if e.account == acct]
+        isolated_only = all(margin_mode(e.mode) is MarginMode.ISOLATED for e in entries)
+        bound = sum((e.allocated + e.wallet_fees for e in mine), ZERO)
+        lost = sim.accounts[acct] - equity
+        accounts.append(
+            {
+                "account": acct,
+                "deposit": sim.accounts[acct],
+                "equity_after_open": opened[acct],
+                "equity": equity,
+                "loss": lost,
+                "isolated_only": isolated_only,
+                "loss_bound": bound if isolated_only else None,
+                "cap_ok": (lost <= bound) if isolated_only else None,
+            }
+        )
+    first = next(iter(bars.values()))
+    idx = downsample(n, CURVE_POINTS)
+    liq_bars = sorted({x["bar"] for x in sim.liquidations if x["account"] in tracked})
+    return {
+        "kind": "stress",
+        "venue": market.venue,
+        "mode": mode or "book",
+        "symbols": list(bars),
+        "bars": n,
+        "start_ts": int(first.ts[0]),
+        "positions_opened": len(episodes),
+        "liquidated_positions": sum(1 for e in episodes if e["liquidated"]),
+        "first_liquidation_bar": liq_bars[0] if liq_bars else None,
+        **_summary(sim, list(tracked)),
+        "isolated_cap_ok": all(e["isolated_cap_ok"] for e in episodes)
+        and all(a["cap_ok"] is not False for a in accounts),
+        "worst_loss_fraction_of_margin": worst(episodes),
+        "positions": episodes,
+        "accounts": accounts,
+        "liquidations": sim.liquidations,
+        "adl": sim.adl,
+        "bad_debt_list": sim.bad_debt,
+        "curve": {
+            "bar": idx,
+            "ts": first.ts[idx],
+            "open_positions": open_count[idx],
+            "insurance": fund[idx],
+            **{f"close:{s}": b.close[idx] for s, b in bars.items()},
+            **{f"low:{s}": b.low[idx] for s, b in bars.items()},
+            **{f"high:{s}": b.high[idx] for s, b in bars.items()},
+        },
+    }
+
+
+def compare_stress(bars: dict[str, Bars], book: list[BookEntry], market: MarketConfig) -> dict[str, Any]:
+    runs = {m: run_stress(bars, book, market, mode=m) for m in ("isolated", "cross")}
+    keys = ("liquidated_positions", "full_liquidations", "insurance_draws", "bad_debt", "adl_events")
+    return {
+        "kind": "compare_stress",
+        "isolated": runs["isolated"],
+        "cross": runs["cross"],
+        "difference": {k: {m: runs[m][k] for m in runs} for k in keys},
+    }

@@ -1,0 +1,420 @@
+"""`isomargin backtest` and `isomargin stress`: the simulator's command line (Typer app `app`).
+
+Bad input (files, path names, strategy specs, books) ends as one line `error: <code>: <sentence>` with
+exit code 2. `--json` prints machine-readable results (byte-identical for the same inputs and seed),
+`--report out.html` writes a self-contained HTML report. Run as `python -m isomargin.sim.cli`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Annotated, Any, NoReturn, TypeVar
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from isomargin.margin import MarginError
+from isomargin.sim.errors import SimError
+
+app = typer.Typer(
+    help="isomargin simulator: backtests and stress tests through the engine.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+out = Console()
+err = Console(stderr=True)
+T = TypeVar("T")
+
+
+def fail(code: str, message: str) -> NoReturn:
+    err.print(f"[bold red]error[/]: {code}: {message}", highlight=False, soft_wrap=True)
+    raise typer.Exit(2)
+
+
+def guarded(fn: Callable[[], T]) -> T:
+    try:
+        return fn()
+    except SimError as exc:
+        fail(exc.code, exc.message)
+    except MarginError as exc:
+        fail(exc.code, exc.message)
+
+
+def _dec(value: str | None, what: str) -> Decimal | None:
+    if value is None:
+        return None
+    try:
+        d = Decimal(value)
+    except InvalidOperation:
+        fail("bad_number", f"{what} must be a number, got {value!r}")
+    if not d.is_finite():
+        fail("bad_number", f"{what} must be finite")
+    return d
+
+
+def _params(items: list[str]) -> dict[str, Any]:
+    outp: dict[str, Any] = {}
+    for item in items:
+        key, eq, raw = item.partition("=")
+        if not eq or not key:
+            fail("bad_parameter", f"--param takes key=value, got {item!r}")
+        value: Any = raw
+        for conv in (int, float):
+            try:
+                value = conv(raw)
+                break
+            except ValueError:
+                continue
+        outp[key.strip()] = value
+    return outp
+
+
+def _progress(total: int, label: str, quiet: bool) -> tuple[Progress | None, Callable[[int], None] | None]:
+    if quiet:
+        return None, None
+    prog = Progress(
+        TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), console=err, transient=True
+    )
+    task = prog.add_task(label, total=total)
+    return prog, lambda i: prog.update(task, completed=i)
+
+
+def _market(
+    venue: str,
+    maker: str | None,
+    taker: str | None,
+    fees: str | None,
+    funding: str | None,
+    insurance: str,
+    spread: str,
+    depth: str,
+) -> tuple[Any, Any]:
+    from isomargin.sim.market import MarketConfig
+    from isomargin.sim.paths import load_funding
+
+    if fees is not None:
+        maker, _, taker = fees.partition(",")
+        taker = taker or maker
+    rate: Decimal | None = None
+    series = None
+    if funding is not None:
+        try:
+            rate = Decimal(funding)
+        except InvalidOperation:
+            series = guarded(lambda: load_funding(funding))
+        if rate is not None and not abs(rate) < 1:
+            fail("bad_funding_rate", "funding rate must be a fraction between −1 and 1")
+    m = MarketConfig(
+        venue=venue,
+        maker_fee=_dec(maker, "maker fee"),
+        taker_fee=_dec(taker, "taker fee"),
+        funding_rate=rate,
+        insurance=_dec(insurance, "insurance") or Decimal(0),
+        spread=_dec(spread, "spread") or Decimal("0.0002"),
+        depth=_dec(depth, "depth") or Decimal(0),
+    )
+    return m, series
+
+
+def _emit(result: dict[str, Any], as_json: bool, json_out: Path | None, report: Path | None) -> None:
+    from isomargin.sim.report import write_report
+    from isomargin.sim.results import dumps
+
+    text = dumps(result)
+    if json_out is not None:
+        json_out.write_text(text + "\n", encoding="utf-8")
+    if report is not None:
+        write_report(result, report)
+    if as_json:
+        print(text)
+
+
+def _show(rows: list[tuple[str, Any]], title: str, cols: tuple[str, ...] = ("value",)) -> None:
+    from isomargin.sim.results import js
+
+    t = Table(title=title, show_header=len(cols) > 1)
+    t.add_column("")
+    for c in cols:
+        t.add_column(c, justify="right")
+    for k, v in rows:
+        vals = v if isinstance(v, list) else [v]
+        t.add_row(k, *[str(js(x)) if x is not None else "—" for x in vals])
+    out.print(t)
+
+
+_BT_KEYS = (
+    "final_equity",
+    "return",
+    "max_drawdown",
+    "trades",
+    "fees",
+    "funding",
+    "partial_liquidations",
+    "full_liquidations",
+    "adl_events",
+    "bad_debt",
+    "insurance_draws",
+    "worst_loss_fraction_of_margin",
+)
+
+
+@app.command()
+def backtest(
+    data: Annotated[
+        str | None, typer.Option("--data", help="OHLCV .csv (Binance kline or generic) or .parquet.")
+    ] = None,
+    strategy: Annotated[
+        str, typer.Option("--strategy", help="buy-and-hold | ma-cross | grid | module:Class | file.py:Class.")
+    ] = "buy-and-hold",
+    param: Annotated[
+        list[str] | None, typer.Option("--param", help="Strategy parameter key=value (repeatable).")
+    ] = None,
+    venue: Annotated[str, typer.Option("--venue")] = "binance",
+    symbol: Annotated[str, typer.Option("--symbol")] = "BTCUSDT",
+    leverage: Annotated[int, typer.Option("--leverage")] = 10,
+    margin_mode: Annotated[str, typer.Option("--margin-mode", help="isolated | cross.")] = "isolated",
+    deposit: Annotated[str, typer.Option("--deposit")] = "10000",
+    fees: Annotated[str | None, typer.Option("--fees", help="MAKER,TAKER rates (default: the venue's).")] = None,
+    funding: Annotated[str | None, typer.Option("--funding", help="Rate per 8 h, or a funding-rate CSV.")] = None,
+    mark: Annotated[str | None, typer.Option("--mark", help="Mark-price klines (same layout) to walk instead.")] = None,
+    generator: Annotated[
+        str | None, typer.Option("--generator", help="gbm | gbm-jumps | garch instead of --data.")
+    ] = None,
+    bars: Annotated[int, typer.Option("--bars", help="Bars to generate.")] = 1440,
+    seed: Annotated[int, typer.Option("--seed")] = 0,
+    insurance: Annotated[str, typer.Option("--insurance", help="Insurance fund at start.")] = "1000000",
+    spread: Annotated[str, typer.Option("--spread", help="Quote half-spread (fraction).")] = "0.0002",
+    depth: Annotated[str, typer.Option("--depth", help="Quote notional per side.")] = "20000000",
+    compare_modes: Annotated[
+        bool, typer.Option("--compare-modes", help="Run isolated and cross side by side.")
+    ] = False,
+    report: Annotated[Path | None, typer.Option("--report", help="Write a self-contained HTML report.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print results as JSON.")] = False,
+    json_out: Annotated[Path | None, typer.Option("--json-out", help="Write results as JSON to a file.")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
+) -> None:
+    """Run a strategy through the engine along a price path."""
+    from isomargin.sim.backtest import BacktestConfig, run_backtest
+    from isomargin.sim.backtest import compare_modes as compare
+    from isomargin.sim.generators import generate
+    from isomargin.sim.paths import load
+    from isomargin.sim.strategy import load_strategy
+
+    market, series = _market(venue, None, None, fees, funding, insurance, spread, depth)
+    if data is None and generator is None:
+        fail("no_data", "give --data FILE or --generator gbm|gbm-jumps|garch")
+    if data is not None:
+        path = guarded(lambda: load(data))
+    else:
+        assert generator is not None
+        path = guarded(lambda: generate(generator, bars, seed=seed, tick=0.1 if symbol == "BTCUSDT" else 0.01))
+    if mark is not None:
+        path.mark = guarded(lambda: load(mark))
+        if len(path.mark) != len(path):
+            fail("bad_data", "the mark-price file must have the same bars as --data")
+    params = _params(param or [])
+
+    def make() -> Any:
+        return load_strategy(strategy, params)
+
+    guarded(make)
+    cfg = BacktestConfig(
+        symbol=symbol.upper(),
+        leverage=leverage,
+        margin_mode=margin_mode,
+        deposit=_dec(deposit, "deposit") or Decimal(0),
+        market=market,
+    )
+    if compare_modes:
+        result = guarded(lambda: compare(path, make, cfg, series))
+        if not as_json:
+            rows = [(k, [result["isolated"][k], result["cross"][k]]) for k in _BT_KEYS]
+            _show(rows, f"{strategy} on {symbol} — isolated vs cross", ("isolated", "cross"))
+    else:
+        prog, cb = _progress(len(path), "backtest", quiet or as_json)
+        if prog is not None:
+            with prog:
+                result = guarded(lambda: run_backtest(path, make(), cfg, series, cb))
+        else:
+            result = guarded(lambda: run_backtest(path, make(), cfg, series))
+        if not as_json:
+            _show([(k, result[k]) for k in _BT_KEYS], f"{strategy} on {symbol} ({venue}, {margin_mode} {leverage}×)")
+            if path.gaps:
+                err.print(f"note: {len(path.gaps)} gap(s) in the data, first at row {path.gaps[0][0]}")
+    _emit(result, as_json, json_out, report)
+
+
+def _list(value: str, conv: Callable[[str], T], what: str) -> list[T]:
+    try:
+        return [conv(v.strip()) for v in value.split(",") if v.strip()]
+    except (ValueError, InvalidOperation):
+        fail("bad_parameter", f"{what} takes comma-separated numbers, got {value!r}")
+
+
+@app.command()
+def stress(
+    path: Annotated[str | None, typer.Option("--path", help="Library name (see --list) or an OHLCV file.")] = None,
+    book: Annotated[
+        Path | None, typer.Option("--book", help="CSV: account,symbol,side,leverage,margin[,mode][,deposit].")
+    ] = None,
+    positions: Annotated[
+        str | None, typer.Option("--positions", help="[ACCT@][SYMBOL:]side:LEVx:MARGIN[:mode], comma separated.")
+    ] = None,
+    venue: Annotated[
+        str | None, typer.Option("--venue", help="Default: the episode's (simple) or binance for files.")
+    ] = None,
+    symbol: Annotated[str, typer.Option("--symbol", help="Symbol of a file path / Monte Carlo.")] = "BTCUSDT",
+    seed: Annotated[int, typer.Option("--seed")] = 0,
+    scale: Annotated[float, typer.Option("--scale", help="Multiply the episode's moves.")] = 1.0,
+    mode: Annotated[str | None, typer.Option("--mode", help="Force isolated or cross for the whole book.")] = None,
+    compare_modes: Annotated[bool, typer.Option("--compare-modes")] = False,
+    insurance: Annotated[str, typer.Option("--insurance")] = "100000",
+    fees: Annotated[str | None, typer.Option("--fees", help="MAKER,TAKER rates.")] = None,
+    spread: Annotated[str, typer.Option("--spread")] = "0.0002",
+    depth: Annotated[str, typer.Option("--depth")] = "20000000",
+    paths: Annotated[int, typer.Option("--paths", help="Monte Carlo: number of generated paths.")] = 0,
+    generator: Annotated[str, typer.Option("--generator")] = "gbm",
+    horizon: Annotated[int, typer.Option("--horizon", help="Monte Carlo: bars (minutes) per path.")] = 1440,
+    sigma: Annotated[float | None, typer.Option("--sigma", help="Annualised volatility.")] = None,
+    leverage: Annotated[str, typer.Option("--leverage", help="Monte Carlo: leverage(s), e.g. 5,10,20.")] = "10",
+    margin: Annotated[str, typer.Option("--margin", help="Monte Carlo: margin(s).")] = "1000",
+    stop: Annotated[str, typer.Option("--stop", help="Monte Carlo: stop distance(s) as fractions, 0 = none.")] = "0",
+    executor: Annotated[str, typer.Option("--executor", help="local | serial | dask://host:port | ray.")] = "local",
+    workers: Annotated[int | None, typer.Option("--workers")] = None,
+    list_paths: Annotated[bool, typer.Option("--list", help="List the stress library.")] = False,
+    report: Annotated[Path | None, typer.Option("--report")] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+    json_out: Annotated[Path | None, typer.Option("--json-out")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
+) -> None:
+    """Run a book of positions through a stress path, or Monte Carlo paths over a generator."""
+    from isomargin.sim import backtest as bt
+    from isomargin.sim.stress import EPISODES, resolve_path
+
+    if list_paths:
+        _show([(e.name, e.title) for e in EPISODES.values()], "stress library", ("episode",))
+        return
+    if paths > 0:
+        _monte_carlo(
+            paths,
+            seed,
+            generator,
+            horizon,
+            sigma,
+            leverage,
+            margin,
+            stop,
+            venue or "binance",
+            symbol,
+            executor,
+            workers,
+            as_json,
+            json_out,
+            report,
+        )
+        return
+    if path is None:
+        fail("no_path", "give --path NAME|FILE (see --list), or --paths N for Monte Carlo")
+    bars_by_symbol, default_venue = guarded(lambda: resolve_path(path, symbol.upper(), seed, scale))
+    market, _ = _market(venue or default_venue, None, None, fees, None, insurance, spread, depth)
+    if book is not None:
+        entries = guarded(lambda: bt.load_book(book))
+    elif positions is not None:
+        entries = guarded(lambda: bt.parse_positions(positions, next(iter(bars_by_symbol))))
+    else:
+        fail("no_book", "give --book FILE or --positions SPEC")
+    if mode is not None:
+        guarded(lambda: bt.margin_mode(mode))
+    if compare_modes:
+        result = guarded(lambda: bt.compare_stress(bars_by_symbol, entries, market))
+        if not as_json:
+            _show(
+                [(k, [v["isolated"], v["cross"]]) for k, v in result["difference"].items()],
+                f"stress {path} — isolated vs cross",
+                ("isolated", "cross"),
+            )
+    else:
+        n = len(next(iter(bars_by_symbol.values())))
+        prog, cb = _progress(n, "stress", quiet or as_json)
+        if prog is not None:
+            with prog:
+                result = guarded(lambda: bt.run_stress(bars_by_symbol, entries, market, mode, cb))
+        else:
+            result = guarded(lambda: bt.run_stress(bars_by_symbol, entries, market, mode))
+        if not as_json:
+            keys = (
+                "positions_opened",
+                "liquidated_positions",
+                "first_liquidation_bar",
+                "partial_liquidations",
+                "full_liquidations",
+                "adl_events",
+                "bad_debt",
+                "insurance_draws",
+                "insurance_end",
+                "isolated_cap_ok",
+                "worst_loss_fraction_of_margin",
+            )
+            _show([(k, result[k]) for k in keys], f"stress {path} ({market.venue})")
+    _emit(result, as_json, json_out, report)
+
+
+def _monte_carlo(
+    paths: int,
+    seed: int,
+    generator: str,
+    horizon: int,
+    sigma: float | None,
+    leverage: str,
+    margin: str,
+    stop: str,
+    venue: str,
+    symbol: str,
+    executor_spec: str,
+    workers: int | None,
+    as_json: bool,
+    json_out: Path | None,
+    report: Path | None,
+) -> None:
+    from isomargin.sim.executors import executor
+    from isomargin.sim.generators import GENERATORS
+    from isomargin.sim.montecarlo import MCParams, sweep
+
+    if generator not in GENERATORS:
+        fail("unknown_generator", f"unknown generator {generator!r} (known: {', '.join(GENERATORS)})")
+    if horizon < 1:
+        fail("bad_parameter", "--horizon must be ≥ 1")
+    levs = _list(leverage, int, "--leverage")
+    margins = _list(margin, Decimal, "--margin")
+    stops = _list(stop, float, "--stop")
+    base = MCParams(
+        generator=generator, bars=horizon, paths=paths, seed=seed, venue=venue, symbol=symbol.upper(), sigma=sigma
+    )
+    ex = guarded(lambda: executor(executor_spec, workers))
+    result = guarded(lambda: sweep(base, levs, margins, stops, ex))
+    if not as_json:
+        t = Table(title=f"P(liquidation within {horizon} bars) — {paths} {generator} paths, seed {seed}")
+        for c in ("leverage", "margin", "stop", "P(liq)", "P(stop)", "median liq bar", "mean loss"):
+            t.add_column(c, justify="right")
+        for run in result["runs"]:
+            p = run["params"]
+            med = run["liquidation_bar"]["p50"] if run["liquidation_bar"] else None
+            t.add_row(
+                str(p["leverage"]),
+                p["margin"],
+                str(p["stop"]),
+                f"{run['p_liquidation']:.1%}",
+                f"{run['p_stopped']:.1%}",
+                "—" if med is None else f"{med:.0f}",
+                f"{run['mean_loss']:.2f}",
+            )
+        out.print(t)
+    _emit(result, as_json, json_out, report)
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,601 @@
+"""The simulation loop: a real `Engine`, a liquidity provider, and price paths walked bar by bar.
+
+Each bar is walked open → nearer extreme → farther extreme → close as mark prices; inside a leg the walk
+also stops at every liquidation price and stop price it crosses, so they trigger at their own price,
+while a jump between bars (a gap) goes straight to the open. Funding settles per interval. Everything the
+engine does is read back from its events; timestamps come from the data, never the clock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
+from typing import Any
+
+import numpy as np
+
+from isomargin.engine import (
+    CreateAccount,
+    Deposit,
+    Engine,
+    Event,
+    ListInstrument,
+    MarginMode,
+    PositionSide,
+    SetLeverage,
+    SetMarginMode,
+    SetMarkPrice,
+    SettleFunding,
+)
+from isomargin.engine.commands import Command, FundInsurance
+from isomargin.engine.events import (
+    AutoDeleveraged,
+    BadDebt,
+    FundingPaid,
+    Liquidated,
+    MarginCall,
+    OrderUpdated,
+    PositionUpdated,
+    Posted,
+    Rejected,
+    Trade,
+)
+from isomargin.engine.queries import _cross_liquidation, insurance_fund
+from isomargin.sim.errors import SimError
+from isomargin.sim.market import LP_ACCOUNT, LP_DEPOSIT, MarketConfig, Quotes
+from isomargin.sim.paths import Bars, FundingSeries, intrabar
+
+ZERO = Decimal(0)
+EIGHT = Decimal("1E-8")
+ASSET = "USDT"
+
+
+def dec(x: float) -> Decimal:
+    """A float price as the shortest decimal with at most 8 places (what the engine accepts)."""
+    s = f"{x:.8f}".rstrip("0").rstrip(".")
+    return Decimal(s)
+
+
+@dataclass
+class Episode:
+    """One position from open to flat, with what it cost its owner."""
+
+    account: int
+    symbol: str
+    side: str  # long | short
+    mode: str  # isolated | cross
+    leverage: int
+    opened: int
+    entry: Decimal | None = None
+    peak_size: Decimal = ZERO
+    allocated: Decimal = ZERO  # isolated: margin moved into the pool; cross: peak initial margin
+    pool_out: Decimal = ZERO  # isolated: margin paid back to the wallet
+    wallet_fees: Decimal = ZERO
+    fees: Decimal = ZERO
+    funding: Decimal = ZERO
+    realized: Decimal = ZERO
+    covered: Decimal = ZERO  # bad debt the insurance fund paid for it
+    open_value: Decimal = ZERO  # still open: what it is worth now (isolated: pool + PnL; cross: PnL)
+    closed: int | None = None
+    liquidated: bool = False
+    liquidation_price: Decimal | None = None
+    steps: list[str] = field(default_factory=list)
+
+    @property
+    def loss(self) -> Decimal:
+        """What the owner lost on it (negative: a gain)."""
+        if self.mode == "isolated":
+            return self.allocated - self.pool_out - self.open_value + self.wallet_fees
+        return -self.realized + self.fees - self.funding - self.open_value
+
+    @property
+    def margin_loss(self) -> Decimal:
+        """Of the allocation: the isolated pool's loss, or the cross loss before fees' share of nothing."""
+        return self.allocated - self.pool_out - self.open_value if self.mode == "isolated" else self.loss
+
+    @property
+    def loss_fraction(self) -> Decimal | None:
+        return self.margin_loss / self.allocated if self.allocated > 0 else None
+
+    @property
+    def cap_ok(self) -> bool:
+        """Isolated: the loss never exceeded the allocated margin (the seeds' central claim)."""
+        return self.mode != "isolated" or self.margin_loss <= self.allocated
+
+
+class Simulation:
+    """An engine with markets, a liquidity provider and funded accounts, driven along bar paths."""
+
+    def __init__(
+        self,
+        market: MarketConfig,
+        bars: dict[str, Bars],
+        funding: dict[str, FundingSeries] | None = None,
+        symbols_venue: str | None = None,
+    ) -> None:
+        if not bars:
+            raise SimError("empty_data", "no price path given")
+        self.market = market
+        self.bars = bars
+        self.symbols = list(bars)
+        n = {len(b) for b in bars.values()}
+        if len(n) != 1:
+            raise SimError("bad_data", "all symbols' paths must have the same number of bars")
+        self.n = n.pop()
+        first = next(iter(bars.values()))
+        for b in bars.values():
+            if not np.array_equal(b.ts, first.ts):
+                raise SimError("bad_data", "all symbols' paths must share the same timestamps")
+        self.funding = funding or {}
+        self.engine = Engine()
+        self.accounts: dict[int, Decimal] = {}  # tracked accounts -> deposited
+        self.quotes: dict[str, Quotes] = {}
+        self.marks: dict[str, Decimal] = {}
+        self.mark_f: dict[str, float] = {}
+        self.levels: dict[str, list[Decimal]] = {}
+        self.levels_dirty: dict[str, bool] = {}
+        self.cmd_symbol = ""
+        self.ts = int(first.ts[0])
+        self.bar = 0
+        # records
+        self.trades: list[dict[str, Any]] = []
+        self.liquidations: list[dict[str, Any]] = []
+        self.adl: list[dict[str, Any]] = []
+        self.bad_debt: list[dict[str, Any]] = []
+        self.funding_paid: list[dict[str, Any]] = []
+        self.margin_calls: list[dict[str, Any]] = []
+        self.rejections: list[dict[str, Any]] = []
+        self.stops: list[dict[str, Any]] = []
+        self.episodes: list[Episode] = []
+        self.open_episodes: dict[tuple[int, str, str], Episode] = {}
+        self.insurance_draws = ZERO
+        self.insurance_income = ZERO
+        self.funding_bucket: dict[str, int] = {}
+        self._handlers: dict[type, Callable[[Any], None]] = {
+            Trade: self._on_trade,
+            Liquidated: self._on_liquidated,
+            AutoDeleveraged: self._on_adl,
+            BadDebt: self._on_bad_debt,
+            FundingPaid: self._on_funding,
+            MarginCall: self._on_margin_call,
+            OrderUpdated: self._on_order,
+            Posted: self._on_posted,
+            PositionUpdated: self._on_position,
+            Rejected: self._on_rejected,
+        }
+        self._setup()
+
+    # ------------------------------------------------------------------------------------------ set-up
+    def _setup(self) -> None:
+        m = self.market
+        for sym in self.symbols:
+            events = self.engine.apply(
+                ListInstrument(
+                    sym,
+                    venue=m.venue,
+                    maker_fee=m.maker_fee,
+                    taker_fee=m.taker_fee,
+                    price_band=m.price_band,
+                    ts=self.ts,
+                )
+            )
+            if isinstance(events[0], Rejected):
+                raise SimError(events[0].code, events[0].message)
+            inst = self.engine.instruments[sym]
+            self.quotes[sym] = Quotes(sym, inst.tick, inst.step)
+            self.levels[sym] = []
+            self.levels_dirty[sym] = True
+        self.must(CreateAccount(LP_ACCOUNT, ts=self.ts))
+        self.must(Deposit(LP_ACCOUNT, ASSET, LP_DEPOSIT, ts=self.ts))
+        for sym in self.symbols:
+            self.must(SetLeverage(LP_ACCOUNT, sym, 1, ts=self.ts))
+        if m.insurance > 0:
+            self.must(FundInsurance(ASSET, m.insurance, ts=self.ts))
+        for sym, b in self.bars.items():
+            mb = b.mark or b
+            self.set_mark(sym, dec(float(mb.open[0])), self.ts)
+
+    def must(self, cmd: Command) -> list[Event]:
+        events = self.apply(cmd)
+        if events and isinstance(events[0], Rejected):
+            raise SimError(events[0].code, f"{type(cmd).__name__}: {events[0].message}")
+        return events
+
+    def add_account(self, account: int, deposit: Decimal, settings: dict[str, tuple[MarginMode, int]]) -> None:
+        """A trader account with `deposit` USDT and a (mode, leverage) per symbol."""
+        self.must(CreateAccount(account, ts=self.ts))
+        self.must(Deposit(account, ASSET, deposit, ts=self.ts))
+        for sym, (mode, lev) in settings.items():
+            self.must(SetMarginMode(account, sym, mode, ts=self.ts))
+            self.must(SetLeverage(account, sym, lev, ts=self.ts))
+        self.accounts[account] = deposit
+
+    # ------------------------------------------------------------------------------------------ driving
+    def apply(self, cmd: Command) -> list[Event]:
+        self.cmd_symbol = getattr(cmd, "symbol", "") or ""
+        events = self.engine.apply(cmd)
+        handlers = self._handlers
+        for ev in events:
+            h = handlers.get(type(ev))
+            if h is not None:
+                h(ev)
+        return events
+
+    def set_mark(self, sym: str, mark: Decimal, ts: int) -> None:
+        q = self.quotes[sym]
+        if q.stale(mark, self.market.requote):
+            q.requote(self, mark, ts)
+        self.apply(SetMarkPrice(sym, mark, ts=ts))
+        self.marks[sym] = mark
+
+    def run(
+        self, on_bar: Callable[[int], None] | None = None, progress: Callable[[int], None] | None = None, start: int = 0
+    ) -> None:
+        """Walk every bar from `start`; `on_bar(i)` runs after bar i's close (the strategy's turn)."""
+        for i in range(start, self.n):
+            self.step(i)
+            if on_bar is not None:
+                on_bar(i)
+            if progress is not None and i % 1024 == 0:
+                progress(i)
+
+    def step(self, i: int) -> None:
+        self.bar = i
+        for sym in self.symbols:
+            self._walk(sym, i)
+
+    def _walk(self, sym: str, i: int) -> None:
+        b = self.bars[sym]
+        ts0 = int(b.ts[i])
+        self.ts = ts0
+        if b.depth is not None:
+            d = float(b.depth[i])
+            q = self.quotes[sym]
+            if d != q.depth:
+                q.depth = d
+                q.dirty = True
+        if b.halt is not None and b.halt[i]:
+            return
+        self._funding(sym, ts0)
+        mb = b.mark if b.mark is not None else b
+        points = intrabar(float(mb.open[i]), float(mb.high[i]), float(mb.low[i]), float(mb.close[i]))
+        step = b.interval_ms // 4 if i == 0 or i + 1 >= len(b) else int(b.ts[i + 1] - ts0) // 4
+        prev = self.marks[sym]
+        for k, p in enumerate(points):
+            target = dec(p)
+            if target == prev:
+                continue
+            ts = ts0 + k * step
+            if k > 0:  # a continuous leg: stop at every level it crosses
+                cur = prev
+                while True:
+                    lv = self._next_level(sym, cur, target)
+                    if lv is None:
+                        break
+                    self.set_mark(sym, lv, ts)
+                    cur = lv
+            self.set_mark(sym, target, ts)
+            prev = target
+
+    def _next_level(self, sym: str, cur: Decimal, target: Decimal) -> Decimal | None:
+        if self.levels_dirty[sym]:
+            self._collect_levels(sym)
+        levels = self.levels[sym]
+        if not levels:
+            return None
+        best: Decimal | None = None
+        if target < cur:
+            for lv in levels:
+                q = lv.quantize(EIGHT, rounding=ROUND_FLOOR)
+                if target < q < cur and (best is None or q > best):
+                    best = q
+        else:
+            for lv in levels:
+                q = lv.quantize(EIGHT, rounding=ROUND_CEILING)
+                if cur < q < target and (best is None or q < best):
+                    best = q
+        return best
+
+    def _collect_levels(self, sym: str) -> None:
+        """Liquidation prices (isolated: cached by the engine; cross: the account's exact cross price) and the
+        mark-price stops of tracked accounts."""
+        eng = self.engine
+        out: list[Decimal] = []
+        cross: list[int] = []
+        for (acct, _), pos in eng.positions.get(sym, {}).items():
+            if not pos.lots:
+                continue
+            if pos.isolated:
+                if pos.liquidation is not None and pos.liquidation > 0:
+                    out.append(pos.liquidation)
+            elif acct != LP_ACCOUNT:
+                cross.append(acct)
+        for acct in cross:
+            for (s, _), pos in eng.accounts[acct].positions.items():
+                if s == sym and pos.lots and not pos.isolated:
+                    lp = _cross_liquidation(eng, pos)
+                    if lp is not None and lp > 0:
+                        out.append(lp)
+        for acct in self.accounts:
+            for o in eng.accounts[acct].orders.values():
+                if o.symbol == sym and o.stop_price is not None and o.resting_conditional:
+                    out.append(o.stop_price)
+        self.levels[sym] = out
+        # Cross prices move with the other symbols' marks; isolated ones and stops only with events.
+        self.levels_dirty[sym] = bool(cross) and len(self.symbols) > 1
+
+    def _funding(self, sym: str, ts: int) -> None:
+        series = self.funding.get(sym)
+        if series is None and self.market.funding_rate is None:
+            return
+        bucket = ts // self.market.funding_interval_ms
+        last = self.funding_bucket.get(sym)
+        self.funding_bucket[sym] = bucket
+        if last is None or bucket == last:
+            return
+        if series is not None:
+            r = series.rate_at(ts)
+            if r is None:
+                return
+            rate = Decimal(f"{r:.8f}")
+        else:
+            assert self.market.funding_rate is not None
+            rate = self.market.funding_rate
+        if rate:
+            self.apply(SettleFunding(sym, rate, ts=ts))
+
+    def dirty(self, sym: str) -> None:
+        self.levels_dirty[sym] = True
+
+    # ------------------------------------------------------------------------------------------ reading
+    def equity(self, account: int) -> Decimal:
+        """Wallet + holds + isolated pools + unrealised PnL at the current marks."""
+        eng = self.engine
+        total = eng.wallet(account, ASSET) + eng.ledger.balance(f"hold:{account}:{ASSET}")
+        for pos in eng.accounts[account].positions.values():
+            if not pos.lots:
+                continue
+            inst = eng.instruments[pos.symbol]
+            if pos.isolated:
+                total += eng.isolated_margin(pos)
+            total += pos.sign * (inst.qty(abs(pos.lots)) * self.marks[pos.symbol] - pos.cost)
+        return total
+
+    def insurance(self) -> Decimal:
+        return insurance_fund(self.engine, ASSET)
+
+    # ------------------------------------------------------------------------------------------ events
+    def _tracked(self, account: int) -> bool:
+        return account in self.accounts
+
+    def _on_trade(self, ev: Trade) -> None:
+        for acct, fee, pnl, side in (
+            (ev.taker_account, ev.taker_fee, ev.taker_realized_pnl, ev.taker_side),
+            (ev.maker_account, ev.maker_fee, ev.maker_realized_pnl, "SELL" if ev.taker_side == "BUY" else "BUY"),
+        ):
+            if acct in self.accounts:
+                self.trades.append(
+                    {
+                        "bar": self.bar,
+                        "ts": self.ts,
+                        "account": acct,
+                        "symbol": ev.symbol,
+                        "side": side,
+                        "price": ev.price,
+                        "qty": ev.qty,
+                        "fee": fee,
+                        "realized_pnl": pnl,
+                        "maker": acct == ev.maker_account,
+                    }
+                )
+                self._epi(acct, ev.symbol).fees += fee
+                self.levels_dirty[ev.symbol] = True
+        if ev.taker_account == 0:  # the insurance fund unwinding what it took over: its gain or loss
+            if ev.taker_realized_pnl < 0:
+                self.insurance_draws -= ev.taker_realized_pnl
+            else:
+                self.insurance_income += ev.taker_realized_pnl
+        q = self.quotes.get(ev.symbol)
+        if q is not None and LP_ACCOUNT in (ev.maker_account, ev.taker_account):
+            q.dirty = True
+
+    def _on_liquidated(self, ev: Liquidated) -> None:
+        self.levels_dirty[ev.symbol] = True
+        if ev.fund_change is not None:
+            if ev.fund_change < 0:
+                self.insurance_draws -= ev.fund_change
+            else:
+                self.insurance_income += ev.fund_change
+        if ev.step == "cancel_orders":
+            return
+        epi = self.open_episodes.get((ev.account, ev.symbol, ev.position_side))
+        if epi is not None:
+            epi.liquidated = True
+            epi.steps.append(ev.step)
+            if epi.liquidation_price is None and ev.liquidation_price is not None:
+                epi.liquidation_price = ev.liquidation_price
+        if ev.step == "done":
+            return
+        self.liquidations.append(
+            {
+                "bar": self.bar,
+                "ts": self.ts,
+                "account": ev.account,
+                "symbol": ev.symbol,
+                "mode": ev.margin_mode,
+                "step": ev.step,
+                "mark": ev.mark,
+                "liquidation_price": ev.liquidation_price,
+                "bankruptcy_price": ev.bankruptcy_price,
+                "qty": ev.qty,
+                "price": ev.price,
+                "fund_change": ev.fund_change,
+            }
+        )
+
+    def _on_adl(self, ev: AutoDeleveraged) -> None:
+        self.levels_dirty[ev.symbol] = True
+        self.adl.append(
+            {
+                "bar": self.bar,
+                "ts": self.ts,
+                "account": ev.account,
+                "symbol": ev.symbol,
+                "qty": ev.qty,
+                "price": ev.price,
+                "realized_pnl": ev.realized_pnl,
+                "liquidated_account": ev.liquidated_account,
+                "side": ev.side,
+            }
+        )
+
+    def _on_bad_debt(self, ev: BadDebt) -> None:
+        self.insurance_draws += ev.amount
+        self.bad_debt.append(
+            {
+                "bar": self.bar,
+                "ts": self.ts,
+                "account": ev.account,
+                "symbol": ev.symbol,
+                "amount": ev.amount,
+                "reason": ev.reason,
+            }
+        )
+        for key, epi in self.open_episodes.items():
+            if key[0] == ev.account and (key[1] == ev.symbol or not ev.symbol):
+                epi.covered += ev.amount
+                break
+
+    def _on_funding(self, ev: FundingPaid) -> None:
+        if ev.account not in self.accounts:
+            return
+        self.levels_dirty[ev.symbol] = True
+        self.funding_paid.append(
+            {
+                "bar": self.bar,
+                "ts": self.ts,
+                "account": ev.account,
+                "symbol": ev.symbol,
+                "rate": ev.rate,
+                "amount": ev.amount,
+            }
+        )
+        epi = self.open_episodes.get((ev.account, ev.symbol, ev.position_side))
+        if epi is not None:
+            epi.funding += ev.amount
+
+    def _on_margin_call(self, ev: MarginCall) -> None:
+        if ev.account in self.accounts:
+            self.margin_calls.append(
+                {
+                    "bar": self.bar,
+                    "ts": self.ts,
+                    "account": ev.account,
+                    "symbol": ev.symbol,
+                    "level": ev.level,
+                    "ratio": ev.ratio,
+                }
+            )
+
+    def _on_order(self, ev: OrderUpdated) -> None:
+        if ev.account == LP_ACCOUNT:
+            if ev.status in ("FILLED", "CANCELED", "EXPIRED", "PARTIALLY_FILLED"):
+                q = self.quotes[ev.symbol]
+                q.dirty = True
+                if ev.status != "PARTIALLY_FILLED":
+                    if q.bid == ev.order_id:
+                        q.bid = None
+                    elif q.ask == ev.order_id:
+                        q.ask = None
+        elif ev.account in self.accounts:
+            self.levels_dirty[ev.symbol] = True
+            if ev.stop_price is not None and ev.status == "NEW":
+                self.stops.append(
+                    {
+                        "bar": self.bar,
+                        "ts": self.ts,
+                        "account": ev.account,
+                        "symbol": ev.symbol,
+                        "type": ev.type,
+                        "stop_price": ev.stop_price,
+                    }
+                )
+
+    def _on_posted(self, ev: Posted) -> None:
+        d, c = ev.debit, ev.credit
+        if c.startswith("isolated:") or d.startswith("isolated:"):
+            key = c if c.startswith("isolated:") else d
+            _, acct, sym, side = key.split(":")
+            if int(acct) not in self.accounts:
+                return
+            epi = self._epi(int(acct), sym, side)
+            other = d if key == c else c
+            if other.startswith("wallet:"):
+                if key == c:
+                    epi.allocated += ev.amount
+                else:
+                    epi.pool_out += ev.amount
+        elif ev.reason == "trading_fee" and d.startswith("wallet:"):
+            owner = int(d.split(":")[1])
+            if owner in self.accounts and self.cmd_symbol:
+                self._epi(owner, self.cmd_symbol).wallet_fees += ev.amount
+
+    def _on_position(self, ev: PositionUpdated) -> None:
+        if ev.account not in self.accounts:
+            return
+        self.levels_dirty[ev.symbol] = True
+        key = (ev.account, ev.symbol, ev.position_side)
+        epi = self.open_episodes.get(key)
+        if ev.size == 0:
+            if epi is not None:
+                epi.realized = ev.realized_pnl
+                epi.closed = self.bar
+                self.episodes.append(epi)
+                del self.open_episodes[key]
+            return
+        if epi is None:
+            epi = self._epi(ev.account, ev.symbol, ev.position_side)
+        if epi.side == "?":
+            epi.side, epi.mode, epi.leverage = ("long" if ev.size > 0 else "short"), ev.margin_mode, ev.leverage
+        epi.entry = ev.entry_price
+        epi.realized = ev.realized_pnl
+        size = abs(ev.size)
+        if size > epi.peak_size:
+            epi.peak_size = size
+            if ev.margin_mode == "cross" and ev.entry_price is not None:
+                epi.allocated = max(epi.allocated, size * ev.entry_price / ev.leverage)
+        if ev.margin_mode == "isolated":
+            epi.liquidation_price = ev.liquidation_price
+
+    def _epi(self, account: int, symbol: str, pside: str = "BOTH") -> Episode:
+        key = (account, symbol, pside)
+        epi = self.open_episodes.get(key)
+        if epi is None:
+            epi = self.open_episodes[key] = Episode(account, symbol, "?", "?", 0, self.bar)
+        return epi
+
+    def _on_rejected(self, ev: Rejected) -> None:
+        if ev.account in self.accounts:
+            self.rejections.append(
+                {
+                    "bar": self.bar,
+                    "ts": self.ts,
+                    "account": ev.account,
+                    "command": ev.command,
+                    "code": ev.code,
+                    "message": ev.message,
+                }
+            )
+
+    def all_episodes(self) -> list[Episode]:
+        """Closed episodes, then those still open (valued at the current marks), never-opened ones left out."""
+        eng = self.engine
+        for (acct, sym, side), epi in self.open_episodes.items():
+            pos = eng.accounts[acct].positions.get((sym, PositionSide(side)))
+            if pos is None or not pos.lots:
+                continue
+            pnl = pos.sign * (eng.instruments[sym].qty(abs(pos.lots)) * self.marks[sym] - pos.cost)
+            epi.open_value = pnl + (eng.isolated_margin(pos) if pos.isolated else ZERO)
+            epi.realized = pos.realized
+        return [e for e in self.episodes + list(self.open_episodes.values()) if e.peak_size > 0]

@@ -1,0 +1,372 @@
+"""The strategy API: subclass `Strategy`, implement `on_bar(ctx)` (and optionally `on_start`/`on_end`).
+
+`ctx` gives the bar, the close history, the account (wallet, equity, position, liquidation price) and
+order methods (buy/sell/close/limit/stop_loss/take_profit/add_margin/cancel_all) that go straight into
+the engine. Built-ins: BuyAndHold, MACross, Grid; `load_strategy("module:Class")` loads any other.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import inspect
+import sys
+from dataclasses import dataclass
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from isomargin.engine import AdjustMargin, CancelAllOrders, OrderSide, OrderType, PlaceOrder, WorkingType
+from isomargin.engine.events import Event, Rejected
+from isomargin.sim.errors import SimError
+from isomargin.sim.runner import Simulation, dec
+
+ZERO = Decimal(0)
+
+
+@dataclass(frozen=True, slots=True)
+class Bar:
+    index: int
+    ts: int
+    open: float
+    high: float
+    low: float
+    close: float
+    volume: float
+
+
+@dataclass(frozen=True, slots=True)
+class PositionView:
+    symbol: str
+    size: Decimal  # signed
+    entry: Decimal
+    isolated: bool
+    margin: Decimal  # isolated margin (0 for cross)
+    liquidation_price: Decimal | None  # isolated: the engine's exact price; cross: None (depends on the account)
+    leverage: int
+
+
+class Context:
+    """What a strategy sees and can do at a bar's close."""
+
+    def __init__(self, sim: Simulation, account: int, symbol: str) -> None:
+        self.sim = sim
+        self.account = account
+        self.symbol = symbol
+        self.i = 0
+        self._closes = sim.bars[symbol].close
+
+    # -- market --------------------------------------------------------------------------------------
+    @property
+    def bar(self) -> Bar:
+        b = self.sim.bars[self.symbol]
+        i = self.i
+        return Bar(
+            i, int(b.ts[i]), float(b.open[i]), float(b.high[i]), float(b.low[i]), float(b.close[i]), float(b.volume[i])
+        )
+
+    @property
+    def price(self) -> float:
+        return float(self._closes[self.i])
+
+    @property
+    def closes(self) -> npt.NDArray[np.float64]:
+        """Closes up to and including this bar (a view, no copy)."""
+        return self._closes[: self.i + 1]
+
+    def mark(self, symbol: str | None = None) -> Decimal:
+        return self.sim.marks[symbol or self.symbol]
+
+    # -- account -------------------------------------------------------------------------------------
+    @property
+    def wallet(self) -> Decimal:
+        return self.sim.engine.wallet(self.account, "USDT")
+
+    @property
+    def available(self) -> Decimal:
+        eng = self.sim.engine
+        return eng.available(eng.accounts[self.account], "USDT")
+
+    @property
+    def equity(self) -> Decimal:
+        return self.sim.equity(self.account)
+
+    @property
+    def leverage(self) -> int:
+        return self.sim.engine.accounts[self.account].setting(self.symbol).leverage
+
+    def position(self, symbol: str | None = None) -> PositionView | None:
+        eng = self.sim.engine
+        sym = symbol or self.symbol
+        for (s, _), pos in eng.accounts[self.account].positions.items():
+            if s == sym and pos.lots:
+                inst = eng.instruments[s]
+                size = inst.qty(abs(pos.lots))
+                return PositionView(
+                    s,
+                    size * pos.sign,
+                    pos.cost / size,
+                    pos.isolated,
+                    eng.isolated_margin(pos) if pos.isolated else ZERO,
+                    pos.liquidation,
+                    pos.leverage,
+                )
+        return None
+
+    def size(self, symbol: str | None = None) -> Decimal:
+        """Signed position size (0 when flat), cheaply."""
+        eng = self.sim.engine
+        sym = symbol or self.symbol
+        for (s, _), pos in eng.accounts[self.account].positions.items():
+            if s == sym and pos.lots:
+                return eng.instruments[s].qty(pos.lots)
+        return ZERO
+
+    @property
+    def open_orders(self) -> int:
+        return len(self.sim.engine.accounts[self.account].orders)
+
+    # -- orders --------------------------------------------------------------------------------------
+    def qty_for(self, margin: Decimal | float, symbol: str | None = None) -> Decimal:
+        """Size whose initial margin at the current mark is `margin` (rounded down to the step)."""
+        sym = symbol or self.symbol
+        inst = self.sim.engine.instruments[sym]
+        m = margin if isinstance(margin, Decimal) else dec(float(margin))
+        lev = self.sim.engine.accounts[self.account].setting(sym).leverage
+        lots = (m * lev / self.sim.marks[sym] / inst.step).to_integral_value(rounding=ROUND_FLOOR)
+        return lots * inst.step
+
+    def _send(self, cmd: PlaceOrder | AdjustMargin | CancelAllOrders) -> bool:
+        events: list[Event] = self.sim.apply(cmd)
+        return not (events and isinstance(events[0], Rejected))
+
+    def order(
+        self,
+        side: OrderSide,
+        qty: Decimal | None = None,
+        *,
+        margin: Decimal | float | None = None,
+        symbol: str | None = None,
+        reduce_only: bool = False,
+    ) -> bool:
+        sym = symbol or self.symbol
+        if qty is None:
+            if margin is None:
+                raise SimError("bad_order", "give qty or margin")
+            qty = self.qty_for(margin, sym)
+        if qty <= 0:
+            return False
+        return self._send(
+            PlaceOrder(self.account, sym, side, OrderType.MARKET, qty=qty, reduce_only=reduce_only, ts=self.sim.ts)
+        )
+
+    def buy(
+        self, qty: Decimal | None = None, *, margin: Decimal | float | None = None, symbol: str | None = None
+    ) -> bool:
+        return self.order(OrderSide.BUY, qty, margin=margin, symbol=symbol)
+
+    def sell(
+        self, qty: Decimal | None = None, *, margin: Decimal | float | None = None, symbol: str | None = None
+    ) -> bool:
+        return self.order(OrderSide.SELL, qty, margin=margin, symbol=symbol)
+
+    def close(self, symbol: str | None = None) -> bool:
+        size = self.size(symbol)
+        if not size:
+            return False
+        side = OrderSide.SELL if size > 0 else OrderSide.BUY
+        return self.order(side, abs(size), symbol=symbol, reduce_only=True)
+
+    def limit(
+        self,
+        side: OrderSide,
+        qty: Decimal,
+        price: Decimal | float,
+        symbol: str | None = None,
+        reduce_only: bool = False,
+    ) -> bool:
+        sym = symbol or self.symbol
+        p = self._tick(price, sym, side is OrderSide.BUY)
+        return self._send(
+            PlaceOrder(
+                self.account, sym, side, OrderType.LIMIT, qty=qty, price=p, reduce_only=reduce_only, ts=self.sim.ts
+            )
+        )
+
+    def stop_loss(self, price: Decimal | float, symbol: str | None = None) -> bool:
+        """A close-position stop-market on the mark price (what venues call a stop-loss)."""
+        return self._conditional(OrderType.STOP_MARKET, price, symbol)
+
+    def take_profit(self, price: Decimal | float, symbol: str | None = None) -> bool:
+        return self._conditional(OrderType.TAKE_PROFIT_MARKET, price, symbol)
+
+    def _conditional(self, kind: OrderType, price: Decimal | float, symbol: str | None) -> bool:
+        sym = symbol or self.symbol
+        size = self.size(sym)
+        if not size:
+            return False
+        side = OrderSide.SELL if size > 0 else OrderSide.BUY
+        long_stop = (kind is OrderType.STOP_MARKET) == (size > 0)  # long stop below: round down
+        p = self._tick(price, sym, not long_stop)
+        return self._send(
+            PlaceOrder(
+                self.account,
+                sym,
+                side,
+                kind,
+                stop_price=p,
+                close_position=True,
+                working_type=WorkingType.MARK_PRICE,
+                ts=self.sim.ts,
+            )
+        )
+
+    def add_margin(self, amount: Decimal | float, symbol: str | None = None) -> bool:
+        a = amount if isinstance(amount, Decimal) else dec(float(amount))
+        return self._send(AdjustMargin(self.account, symbol or self.symbol, a, ts=self.sim.ts))
+
+    def cancel_all(self, symbol: str | None = None) -> bool:
+        return self._send(CancelAllOrders(self.account, symbol or self.symbol, ts=self.sim.ts))
+
+    def _tick(self, price: Decimal | float, sym: str, down: bool) -> Decimal:
+        tick = self.sim.engine.instruments[sym].tick
+        p = price if isinstance(price, Decimal) else dec(float(price))
+        n = (p / tick).to_integral_value(rounding=ROUND_FLOOR if down else ROUND_CEILING)
+        return max(n, Decimal(1)) * tick
+
+
+class Strategy:
+    """Base class: override `on_bar`; `on_start` runs once before the first bar's close is acted on."""
+
+    def on_start(self, ctx: Context) -> None:
+        """Called once, at the first bar's open price, before any bar is walked."""
+
+    def on_bar(self, ctx: Context) -> None:
+        """Called after each bar's close."""
+
+    def on_end(self, ctx: Context) -> None:
+        """Called after the last bar."""
+
+
+class BuyAndHold(Strategy):
+    """Go long (or short) once with `fraction` of the wallet as margin at the account's leverage; optional
+    stop `stop` as a fraction below (above for a short) the entry."""
+
+    def __init__(self, fraction: float = 0.5, stop: float = 0.0, side: str = "long") -> None:
+        self.fraction = fraction
+        self.stop = stop
+        self.side = side
+
+    def on_start(self, ctx: Context) -> None:
+        margin = ctx.wallet * Decimal(repr(self.fraction))
+        if self.side == "short":
+            ctx.sell(margin=margin)
+        else:
+            ctx.buy(margin=margin)
+        pos = ctx.position()
+        if pos is not None and self.stop > 0:
+            sign = 1 if pos.size > 0 else -1
+            ctx.stop_loss(float(pos.entry) * (1 - sign * self.stop))
+
+
+class MACross(Strategy):
+    """Long when the fast moving average is above the slow one, short when below (close, then open);
+    each entry uses `fraction` of the wallet as margin. Running sums: O(1) per bar."""
+
+    def __init__(self, fast: int = 20, slow: int = 50, fraction: float = 0.2, stop: float = 0.0) -> None:
+        if not 0 < fast < slow:
+            raise SimError("bad_parameter", "MACross needs 0 < fast < slow")
+        self.fast, self.slow, self.fraction, self.stop = fast, slow, Decimal(repr(fraction)), stop
+        self.state = 0
+
+    def on_bar(self, ctx: Context) -> None:
+        i = ctx.i
+        if i + 1 < self.slow:
+            return
+        c = ctx.closes
+        fast = c[i + 1 - self.fast : i + 1].mean()
+        slow = c[i + 1 - self.slow : i + 1].mean()
+        want = 1 if fast > slow else -1
+        if want == self.state and (self.state == 0 or ctx.size()):
+            return
+        if ctx.size():
+            ctx.cancel_all()
+            ctx.close()
+        margin = ctx.wallet * self.fraction
+        ok = ctx.buy(margin=margin) if want > 0 else ctx.sell(margin=margin)
+        self.state = want
+        if ok and self.stop > 0:
+            ctx.stop_loss(ctx.price * (1 - want * self.stop))
+
+
+class Grid(Strategy):
+    """A long grid: one step of size `step` (a fraction of the start price) down buys a unit, one step up
+    sells it; at most `levels` units; each unit's margin is `fraction` of the start wallet / levels."""
+
+    def __init__(self, levels: int = 10, step: float = 0.005, fraction: float = 0.5) -> None:
+        self.levels, self.step, self.fraction = levels, step, fraction
+        self.center = 0.0
+        self.unit = ZERO
+        self.held = 0
+
+    def on_start(self, ctx: Context) -> None:
+        self.center = float(ctx.mark())
+        self.unit = ctx.qty_for(ctx.wallet * Decimal(repr(self.fraction)) / self.levels)
+
+    def on_bar(self, ctx: Context) -> None:
+        if self.unit <= 0:
+            return
+        k = int((self.center - ctx.price) / (self.center * self.step))
+        want = max(0, min(self.levels, k))
+        held = int(ctx.size() / self.unit) if ctx.size() > 0 else 0
+        if held != self.held:
+            self.held = held  # liquidated or partially closed under us
+        if (want > self.held and ctx.buy(self.unit * (want - self.held))) or (
+            want < self.held and ctx.order(OrderSide.SELL, self.unit * (self.held - want), reduce_only=True)
+        ):
+            self.held = want
+
+
+BUILTINS: dict[str, type[Strategy]] = {"buy-and-hold": BuyAndHold, "ma-cross": MACross, "grid": Grid}
+
+
+def load_strategy(spec: str, params: dict[str, Any] | None = None) -> Strategy:
+    """`buy-and-hold`, `ma-cross`, `grid`, `package.module:Class` or `path/to/file.py:Class`."""
+    params = params or {}
+    cls: Any
+    if spec in BUILTINS:
+        cls = BUILTINS[spec]
+    else:
+        if ":" not in spec:
+            raise SimError("bad_strategy", f"strategy {spec!r}: use module:Class or one of {', '.join(BUILTINS)}")
+        mod_name, _, cls_name = spec.rpartition(":")
+        try:
+            if mod_name.endswith(".py"):
+                path = Path(mod_name)
+                if not path.exists():
+                    raise SimError("bad_strategy", f"strategy file {mod_name} does not exist")
+                loader = importlib.util.spec_from_file_location(path.stem, path)
+                if loader is None or loader.loader is None:
+                    raise SimError("bad_strategy", f"cannot load {mod_name}")
+                module = importlib.util.module_from_spec(loader)
+                sys.modules[path.stem] = module
+                loader.loader.exec_module(module)
+            else:
+                module = importlib.import_module(mod_name)
+        except SimError:
+            raise
+        except Exception as exc:
+            raise SimError("bad_strategy", f"cannot import {mod_name!r}: {exc}") from None
+        cls = getattr(module, cls_name, None)
+        if cls is None or not inspect.isclass(cls):
+            raise SimError("bad_strategy", f"{mod_name!r} has no class {cls_name!r}")
+    if not (hasattr(cls, "on_bar") or hasattr(cls, "on_start")):
+        raise SimError("bad_strategy", f"{spec!r} is not a strategy (no on_bar/on_start)")
+    try:
+        obj = cls(**params)
+    except TypeError as exc:
+        raise SimError("bad_strategy", f"{spec!r}: bad parameters: {exc}") from None
+    return obj  # type: ignore[no-any-return]
