@@ -32,6 +32,8 @@ from isomargin.margin import (
     unrealized_pnl,
 )
 from isomargin.margin.numbers import D, positive
+from isomargin.server.cli import demo as _server_demo
+from isomargin.server.cli import serve as _server_serve
 from isomargin.sim.cli import backtest as _sim_backtest
 from isomargin.sim.cli import stress as _sim_stress
 from isomargin.venues import VENUES, SymbolSpec, VenueProfile, get_profile
@@ -531,12 +533,16 @@ app.command(name="backtest")(_sim_backtest)
 app.command(name="stress")(_sim_stress)
 
 
-@app.command()
-def demo() -> None:
-    """A walkthrough of the seeds' examples through the calculators (the live venue comes later)."""
+@calc.command("examples")
+def calc_examples() -> None:
+    """A walkthrough of the seeds' isolated-margin examples through the calculators."""
     from isomargin.walkthrough import run
 
     guarded(lambda: run(out))
+
+
+app.command(name="serve")(_server_serve)
+app.command(name="demo")(_server_demo)
 
 
 # ------------------------------------------------------------------------------------- journal, replay

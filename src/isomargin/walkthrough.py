@@ -1,4 +1,4 @@
-"""`isomargin demo` until the venue exists: the seeds' worked examples, computed by the calculators.
+"""`isomargin calc examples`: the seeds' worked examples, computed by the calculators.
 
 Each step prints the inputs, the figure, and where the figure comes from, so a reader can check it.
 """

@@ -173,6 +173,6 @@ def test_bad_input_is_one_line_and_exit_2(args: list[str], code: str) -> None:
 
 
 def test_demo_walkthrough_runs() -> None:
-    result = runner.invoke(app, ["demo"])
+    result = runner.invoke(app, ["calc", "examples"])
     assert result.exit_code == 0
     assert "58,825.00" in result.stdout and "74.16 %" in result.stdout

@@ -14,7 +14,7 @@ import random
 import sys
 import time
 from collections.abc import Callable
-from decimal import Decimal
+from decimal import Decimal, localcontext
 from typing import TypeVar
 
 from isomargin.engine import (
@@ -35,6 +35,7 @@ from isomargin.engine import (
     SettleFunding,
     Withdraw,
 )
+from isomargin.margin.numbers import MONEY
 
 SYMBOL = "BTCUSDT"
 ACCOUNTS = (1, 2, 3, 4, 5)
@@ -46,6 +47,11 @@ T = TypeVar("T")
 
 def seeded_stream(seed: int, count: int) -> list[Command]:
     """`count` commands on Binance BTCUSDT for five accounts, identical for a given seed (ts = 10 ms apart)."""
+    with localcontext(MONEY):  # identical in every process, whatever another library did to the decimal context
+        return _stream(seed, count)
+
+
+def _stream(seed: int, count: int) -> list[Command]:
     rng = random.Random(seed)
     out: list[Command] = []
 

@@ -1,0 +1,192 @@
+"""The FastAPI application: lifespan (venue, demo market), error rendering for both APIs, weighted rate
+limits, the WebSocket streams and the static dashboard.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import AsyncIterator, Callable
+from importlib import resources
+from typing import Any
+
+from fastapi import FastAPI, Request, WebSocket, WebSocketDisconnect
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from isomargin.server import fapi, native
+from isomargin.server.auth import RateLimiter, weight_of
+from isomargin.server.config import VenueConfig
+from isomargin.server.errors import ApiError
+from isomargin.server.market import DemoMarket
+from isomargin.server.venue import Venue, fmt, now_ms
+
+DESCRIPTION = """Native API of the isomargin venue. Signed endpoints: header `X-MBX-APIKEY`, query `timestamp`
+(ms, within `recvWindow` and at most 1 s ahead) and `signature` = hex HMAC-SHA256(secret, raw query string
+without `signature` + raw body). Operator endpoints take `X-Admin-Key`. Errors: `{"code", "message"}`.
+A Binance USDⓈ-M compatible API is served under `/fapi/v1|v2|v3` and streams under `/ws`."""
+
+
+def _error(path: str, err: ApiError) -> JSONResponse:
+    body = err.fapi() if path.startswith("/fapi") else err.native()
+    return JSONResponse(body, status_code=err.status, headers=err.headers)
+
+
+class RateLimit:
+    """Pure ASGI middleware: charge each API request's weight; 429/418 with Retry-After when over."""
+
+    def __init__(self, app: ASGIApp, limiter: RateLimiter) -> None:
+        self.app = app
+        self.limiter = limiter
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "")
+        if scope["type"] != "http" or not (path.startswith("/fapi") or path.startswith("/api/")):
+            await self.app(scope, receive, send)
+            return
+        client = (scope.get("client") or ("?", 0))[0]
+        try:
+            used = self.limiter.charge(client, weight_of(path))
+        except ApiError as err:
+            await _error(path, err)(scope, receive, send)
+            return
+
+        async def send_with_weight(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message.setdefault("headers", [])
+                message["headers"] = [*message["headers"], (b"x-mbx-used-weight-1m", str(used).encode())]
+            await send(message)
+
+        await self.app(scope, receive, send_with_weight)
+
+
+def create_app(config: VenueConfig, on_ready: Callable[[Venue], None] | None = None) -> FastAPI:
+    holder: dict[str, Any] = {}
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        venue = Venue(config)
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(None, venue.bootstrap)
+        venue.loop = loop
+        app.state.venue = venue
+        demo = DemoMarket(venue)
+        demo.start()
+        holder["venue"] = venue
+        if on_ready is not None:
+            on_ready(venue)
+        try:
+            yield
+        finally:
+            await demo.stop()
+            venue.close()
+
+    app = FastAPI(title="isomargin venue", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
+    app.add_middleware(RateLimit, limiter=RateLimiter(config.rate_limit, config.ban_after, config.ban_seconds))
+    app.include_router(native.router)
+    app.include_router(fapi.router)
+
+    @app.exception_handler(ApiError)
+    async def api_error(request: Request, exc: ApiError) -> Response:
+        return _error(request.url.path, exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError) -> Response:
+        errs = exc.errors()
+        where = ".".join(str(x) for x in errs[0].get("loc", ())) if errs else "request"
+        text = f"{where}: {errs[0].get('msg', 'invalid')}" if errs else "invalid request"
+        return _error(request.url.path, ApiError(400, "bad_request", text, -1102))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        return _error(request.url.path, ApiError(exc.status_code, code, str(exc.detail), -1000))
+
+    @app.exception_handler(Exception)
+    async def internal(request: Request, exc: Exception) -> Response:  # never a traceback to the client
+        return _error(request.url.path, ApiError(500, "internal", f"internal error ({type(exc).__name__})", -1000))
+
+    @app.get("/", include_in_schema=False)
+    async def root() -> Response:
+        return RedirectResponse("/dashboard")
+
+    @app.get("/health", include_in_schema=False)
+    async def bare_health() -> Response:
+        return Response(b'{"status":"ok"}', media_type="application/json")
+
+    @app.get("/dashboard", include_in_schema=False)
+    async def dashboard() -> Response:
+        html = resources.files("isomargin.server").joinpath("static/dashboard.html").read_text(encoding="utf-8")
+        return HTMLResponse(html, headers={"Cache-Control": "no-store"})
+
+    @app.websocket("/ws")
+    async def ws(websocket: WebSocket) -> None:
+        await stream(websocket, websocket.query_params.get("listenKey"))
+
+    @app.websocket("/ws/{listen_key}")
+    async def ws_key(websocket: WebSocket, listen_key: str) -> None:
+        await stream(websocket, listen_key)
+
+    async def stream(websocket: WebSocket, listen_key: str | None) -> None:
+        venue: Venue = websocket.app.state.venue
+        topics: set[str] = set()
+        if listen_key:
+            acct = venue.listen_keys.account(listen_key)
+            if acct is None:
+                await websocket.close(code=4001, reason="unknown or expired listenKey")
+                return
+            topics.add(f"account:{acct}")
+        for t in (websocket.query_params.get("streams") or "").split(","):
+            if t and not t.startswith("account:"):
+                topics.add(t)
+        await websocket.accept()
+        sid, queue = venue.hub.add(topics)
+        for topic in sorted(topics):
+            await send_snapshot(websocket, venue, topic)
+
+        async def reader() -> None:
+            while True:
+                msg = json.loads(await websocket.receive_text())
+                if not isinstance(msg, dict):
+                    continue
+                asked = [
+                    str(x) for x in msg.get("params") or msg.get("streams") or [] if not str(x).startswith("account:")
+                ]
+                if str(msg.get("method", msg.get("op", ""))).upper() in ("SUBSCRIBE", "SUB"):
+                    topics.update(asked)
+                    for t in asked:
+                        await send_snapshot(websocket, venue, t)
+                elif str(msg.get("method", msg.get("op", ""))).upper() in ("UNSUBSCRIBE", "UNSUB"):
+                    topics.difference_update(asked)
+                await websocket.send_json({"result": None, "id": msg.get("id"), "streams": sorted(topics)})
+
+        async def writer() -> None:
+            while True:
+                await websocket.send_json(await queue.get())
+
+        tasks = [asyncio.create_task(reader()), asyncio.create_task(writer())]
+        try:
+            await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        except (WebSocketDisconnect, RuntimeError):
+            pass
+        finally:
+            for task in tasks:
+                task.cancel()
+            venue.hub.remove(sid)
+            with contextlib.suppress(Exception):
+                await websocket.close()
+
+    async def send_snapshot(websocket: WebSocket, venue: Venue, topic: str) -> None:
+        kind, _, symbol = topic.partition(":")
+        if kind == "book" and symbol in venue.core.engine.instruments:
+            bids, asks = venue.book_snapshot(symbol)
+            await websocket.send_json({
+                "e": "depthSnapshot", "E": now_ms(), "s": symbol, "u": venue.book_seq,
+                "b": [[fmt(p), fmt(q)] for p, q in bids], "a": [[fmt(p), fmt(q)] for p, q in asks],
+            })  # fmt: skip
+
+    app.state.holder = holder
+    return app

@@ -1,0 +1,158 @@
+"""The demo market's moving parts, all as engine commands: a seeded price feed with jumps per symbol
+(sets index and mark), a market maker quoting both sides around the index, and funding on a schedule.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import math
+import random
+from decimal import ROUND_DOWN, Decimal
+
+from isomargin.engine import (
+    CancelAllOrders,
+    Command,
+    OrderSide,
+    OrderType,
+    PlaceOrder,
+    SetLeverage,
+    SetMarkPrice,
+    SettleFunding,
+    TimeInForce,
+)
+from isomargin.server.venue import Venue, now_ms
+
+LEVELS = 6
+SPREAD = Decimal("0.0004")  # first level at ±4 bp from the index
+STEP = Decimal("0.0006")  # further levels every 6 bp
+LEVEL_NOTIONAL = Decimal("40000")
+INVENTORY_LIMIT = Decimal("3000000")  # notional beyond which the maker stops adding to its position
+FUNDING_CAP = Decimal("0.0075")
+INTEREST = Decimal("0.0001")
+
+
+class PricePath:
+    """Seeded synthetic path: small Gaussian steps, rare jumps, a weak pull back towards the start."""
+
+    def __init__(self, start: Decimal, seed: int, vol: float = 0.0007, jump_p: float = 0.004, jump: float = 0.012):
+        self.start = float(start)
+        self.price = float(start)
+        self.rng = random.Random(seed)
+        self.vol, self.jump_p, self.jump = vol, jump_p, jump
+
+    def step(self) -> float:
+        r = self.rng.gauss(0.0, self.vol) + 0.002 * math.log(self.start / self.price)
+        if self.rng.random() < self.jump_p:
+            r += self.rng.choice((-1, 1)) * abs(self.rng.gauss(self.jump, self.jump / 3))
+        self.price *= math.exp(r)
+        return self.price
+
+
+def on_tick(value: float | Decimal, tick: Decimal) -> Decimal:
+    return (Decimal(str(value)) / tick).to_integral_value() * tick
+
+
+class DemoMarket:
+    """Runs the feed, the market maker and funding as asyncio tasks on the server's loop."""
+
+    def __init__(self, venue: Venue) -> None:
+        self.venue = venue
+        self.config = venue.config
+        engine = venue.core.engine
+        self.paths = {
+            s: PricePath(
+                engine.index_prices.get(s) or self.config.start_prices.get(s, Decimal(100)), self.config.seed + i
+            )
+            for i, s in enumerate(self.config.symbols)
+        }
+        self.tasks: list[asyncio.Task[None]] = []
+
+    def start(self) -> None:
+        interval = Decimal(str(self.config.funding_interval))
+        for s in self.config.symbols:
+            self.venue.next_funding[s] = now_ms() + int((interval if interval > 0 else Decimal(28800)) * 1000)
+        if self.config.feed:
+            self.tasks.append(asyncio.create_task(self._loop(self.config.feed_interval, self.feed_tick)))
+            if self.config.funding_interval > 0:
+                self.tasks.append(asyncio.create_task(self._loop(self.config.funding_interval, self.funding_tick)))
+        if self.config.market_maker and self.venue.market_maker is not None:
+            self.tasks.append(asyncio.create_task(self._loop(self.config.quote_interval, self.quote_tick, first=0)))
+
+    async def stop(self) -> None:
+        for t in self.tasks:
+            t.cancel()
+        for t in self.tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await t
+
+    async def _loop(self, interval: float, fn: object, first: float | None = None) -> None:
+        await asyncio.sleep(interval if first is None else first)
+        while True:
+            try:
+                await fn()  # type: ignore[operator]
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # keep the demo alive; the error is visible in the log
+                print(f"demo market: {type(exc).__name__}: {exc}", flush=True)
+            await asyncio.sleep(interval)
+
+    async def feed_tick(self) -> None:
+        engine = self.venue.core.engine
+        cmds: list[Command] = []
+        for s, path in self.paths.items():
+            inst = engine.instruments.get(s)
+            if inst is None:
+                continue
+            price = on_tick(path.step(), inst.tick)
+            cmds.append(SetMarkPrice(s, price, price))
+        await self.venue.submit_many(cmds)
+
+    async def quote_tick(self) -> None:
+        venue = self.venue
+        mm = venue.market_maker
+        assert mm is not None
+        engine = venue.core.engine
+        cmds: list[Command] = []
+        for s in self.config.symbols:
+            inst = engine.instruments.get(s)
+            index = engine.index_prices.get(s)
+            if inst is None or index is None or venue.paused(s):
+                continue
+            if engine.accounts[mm].setting(s).leverage != 5:
+                cmds.append(CancelAllOrders(mm, s))
+                cmds.append(SetLeverage(mm, s, 5))
+            with venue.core.state_lock:
+                pos = sum(p.lots * p.sign for p in engine.accounts[mm].positions.values() if p.symbol == s)
+            inventory = inst.qty(abs(pos)) * index * (1 if pos >= 0 else -1)
+            cmds.append(CancelAllOrders(mm, s))
+            for i in range(LEVELS):
+                off = SPREAD + STEP * i
+                qty = (LEVEL_NOTIONAL * (1 + Decimal(i) / 2) / index / inst.step).to_integral_value(ROUND_DOWN)
+                qty = max(qty * inst.step, inst.step)
+                bid = (index * (1 - off) / inst.tick).to_integral_value(ROUND_DOWN) * inst.tick
+                ask = (index * (1 + off) / inst.tick).to_integral_value(ROUND_DOWN) * inst.tick + inst.tick
+                if inventory < INVENTORY_LIMIT:
+                    cmds.append(PlaceOrder(mm, s, OrderSide.BUY, OrderType.LIMIT, qty, bid, tif=TimeInForce.GTC))
+                if inventory > -INVENTORY_LIMIT:
+                    cmds.append(PlaceOrder(mm, s, OrderSide.SELL, OrderType.LIMIT, qty, ask, tif=TimeInForce.GTC))
+        await venue.submit_many(cmds)
+
+    async def funding_tick(self) -> None:
+        venue = self.venue
+        engine = venue.core.engine
+        cmds: list[Command] = []
+        for s in self.config.symbols:
+            index = engine.index_prices.get(s)
+            if index is None:
+                continue
+            with venue.core.state_lock:
+                bids, asks = venue.book(s, 1)
+            premium = Decimal(0)
+            if bids and asks:
+                premium = ((bids[0][0] + asks[0][0]) / 2 - index) / index
+            rate = max(-FUNDING_CAP, min(FUNDING_CAP, premium + INTEREST)).quantize(Decimal("1E-8"))
+            venue.funding_estimate[s] = rate
+            cmds.append(SettleFunding(s, rate))
+            venue.next_funding[s] = now_ms() + int(self.config.funding_interval * 1000)
+        await venue.submit_many(cmds)
