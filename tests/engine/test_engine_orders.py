@@ -13,6 +13,7 @@ from isomargin.engine import (
     OrderType,
     PlaceOrder,
     TimeInForce,
+    WorkingType,
     state_hash,
 )
 
@@ -214,3 +215,25 @@ def test_orders_are_rejected_with_codes_and_change_nothing() -> None:
     v.no(PlaceOrder(1, "BTCUSDT", BUY, MARKET, qty=D(1), price=D(1)), "bad_price")
     v.no(limit(1, SELL, "0.01", "60000", reduce_only=True), "reduce_only_rejected")
     assert state_hash(v.engine) == before
+
+
+def test_paused_market_refuses_new_orders_but_cancels_and_liquidations_go_on() -> None:
+    from isomargin.engine import SetMarketStatus
+
+    v = Venue()
+    v.account(1)
+    v.account(2)
+    v.mark("BTCUSDT", "60000")
+    v.ok(limit(1, BUY, "0.1", "59000"))
+    v.ok(PlaceOrder(2, "BTCUSDT", SELL, OrderType.STOP_MARKET, qty=D("0.1"), stop_price=D(59500),
+                    working_type=WorkingType.MARK_PRICE))  # fmt: skip
+    v.ok(SetMarketStatus("BTCUSDT", True))
+    before = state_hash(v.engine)
+    v.no(limit(1, BUY, "0.1", "58000"), "market_paused")
+    v.no(AmendOrder(1, "BTCUSDT", order_id=1, price=D(58500)), "market_paused")
+    assert state_hash(v.engine) == before
+    assert not of(v.mark("BTCUSDT", "59400"), OrderUpdated)  # the stop is due but waits while paused
+    v.ok(CancelOrder(1, "BTCUSDT", order_id=1))  # cancels still work
+    v.no(SetMarketStatus("BTCUSDT", True), "status_unchanged")
+    events = v.ok(SetMarketStatus("BTCUSDT", False))
+    assert next(u.status for u in of(events, OrderUpdated)) == "TRIGGERED"  # fires on reopening

@@ -188,6 +188,15 @@ class AdjustMargin(Command):
 
 
 @dataclass(frozen=True, slots=True)
+class SetMarketStatus(Command):
+    """Operator: pause (new orders refused, conditional orders held) or resume a market. Cancels, funding,
+    mark prices and liquidations go on while it is paused."""
+
+    symbol: str
+    paused: bool
+
+
+@dataclass(frozen=True, slots=True)
 class FundInsurance(Command):
     """Operator: pay `amount` into the insurance fund (of `symbol` where funds are per symbol)."""
 

@@ -25,6 +25,7 @@ from isomargin.engine.commands import (
     PlaceOrder,
     SetLeverage,
     SetMarginMode,
+    SetMarketStatus,
     SetMarkPrice,
     SetPositionMode,
     SettleFunding,
@@ -37,6 +38,7 @@ from isomargin.engine.events import (
     FundingPaid,
     InstrumentListed,
     MarginAdjusted,
+    MarketStatusChanged,
     MarkPriceUpdated,
     Rejected,
     SettingChanged,
@@ -125,6 +127,18 @@ class Engine(Liquidation):
         amount = _bounded(cmd.amount, "deposit amount")
         asset = _asset(cmd.asset)
         self.ledger.post(external_key(asset), wallet_key(cmd.account, asset), asset, amount, "deposit", out)
+
+    def set_market_status(self, cmd: SetMarketStatus, out: list[Event]) -> None:
+        self.instrument(cmd.symbol)
+        if (cmd.symbol in self.paused) == cmd.paused:
+            raise Reject("status_unchanged", f"{cmd.symbol} is already {'paused' if cmd.paused else 'open'}")
+        if cmd.paused:
+            self.paused[cmd.symbol] = None
+        else:
+            del self.paused[cmd.symbol]
+        out.append(MarketStatusChanged(cmd.symbol, cmd.paused))
+        if not cmd.paused:
+            self.run_triggers(cmd.symbol, out)  # stops that came due while it was paused fire now
 
     def fund_insurance(self, cmd: FundInsurance, out: list[Event]) -> None:
         amount = _bounded(cmd.amount, "amount")
@@ -308,6 +322,7 @@ _HANDLERS: dict[type, Callable[[Engine, Any, list[Event]], None]] = {
     CreateAccount: Engine.create_account,
     Deposit: Engine.deposit,
     FundInsurance: Engine.fund_insurance,
+    SetMarketStatus: Engine.set_market_status,
     Withdraw: Engine.withdraw,
     SetPositionMode: Engine.set_position_mode,
     SetMarginMode: Engine.set_margin_mode,

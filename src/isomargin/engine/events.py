@@ -53,6 +53,12 @@ class InstrumentListed(Event):
 
 
 @dataclass(frozen=True, slots=True)
+class MarketStatusChanged(Event):
+    symbol: str
+    paused: bool
+
+
+@dataclass(frozen=True, slots=True)
 class AccountCreated(Event):
     account: int
     hedge_mode: bool

@@ -74,6 +74,7 @@ def snapshot(engine: Engine) -> dict[str, Any]:
         "alert_levels": [[sym, acct, side, level] for (sym, acct, side), level in engine.alert_levels.items()],
         "ledger": {k: str(v) for k, v in engine.ledger.balances.items()},
         "fund_history": {k: [[r, str(a), str(b)] for r, a, b in log] for k, log in engine.ledger.history.items()},
+        "paused": list(engine.paused),
         "marks": {k: str(v) for k, v in engine.marks.items()},
         "index_prices": {k: str(v) for k, v in engine.index_prices.items()},
         "last_prices": {k: str(v) for k, v in engine.last_prices.items()},
@@ -137,6 +138,7 @@ def restore(data: dict[str, Any]) -> Engine:
     for by_key in e.positions.values():  # liquidation and alert watches, cross holders: all derived
         for pos in by_key.values():
             e.watch_position(pos)
+    e.paused = dict.fromkeys(data["paused"])
     e.marks = {k: Decimal(v) for k, v in data["marks"].items()}
     e.index_prices = {k: Decimal(v) for k, v in data["index_prices"].items()}
     e.last_prices = {k: Decimal(v) for k, v in data["last_prices"].items()}

@@ -76,6 +76,7 @@ class State:
         self.ledger = Ledger()
         self.orders: dict[int, Order] = {}
         self.positions: dict[str, dict[tuple[int, PositionSide], Position]] = {}  # by symbol
+        self.paused: dict[str, None] = {}  # markets taking no new orders (SetMarketStatus)
         self.marks: dict[str, Decimal] = {}
         self.index_prices: dict[str, Decimal] = {}
         self.last_prices: dict[str, Decimal] = {}

@@ -60,6 +60,7 @@ class Trading(State):
     def place_order(self, cmd: PlaceOrder, out: list[Event]) -> None:
         acct = self.account(cmd.account)
         inst = self.instrument(cmd.symbol)
+        self._open_for_orders(inst.symbol)
         order = self._build(acct, inst, cmd)
         if order.type.conditional:
             self._park(acct, order, out)
@@ -67,6 +68,10 @@ class Trading(State):
             self._execute(acct, inst, order, out)
         self.next_order_id += 1  # only now: a rejected command must not consume an id
         self.run_triggers(inst.symbol, out)
+
+    def _open_for_orders(self, symbol: str) -> None:
+        if symbol in self.paused:
+            raise Reject("market_paused", f"{symbol} is paused by the operator: no new orders or amendments")
 
     def _build(self, acct: Account, inst: Instrument, cmd: PlaceOrder) -> Order:
         """Validate a PlaceOrder completely (raising Reject) and return the order it describes."""
@@ -477,6 +482,7 @@ class Trading(State):
     def amend_order(self, cmd: AmendOrder, out: list[Event]) -> None:
         acct = self.account(cmd.account)
         inst = self.instrument(cmd.symbol)
+        self._open_for_orders(inst.symbol)
         order = self._find(acct, cmd.symbol, cmd.order_id, cmd.client_order_id)
         if order.type is not OrderType.LIMIT:
             raise Reject("not_amendable", "only resting limit orders can be amended")
@@ -601,6 +607,8 @@ class Trading(State):
     def run_triggers(self, symbol: str, out: list[Event]) -> None:
         """Fire conditional orders until none fires: fills move the last price and may fire more."""
         index: TriggerIndex = self.triggers[symbol]
+        if symbol in self.paused:
+            return  # conditional orders wait for the market to reopen
         while len(index):
             fired: list[Order] = []
             for working in WorkingType:

@@ -29,7 +29,7 @@ from isomargin.engine import (
     SettleFunding,
     Withdraw,
 )
-from isomargin.engine.commands import FundInsurance
+from isomargin.engine.commands import FundInsurance, SetMarketStatus
 from isomargin.engine.queries import balances, funding_history, insurance_fund
 from isomargin.server.auth import Principal, authenticate
 from isomargin.server.errors import ApiError
@@ -320,9 +320,6 @@ class OrderIn(BaseModel):
 async def place(venue: Venue, account: int, params: dict[str, Any]) -> dict[str, Any]:
     """Shared by both APIs: build, check the market is open, submit; the order record afterwards."""
     cmd = order_command(account, params)
-    if cmd.symbol in venue.core.engine.instruments and venue.paused(cmd.symbol):
-        raise ApiError(400, "market_paused", f"{cmd.symbol} is paused by the operator", -2010,
-                       "Market is paused by the operator.")  # fmt: skip
     await venue.submit(cmd)
     for rec in reversed(venue.history.orders.values()):
         if rec["account"] == account and rec["client_order_id"] == cmd.client_order_id:
@@ -543,7 +540,8 @@ async def admin_funding(request: Request, body: FundingIn, _: Operator) -> Any:
 async def admin_pause(request: Request, body: PauseIn, _: Operator) -> Any:
     venue = venue_of(request)
     s = market(venue, body.symbol)
-    venue.set_paused(s, body.paused)
+    if venue.paused(s) != body.paused:  # an engine command, journaled like every other change
+        await venue.submit(SetMarketStatus(s, body.paused))
     return {"symbol": s, "paused": body.paused}
 
 

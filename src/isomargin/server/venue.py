@@ -386,14 +386,8 @@ class Venue:
         return int(v) if v is not None else None
 
     def paused(self, symbol: str) -> bool:
-        return symbol in self.meta.get("paused", [])
-
-    def set_paused(self, symbol: str, paused: bool) -> None:
-        items = [s for s in self.meta.get("paused", []) if s != symbol]
-        if paused:
-            items.append(symbol)
-        self.meta["paused"] = items
-        self._save_meta()
+        """Paused markets are engine state (SetMarketStatus), so they survive restarts through the journal."""
+        return symbol in self.core.engine.paused
 
     # -- commands --------------------------------------------------------------------------------------
     def _stamp(self, cmd: Command) -> Command:
