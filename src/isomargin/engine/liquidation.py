@@ -20,7 +20,7 @@ from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from isomargin.engine.book import SelfTradePrevention
 from isomargin.engine.book import TimeInForce as BookTIF
 from isomargin.engine.commands import OrderSide, PositionSide
-from isomargin.engine.events import AutoDeleveraged, Event, Liquidated, MarginCall, Trade
+from isomargin.engine.events import AutoDeleveraged, Event, Liquidated, MarginCall
 from isomargin.engine.instruments import Instrument
 from isomargin.engine.ledger import QUANTUM, isolated_key, money, settlement_key, wallet_key
 from isomargin.engine.positions import Position
@@ -210,29 +210,12 @@ class Liquidation(Trading):
             order_id, pos.account, int(side), ticks, lots, BookTIF.IOC, False, SelfTradePrevention.CANCEL_TAKER
         )
         fund_before = self.ledger.balance(self.fund_key(inst.settle, inst.symbol))
-        filled = 0
-        touched: dict[tuple[int, PositionSide], None] = {}
-        for f in result.fills:
-            maker = self.orders[f.maker_order_id]
-            maker_fee, maker_pnl = self._fill(maker, f.qty, f.price, True, out)
-            fee, pnl = self._liquidation_fill(inst, pos, f.qty, inst.price(f.price), out)
-            out.append(Trade(
-                self.next_trade_id, inst.symbol, inst.price(f.price), inst.qty(f.qty), side.name, maker.id,
-                order_id, maker.account, pos.account, maker_fee, fee, maker_pnl, pnl,
-            ))  # fmt: skip
-            self.next_trade_id += 1
-            touched[(maker.account, maker.position_side)] = None
-            if maker.remaining == 0:
-                self._finish(self.accounts[maker.account], maker, "FILLED", out, in_book=False)
-            else:
-                self._announce(maker, out, "PARTIALLY_FILLED")
-            filled += f.qty
-        for maker_id in result.expired_makers:
-            maker = self.orders[maker_id]
-            self._finish(self.accounts[maker.account], maker, "EXPIRED", out, reason="self_trade_prevented",
-                         in_book=False)  # fmt: skip
+        touched = self.fill_makers(
+            inst, result, order_id, pos.account, side,
+            lambda lots, ticks: self._liquidation_fill(inst, pos, lots, inst.price(ticks), out), out,
+        )  # fmt: skip
+        filled = sum(f.qty for f in result.fills)
         if result.fills:
-            self.last_prices[pos.symbol] = inst.price(result.fills[-1].price)
             avg = sum((inst.price(f.price) * f.qty for f in result.fills), ZERO) / filled
             fund = self.ledger.balance(self.fund_key(inst.settle, inst.symbol)) - fund_before
             self._step(pos, step, mark, out, qty=inst.qty(filled), price=avg, fund=fund)
@@ -462,24 +445,11 @@ class Liquidation(Trading):
         self.next_order_id += 1
         result = self.books[symbol].submit(order_id, INSURANCE, int(side), ticks, abs(held.lots), BookTIF.IOC, False,
                                            SelfTradePrevention.NONE)  # fmt: skip
-        touched: dict[tuple[int, PositionSide], None] = {}
-        for f in result.fills:
-            maker = self.orders[f.maker_order_id]
-            maker_fee, maker_pnl = self._fill(maker, f.qty, f.price, True, out)
-            fund_key = self.fund_key(inst.settle, inst.symbol)
-            pnl = self._realize(held, f.qty, inst.price(f.price), fund_key, inst.settle, out)
-            out.append(Trade(
-                self.next_trade_id, symbol, inst.price(f.price), inst.qty(f.qty), side.name, maker.id, order_id,
-                maker.account, INSURANCE, maker_fee, ZERO, maker_pnl, pnl,
-            ))  # fmt: skip
-            self.next_trade_id += 1
-            touched[(maker.account, maker.position_side)] = None
-            if maker.remaining == 0:
-                self._finish(self.accounts[maker.account], maker, "FILLED", out, in_book=False)
-            else:
-                self._announce(maker, out, "PARTIALLY_FILLED")
-        if result.fills:
-            self.last_prices[symbol] = inst.price(result.fills[-1].price)
+        fund_key = self.fund_key(inst.settle, inst.symbol)
+        touched = self.fill_makers(
+            inst, result, order_id, INSURANCE, side,
+            lambda lots, ticks: (ZERO, self._realize(held, lots, inst.price(ticks), fund_key, inst.settle, out)), out,
+        )  # fmt: skip
         for account, pside in touched:
             self._upkeep(self.accounts[account], symbol, pside, out)
 

@@ -9,6 +9,7 @@ pool; a shortfall goes to the insurance fund, never to the owner's wallet.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 
 from isomargin.engine.book import REJECT_POST_ONLY, MatchResult, SelfTradePrevention
@@ -209,32 +210,12 @@ class Trading(State):
 
     def _process(self, acct: Account, inst: Instrument, order: Order, result: MatchResult, out: list[Event]) -> None:
         """Apply a match: fills to both sides, STP expiries, the taker's rest or expiry, position upkeep."""
-        touched: dict[tuple[int, PositionSide], None] = {}
-        for f in result.fills:
-            maker = self.orders[f.maker_order_id]
-            maker_fee, maker_pnl = self._fill(maker, f.qty, f.price, True, out)
-            taker_fee, taker_pnl = self._fill(order, f.qty, f.price, False, out)
-            trade = Trade(
-                self.next_trade_id, inst.symbol, inst.price(f.price), inst.qty(f.qty), order.side.name,
-                maker.id, order.id, maker.account, order.account, maker_fee, taker_fee, maker_pnl, taker_pnl,
-            )  # fmt: skip
-            out.append(trade)
-            self._log_fill(trade, maker, True)
-            self._log_fill(trade, order, False)
-            self.next_trade_id += 1
-            touched[(maker.account, maker.position_side)] = None
-            if maker.remaining == 0:
-                self._finish(self.accounts[maker.account], maker, "FILLED", out, in_book=False)
-            else:
-                self._announce(maker, out, "PARTIALLY_FILLED")
+        touched = self.fill_makers(
+            inst, result, order.id, order.account, order.side,
+            lambda lots, ticks: self._fill(order, lots, ticks, False, out), out, taker=order,
+        )  # fmt: skip
         if result.fills:
-            self.last_prices[inst.symbol] = inst.price(result.fills[-1].price)
             touched[(order.account, order.position_side)] = None
-        for maker_id in result.expired_makers:
-            maker = self.orders[maker_id]
-            self._finish(
-                self.accounts[maker.account], maker, "EXPIRED", out, reason="self_trade_prevented", in_book=False
-            )
         if result.rested:
             self._reserve(acct, inst, order, out)
             if result.fills:
@@ -247,6 +228,47 @@ class Trading(State):
             self._upkeep(self.accounts[account_id], inst.symbol, pside, out)
         if result.rested and not order.reduce_only and not acct.hedge_mode:
             self._trim_closing(acct, inst.symbol, order.position_side, out)
+
+    def fill_makers(
+        self,
+        inst: Instrument,
+        result: MatchResult,
+        taker_id: int,
+        taker_account: int,
+        taker_side: OrderSide,
+        settle_taker: Callable[[int, int], tuple[Decimal, Decimal]],
+        out: list[Event],
+        taker: Order | None = None,
+    ) -> dict[tuple[int, PositionSide], None]:
+        """The maker side of a match, shared by every taker (orders, liquidations, the fund's unwinding): fill
+        each maker, settle the taker through `settle_taker(lots, ticks) -> (fee, pnl)`, emit the trade, close
+        or update the maker, expire STP'd makers and move the last price. Returns the makers' positions touched."""
+        touched: dict[tuple[int, PositionSide], None] = {}
+        for f in result.fills:
+            maker = self.orders[f.maker_order_id]
+            maker_fee, maker_pnl = self._fill(maker, f.qty, f.price, True, out)
+            taker_fee, taker_pnl = settle_taker(f.qty, f.price)
+            trade = Trade(
+                self.next_trade_id, inst.symbol, inst.price(f.price), inst.qty(f.qty), taker_side.name, maker.id,
+                taker_id, maker.account, taker_account, maker_fee, taker_fee, maker_pnl, taker_pnl,
+            )  # fmt: skip
+            out.append(trade)
+            self._log_fill(trade, maker, True)
+            if taker is not None:
+                self._log_fill(trade, taker, False)
+            self.next_trade_id += 1
+            touched[(maker.account, maker.position_side)] = None
+            if maker.remaining == 0:
+                self._finish(self.accounts[maker.account], maker, "FILLED", out, in_book=False)
+            else:
+                self._announce(maker, out, "PARTIALLY_FILLED")
+        for maker_id in result.expired_makers:
+            maker = self.orders[maker_id]
+            self._finish(self.accounts[maker.account], maker, "EXPIRED", out, reason="self_trade_prevented",
+                         in_book=False)  # fmt: skip
+        if result.fills:
+            self.last_prices[inst.symbol] = inst.price(result.fills[-1].price)
+        return touched
 
     def _log_fill(self, trade: Trade, order: Order, maker: bool) -> None:
         self.remember(self.fills, order.account, {
