@@ -1,0 +1,481 @@
+"""`isomargin calc`: venue-exact calculators (liquidation price, margins and ratios, sizing, tier tables)
+and the seeds' worked examples. Thin over `isomargin.margin` and `isomargin.venues`; every bad input is one
+line and exit code 2 (see `isomargin.cliutil`).
+"""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from isomargin.cliutil import JsonOpt, fmt, guarded, js, out, pct
+from isomargin.margin import (
+    MarginError,
+    Side,
+    TierTable,
+    adjust_isolated_margin,
+    break_even_price,
+    maintenance_margin_ratio,
+    margin_balance,
+    margin_ratio,
+    max_removable_margin,
+    notional,
+    plain,
+    plan_position,
+    roe,
+    unrealized_pnl,
+)
+from isomargin.margin.numbers import D, positive
+from isomargin.venues import VENUES, SymbolSpec, VenueProfile, get_profile
+
+calc = typer.Typer(help="Venue-exact margin calculators.", no_args_is_help=True)
+
+VenueOpt = Annotated[str, typer.Option("--venue", help=f"Venue profile: {', '.join(VENUES)}.")]
+SymbolOpt = Annotated[str | None, typer.Option("--symbol", help="Use the venue's instrument and tier table.")]
+MmrOpt = Annotated[str | None, typer.Option("--mmr", help="Explicit maintenance rate instead of a tier table.")]
+CumOpt = Annotated[str, typer.Option("--cum", help="Maintenance amount with --mmr (Binance 'cum').")]
+SideOpt = Annotated[str, typer.Option("--side", help="long or short.")]
+EntryOpt = Annotated[str, typer.Option("--entry", help="Entry price.")]
+QtyOpt = Annotated[str | None, typer.Option("--qty", help="Position size in base units.")]
+NotionalOpt = Annotated[str | None, typer.Option("--notional", help="Position value at entry (instead of --qty).")]
+LevOpt = Annotated[str | None, typer.Option("--leverage", help="Leverage; margin = notional / leverage.")]
+MarginOpt = Annotated[str | None, typer.Option("--margin", help="Isolated margin allocated to the position.")]
+FeeOpt = Annotated[str | None, typer.Option("--taker-fee", help="Taker fee rate where the venue's formula uses it.")]
+
+
+def resolve(venue: str, symbol: str | None, mmr: str | None, cum: str) -> tuple[VenueProfile, SymbolSpec]:
+    """The venue profile and the instrument: the venue's own, or an ad-hoc one from --mmr/--cum."""
+    profile = get_profile(venue)
+    if mmr is not None:
+        table = TierTable.flat(positive(mmr, "mmr"), max_leverage=_max_lev_for(mmr), maint_amount=cum)
+        base = profile.spec(symbol) if symbol else None
+        return profile, SymbolSpec(
+            symbol=base.symbol if base else "CUSTOM",
+            venue_symbol=base.venue_symbol if base else "CUSTOM",
+            table=table,
+            tick_size=base.tick_size if base else Decimal("0.01"),
+            liquidation_fee_rate=base.liquidation_fee_rate if base else Decimal(0),
+            source="--mmr/--cum given on the command line",
+        )
+    if symbol is None:
+        if profile.name == "simple":
+            return profile, profile.spec("BTCUSDT")
+        raise MarginError("missing_symbol", f"give --symbol (one of {', '.join(profile.symbols)}) or --mmr")
+    return profile, profile.spec(symbol)
+
+
+def _max_lev_for(mmr: str) -> Decimal:
+    # With an explicit rate the only leverage bound is that MM stays below IM.
+    return (1 / D(mmr, "mmr")).to_integral_value(rounding="ROUND_FLOOR")
+
+
+def sizing(entry: str, qty: str | None, notional_: str | None) -> tuple[Decimal, Decimal]:
+    e = positive(entry, "entry price")
+    if (qty is None) == (notional_ is None):
+        raise MarginError("bad_size", "give exactly one of --qty or --notional")
+    size = positive(qty, "qty") if qty is not None else positive(notional_, "notional") / e
+    return e, size
+
+
+def margin_and_leverage(value: Decimal, leverage: str | None, margin: str | None) -> tuple[Decimal, Decimal]:
+    if leverage is None and margin is None:
+        raise MarginError("bad_margin", "give --leverage, --margin, or both")
+    lev = positive(leverage, "leverage") if leverage is not None else None
+    m = positive(margin, "margin") if margin is not None else value / lev  # type: ignore[operator]
+    return m, lev if lev is not None else value / m
+
+
+def table_of(rows: list[tuple[str, str]], title: str) -> Table:
+    table = Table(title=title, show_header=False, title_justify="left")
+    table.add_column(style="bold cyan")
+    table.add_column(justify="right")
+    for k, v in rows:
+        table.add_row(k, v)
+    return table
+
+
+# --------------------------------------------------------------------------------------------- calc liq
+@calc.command("liq")
+def calc_liq(
+    side: SideOpt,
+    entry: EntryOpt,
+    venue: VenueOpt = "simple",
+    symbol: SymbolOpt = None,
+    mmr: MmrOpt = None,
+    cum: CumOpt = "0",
+    qty: QtyOpt = None,
+    notional_: NotionalOpt = None,
+    leverage: LevOpt = None,
+    margin: MarginOpt = None,
+    taker_fee: FeeOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Liquidation and bankruptcy price of an isolated position."""
+    result = guarded(
+        lambda: liq_figures(side, entry, venue, symbol, mmr, cum, qty, notional_, leverage, margin, taker_fee)
+    )
+    if as_json:
+        print(json.dumps(js(result), ensure_ascii=False))
+        return
+    title = (
+        f"{result['venue']} {result['symbol']} — isolated {result['side'].name.lower()} {plain(result['leverage'])}×"
+    )
+    out.print(
+        table_of(
+            [
+                ("entry", fmt(result["entry"])),
+                ("size", plain(result["size"])),
+                ("notional", fmt(result["notional"])),
+                ("isolated margin", fmt(result["margin"])),
+                ("tier / maintenance rate", f"{result['tier']} / {pct(result['maintenance_rate'], 3)}"),
+                ("maintenance margin at entry", fmt(result["maintenance_margin"])),
+                ("liquidation price", fmt(result["liquidation_price"])),
+                ("distance to liquidation", pct(result["liquidation_distance"])),
+                ("bankruptcy price", fmt(result["bankruptcy_price"])),
+                ("break-even (taker both ways)", fmt(result["break_even"])),
+            ],
+            title,
+        )
+    )
+    out.print(
+        f"[dim]exact liquidation price {plain(result['liquidation_exact']) if result['liquidation_exact'] else '—'}"
+        f"; formula: {result['formula']}[/]",
+        highlight=False,
+    )
+
+
+def liq_figures(
+    side: str,
+    entry: str,
+    venue: str,
+    symbol: str | None,
+    mmr: str | None,
+    cum: str,
+    qty: str | None,
+    notional_: str | None,
+    leverage: str | None,
+    margin: str | None,
+    taker_fee: str | None,
+) -> dict[str, Any]:
+    s = Side.parse(side)
+    profile, spec = resolve(venue, symbol, mmr, cum)
+    e, size = sizing(entry, qty, notional_)
+    value = notional(size, e, spec.kind)
+    m, lev = margin_and_leverage(value, leverage, margin)
+    profile.check_order(spec, size, e, lev)
+    quote = profile.liquidation_price(spec, s, size, e, m, taker_fee=taker_fee)
+    fee_rate = profile.taker_fee if taker_fee is None else D(taker_fee, "taker fee")
+    distance = abs(e - quote.price) / e if quote.price is not None else None
+    return {
+        "venue": profile.name,
+        "symbol": spec.symbol,
+        "side": s,
+        "entry": e,
+        "size": size,
+        "notional": value,
+        "leverage": lev,
+        "margin": m,
+        "tier": quote.tier,
+        "maintenance_rate": quote.rate,
+        "maintenance_margin": quote.maintenance_margin,
+        "liquidation_price": quote.price,
+        "liquidation_exact": quote.exact,
+        "liquidation_distance": distance,
+        "bankruptcy_price": quote.bankruptcy,
+        "break_even": break_even_price(s, e, fee_rate, fee_rate, spec.kind),
+        "formula": profile.formula,
+    }
+
+
+# ------------------------------------------------------------------------------------------ calc margin
+@calc.command("margin")
+def calc_margin(
+    side: SideOpt,
+    entry: EntryOpt,
+    venue: VenueOpt = "simple",
+    symbol: SymbolOpt = None,
+    mmr: MmrOpt = None,
+    cum: CumOpt = "0",
+    qty: QtyOpt = None,
+    notional_: NotionalOpt = None,
+    leverage: LevOpt = None,
+    margin: MarginOpt = None,
+    mark: Annotated[str | None, typer.Option("--mark", help="Mark price (default: entry).")] = None,
+    add: Annotated[str | None, typer.Option("--add", help="Margin to add to the position.")] = None,
+    remove: Annotated[str | None, typer.Option("--remove", help="Margin to remove from the position.")] = None,
+    taker_fee: FeeOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Margins, ratios and PnL at a mark price; the effect of adding or removing isolated margin."""
+    result = guarded(
+        lambda: margin_figures(
+            side, entry, venue, symbol, mmr, cum, qty, notional_, leverage, margin, mark, add, remove, taker_fee
+        )
+    )
+    if as_json:
+        print(json.dumps(js(result), ensure_ascii=False))
+        return
+    rows = [
+        ("mark", fmt(result["mark"])),
+        ("initial margin (notional / leverage)", fmt(result["initial_margin"])),
+        ("isolated margin", fmt(result["margin"])),
+        ("unrealised PnL / ROE", f"{fmt(result['unrealized_pnl'])} / {pct(result['roe'])}"),
+        ("margin balance", fmt(result["margin_balance"])),
+        ("maintenance margin", fmt(result["maintenance_margin"])),
+        ("liquidation fee at mark", fmt(result["liquidation_fee"])),
+        ("margin ratio (MM / balance)", pct(result["margin_ratio"])),
+        ("maintenance margin ratio (balance / (MM + fee))", pct(result["maintenance_margin_ratio"])),
+        ("alert", result["alert"]),
+        ("max removable margin", fmt(result["max_removable"])),
+        ("liquidation price", fmt(result["liquidation_price"])),
+    ]
+    if result["adjusted_margin"] is not None:
+        rows += [
+            ("margin after adjustment", fmt(result["adjusted_margin"])),
+            ("liquidation price after", fmt(result["adjusted_liquidation_price"])),
+        ]
+    out.print(table_of(rows, f"{result['venue']} {result['symbol']} — {result['side'].name.lower()} margin"))
+
+
+def margin_figures(
+    side: str,
+    entry: str,
+    venue: str,
+    symbol: str | None,
+    mmr: str | None,
+    cum: str,
+    qty: str | None,
+    notional_: str | None,
+    leverage: str | None,
+    margin: str | None,
+    mark: str | None,
+    add: str | None,
+    remove: str | None,
+    taker_fee: str | None,
+) -> dict[str, Any]:
+    s = Side.parse(side)
+    profile, spec = resolve(venue, symbol, mmr, cum)
+    e, size = sizing(entry, qty, notional_)
+    value = notional(size, e, spec.kind)
+    m, lev = margin_and_leverage(value, leverage, margin)
+    profile.check_order(spec, size, e, lev)
+    px = positive(mark, "mark") if mark is not None else e
+    pnl = unrealized_pnl(s, size, e, px, spec.kind)
+    mm = profile.maintenance_margin(spec, s, size, e, px, taker_fee)
+    balance = margin_balance(m, pnl)
+    liq_fee = profile.liquidation_fee(spec, notional(size, px, spec.kind))
+    quote = profile.liquidation_price(spec, s, size, e, m, mark=px, taker_fee=taker_fee)
+    adjusted = adjusted_liq = None
+    if add is not None and remove is not None:
+        raise MarginError("bad_adjustment", "give --add or --remove, not both")
+    if add is not None or remove is not None:
+        delta = positive(add, "add") if add is not None else -positive(remove, "remove")
+        leg = profile.leg(spec, s, size, e, taker_fee)
+        adj = adjust_isolated_margin(s, size, e, m, delta, px, lev, spec.table, spec.kind, leg.mm_basis, leg.fee_rate)
+        adjusted = adj.margin_after
+        adjusted_liq = profile.display_price(spec, s, adj.liquidation_after)
+    initial = value / lev
+    return {
+        "venue": profile.name,
+        "symbol": spec.symbol,
+        "side": s,
+        "entry": e,
+        "size": size,
+        "mark": px,
+        "leverage": lev,
+        "margin": m,
+        "initial_margin": initial,
+        "unrealized_pnl": pnl,
+        "roe": roe(pnl, initial),
+        "margin_balance": balance,
+        "maintenance_margin": mm,
+        "liquidation_fee": liq_fee,
+        "margin_ratio": margin_ratio(mm, balance),
+        "maintenance_margin_ratio": maintenance_margin_ratio(balance, mm, liq_fee),
+        "alert": profile.alert_level(profile.health(balance, mm, liq_fee)),
+        "max_removable": max_removable_margin(s, size, e, m, px, lev, spec.kind),
+        "liquidation_price": quote.price,
+        "adjusted_margin": adjusted,
+        "adjusted_liquidation_price": adjusted_liq,
+    }
+
+
+# -------------------------------------------------------------------------------------------- calc size
+@calc.command("size")
+def calc_size(
+    side: SideOpt,
+    entry: EntryOpt,
+    account: Annotated[str, typer.Option("--account", help="Account balance.")],
+    risk: Annotated[str, typer.Option("--risk", help="Percent of the account to put at risk (= isolated margin).")],
+    leverage: Annotated[str, typer.Option("--leverage", help="Leverage.")],
+    venue: VenueOpt = "simple",
+    symbol: SymbolOpt = None,
+    mmr: MmrOpt = None,
+    cum: CumOpt = "0",
+    stop: Annotated[str | None, typer.Option("--stop", help="Stop-loss price.")] = None,
+    atr: Annotated[
+        str | None, typer.Option("--atr", help="ATR in percent of price; sets the stop if no --stop.")
+    ] = None,
+    atr_mult: Annotated[str, typer.Option("--atr-mult", help="Stop distance in ATRs.")] = "1",
+    taker_fee: FeeOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Size an isolated position from a risk budget; check the stop sits between entry and liquidation."""
+    result = guarded(
+        lambda: size_figures(
+            side, entry, account, risk, leverage, venue, symbol, mmr, cum, stop, atr, atr_mult, taker_fee
+        )
+    )
+    if as_json:
+        print(json.dumps(js(result), ensure_ascii=False))
+        return
+    out.print(
+        table_of(
+            [
+                (
+                    "risk budget = isolated margin",
+                    f"{fmt(result['risk_budget'])} ({plain(result['risk_fraction'] * 100)} %)",
+                ),
+                ("margin allocated", fmt(result["margin"])),
+                ("notional", fmt(result["notional"])),
+                ("size", plain(result["size"])),
+                ("liquidation price", fmt(result["liquidation_price"])),
+                ("distance to liquidation", pct(result["liquidation_distance"])),
+                ("stop", fmt(result["stop"])),
+                ("distance to stop", pct(result["stop_distance"])),
+                ("loss at stop", fmt(result["loss_at_stop"])),
+                ("worst case (liquidation)", fmt(result["margin"])),
+            ],
+            f"{result['venue']} {result['symbol']} — size a {result['side'].name.lower()}"
+            f" at {plain(result['leverage'])}×",
+        )
+    )
+
+
+def size_figures(
+    side: str,
+    entry: str,
+    account: str,
+    risk: str,
+    leverage: str,
+    venue: str,
+    symbol: str | None,
+    mmr: str | None,
+    cum: str,
+    stop: str | None,
+    atr: str | None,
+    atr_mult: str,
+    taker_fee: str | None,
+) -> dict[str, Any]:
+    s = Side.parse(side)
+    profile, spec = resolve(venue, symbol, mmr, cum)
+    leg_fee = profile.leg(spec, s, "1", entry, taker_fee).fee_rate
+    plan = plan_position(
+        s,
+        account,
+        positive(risk, "risk") / 100,
+        leverage,
+        entry,
+        spec.table,
+        step=spec.step_size if mmr is None else None,
+        stop=stop,
+        atr_fraction=positive(atr, "atr") / 100 if atr is not None else None,
+        atr_multiple=atr_mult,
+        kind=spec.kind,
+        mm_basis=profile.mm_basis,
+        fee_rate=leg_fee,
+    )
+    result = {k: getattr(plan, k) for k in plan.__slots__}
+    result["liquidation_price"] = profile.display_price(spec, s, plan.liquidation_price)
+    return {"venue": profile.name, "symbol": spec.symbol, **result}
+
+
+# ------------------------------------------------------------------------------------------- calc tiers
+@calc.command("tiers")
+def calc_tiers(
+    venue: VenueOpt = "binance",
+    symbol: SymbolOpt = "BTCUSDT",
+    notional_: NotionalOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """A venue's tier table for a symbol; with --notional, the tier that holds it and its MM."""
+    result = guarded(lambda: tier_figures(venue, symbol or "BTCUSDT", notional_))
+    if as_json:
+        print(json.dumps(js(result), ensure_ascii=False))
+        return
+    unit = "contracts" if result["basis"] == "contracts" else "notional"
+    table = Table(
+        title=f"{result['venue']} {result['symbol']} tiers (by {unit}; deduction {result['deduction']})",
+        title_justify="left",
+    )
+    for col in ("tier", "floor", "cap", "rate", "max lev", "maint. amount"):
+        table.add_column(col, justify="right")
+    for row in result["tiers"]:
+        mark = "bold yellow" if row["tier"] == result.get("selected_tier") else None
+        cap = "∞" if row["cap"] is None else f"{row['cap']:,}"
+        table.add_row(
+            str(row["tier"]),
+            f"{row['floor']:,}",
+            cap,
+            pct(row["mmr"], 3),
+            plain(row["max_leverage"]),
+            f"{row['maint_amount']:,}",
+            style=mark,
+        )
+    out.print(table)
+    out.print(f"[dim]source: {result['source']}[/]", highlight=False)
+    if "selected_tier" in result:
+        out.print(
+            f"notional {fmt(result['notional'])} → tier {result['selected_tier']}, maintenance margin "
+            f"{fmt(result['maintenance_margin'])}, max leverage {plain(result['max_leverage'])}"
+        )
+
+
+def tier_figures(venue: str, symbol: str, notional_: str | None) -> dict[str, Any]:
+    profile = get_profile(venue)
+    spec = profile.spec(symbol)
+    t = spec.table
+    result: dict[str, Any] = {
+        "venue": profile.name,
+        "symbol": spec.symbol,
+        "venue_symbol": spec.venue_symbol,
+        "basis": t.basis.value,
+        "deduction": t.deduction.value,
+        "contract_size": spec.contract_size,
+        "source": spec.source,
+        "tiers": [
+            {
+                "tier": x.tier,
+                "floor": x.floor,
+                "cap": x.cap,
+                "mmr": x.mmr,
+                "max_leverage": x.max_leverage,
+                "maint_amount": x.maint_amount,
+            }
+            for x in t.tiers
+        ],
+    }
+    if notional_ is not None:
+        value = positive(notional_, "notional")
+        if t.basis.value == "contracts":
+            raise MarginError("contracts_basis", f"{profile.name} tiers are by contracts; use calc liq/margin --qty")
+        tier = t.tier_for(value)
+        result.update(
+            notional=value,
+            selected_tier=tier.tier,
+            maintenance_margin=t.maintenance_margin(value),
+            max_leverage=tier.max_leverage,
+        )
+    return result
+
+
+@calc.command("examples")
+def calc_examples() -> None:
+    """A walkthrough of the seeds' isolated-margin examples through the calculators."""
+    from isomargin.walkthrough import run
+
+    guarded(lambda: run(out))
