@@ -178,10 +178,16 @@ async def funding_rates(request: Request, symbol: Symbol, limit: Annotated[int, 
 
 @router.get("/markets/{symbol}/liquidation-map", tags=["market data"],
             summary="Histogram of all open positions' liquidation prices (notional per price bin)")  # fmt: skip
-async def liquidation_map(request: Request, symbol: Symbol, bins: Annotated[int, Query(ge=2, le=200)] = 40) -> Any:
+async def liquidation_map(
+    request: Request,
+    symbol: Symbol,
+    bins: Annotated[int, Query(ge=2, le=200)] = 40,
+    range_: Annotated[float, Query(alias="range", gt=0, le=1, description="window: ± this fraction of mark")] = 0.5,
+) -> Any:
     venue = venue_of(request)
     s = market(venue, symbol)
-    return jsonable(venue.read(lambda: venue.liquidation_map(s, bins)))
+    span = Decimal(str(range_))  # a display window, not money: the query's float only picks the bin edges
+    return jsonable(venue.read(lambda: venue.liquidation_map(s, bins, span)))
 
 
 @router.get("/insurance-fund", tags=["market data"], summary="Insurance fund balance")

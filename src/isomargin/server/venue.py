@@ -438,8 +438,10 @@ class Venue:
             [(inst.price(p), inst.qty(q)) for p, q in asks],
         )
 
-    def liquidation_map(self, symbol: str, bins: int) -> dict[str, Any]:
-        """All open positions' liquidation prices as a histogram of notional over price, long and short."""
+    def liquidation_map(self, symbol: str, bins: int, span: Decimal = Decimal("0.5")) -> dict[str, Any]:
+        """All open positions' liquidation prices as a histogram of notional over price, long and short, in a
+        window of ±`span` around mark (one far-away price must not flatten the picture); what lies outside is
+        tallied in `outside`."""
         engine = self.core.engine
         inst = engine.instruments[symbol]
         mark = engine.reference_price(symbol)
@@ -451,13 +453,17 @@ class Venue:
             if liq is None or liq <= 0:
                 continue
             points.append((liq, inst.qty(abs(pos.lots)) * (mark or liq), pos.lots > 0))
-        out: dict[str, Any] = {"symbol": symbol, "mark_price": mark, "positions": len(points), "bins": []}
+        outside: dict[str, dict[str, Any]] = {
+            s: {"long": Decimal(0), "short": Decimal(0), "count": 0} for s in ("below", "above")
+        }
+        out: dict[str, Any] = {"symbol": symbol, "mark_price": mark, "positions": len(points), "bins": [],
+                               "outside": outside}  # fmt: skip
         if not points:
             return out
-        lo = min(p for p, _, _ in points)
-        hi = max(p for p, _, _ in points)
         if mark is not None:
-            lo, hi = min(lo, mark * Decimal("0.8")), max(hi, mark * Decimal("1.2"))
+            lo, hi = mark * (1 - span), mark * (1 + span)
+        else:
+            lo, hi = min(p for p, _, _ in points), max(p for p, _, _ in points)
         width = (hi - lo) / bins if hi > lo else Decimal(1)
         rows: list[dict[str, Any]] = [
             {"price_low": lo + width * i, "price_high": lo + width * (i + 1), "long": Decimal(0), "short": Decimal(0),
@@ -465,6 +471,11 @@ class Venue:
             for i in range(bins)
         ]  # fmt: skip
         for price, notional, long in points:
+            if price < lo or price > hi:
+                tally = outside["below" if price < lo else "above"]
+                tally["long" if long else "short"] += notional
+                tally["count"] += 1
+                continue
             i = min(int((price - lo) / width), bins - 1)
             rows[i]["long" if long else "short"] += notional
             rows[i]["count"] += 1
