@@ -89,6 +89,29 @@ def margin_and_leverage(value: Decimal, leverage: str | None, margin: str | None
     return m, lev if lev is not None else value / m
 
 
+def position_inputs(
+    side: str,
+    entry: str,
+    venue: str,
+    symbol: str | None,
+    mmr: str | None,
+    cum: str,
+    qty: str | None,
+    notional_: str | None,
+    leverage: str | None,
+    margin: str | None,
+) -> tuple[Side, VenueProfile, SymbolSpec, Decimal, Decimal, Decimal, Decimal, Decimal]:
+    """Parse and check what `calc liq` and `calc margin` share: side, venue and instrument, entry and size,
+    notional, margin and leverage (within the tier's maximum)."""
+    s = Side.parse(side)
+    profile, spec = resolve(venue, symbol, mmr, cum)
+    e, size = sizing(entry, qty, notional_)
+    value = notional(size, e, spec.kind)
+    m, lev = margin_and_leverage(value, leverage, margin)
+    profile.check_order(spec, size, e, lev)
+    return s, profile, spec, e, size, value, m, lev
+
+
 def table_of(rows: list[tuple[str, str]], title: str) -> Table:
     table = Table(title=title, show_header=False, title_justify="left")
     table.add_column(style="bold cyan")
@@ -161,12 +184,9 @@ def liq_figures(
     margin: str | None,
     taker_fee: str | None,
 ) -> dict[str, Any]:
-    s = Side.parse(side)
-    profile, spec = resolve(venue, symbol, mmr, cum)
-    e, size = sizing(entry, qty, notional_)
-    value = notional(size, e, spec.kind)
-    m, lev = margin_and_leverage(value, leverage, margin)
-    profile.check_order(spec, size, e, lev)
+    s, profile, spec, e, size, value, m, lev = position_inputs(
+        side, entry, venue, symbol, mmr, cum, qty, notional_, leverage, margin
+    )
     quote = profile.liquidation_price(spec, s, size, e, m, taker_fee=taker_fee)
     fee_rate = profile.taker_fee if taker_fee is None else D(taker_fee, "taker fee")
     distance = abs(e - quote.price) / e if quote.price is not None else None
@@ -257,12 +277,9 @@ def margin_figures(
     remove: str | None,
     taker_fee: str | None,
 ) -> dict[str, Any]:
-    s = Side.parse(side)
-    profile, spec = resolve(venue, symbol, mmr, cum)
-    e, size = sizing(entry, qty, notional_)
-    value = notional(size, e, spec.kind)
-    m, lev = margin_and_leverage(value, leverage, margin)
-    profile.check_order(spec, size, e, lev)
+    s, profile, spec, e, size, value, m, lev = position_inputs(
+        side, entry, venue, symbol, mmr, cum, qty, notional_, leverage, margin
+    )
     px = positive(mark, "mark") if mark is not None else e
     pnl = unrealized_pnl(s, size, e, px, spec.kind)
     mm = profile.maintenance_margin(spec, s, size, e, px, taker_fee)

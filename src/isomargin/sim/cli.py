@@ -19,6 +19,7 @@ from rich.table import Table
 
 from isomargin.margin import MarginError
 from isomargin.sim.errors import SimError
+from isomargin.sim.results import OUTCOME_KEYS
 
 app = typer.Typer(
     help="isomargin simulator: backtests and stress tests through the engine.",
@@ -146,20 +147,7 @@ def _show(rows: list[tuple[str, Any]], title: str, cols: tuple[str, ...] = ("val
     out.print(t)
 
 
-_BT_KEYS = (
-    "final_equity",
-    "return",
-    "max_drawdown",
-    "trades",
-    "fees",
-    "funding",
-    "partial_liquidations",
-    "full_liquidations",
-    "adl_events",
-    "bad_debt",
-    "insurance_draws",
-    "worst_loss_fraction_of_margin",
-)
+_BT_KEYS = OUTCOME_KEYS
 
 
 @app.command()

@@ -6,6 +6,8 @@ extremes of the path; the same seed always gives the same bars (numpy PCG64).
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from isomargin.sim.errors import SimError
@@ -37,6 +39,11 @@ def _check(n: int, start: float) -> None:
         raise SimError("bad_price", "the start price must be positive")
 
 
+def _diffusion(rng: np.random.Generator, count: int, mu: float, sigma: float, dt: float) -> Any:
+    """GBM log-return steps of length `dt` (years): the drift-corrected Brownian part GBM and jumps share."""
+    return (mu - 0.5 * sigma**2) * dt + sigma * np.sqrt(dt) * rng.standard_normal(count)
+
+
 def gbm(
     n: int,
     *,
@@ -52,7 +59,7 @@ def gbm(
     _check(n, start)
     rng = np.random.Generator(np.random.PCG64(seed))
     dt = interval_ms / MINUTE / YEAR_MINUTES / substeps
-    steps = (mu - 0.5 * sigma**2) * dt + sigma * np.sqrt(dt) * rng.standard_normal(n * substeps)
+    steps = _diffusion(rng, n * substeps, mu, sigma, dt)
     logs = np.concatenate([[0.0], np.cumsum(steps)])
     return _bars_from_logs(logs, n, substeps, start, interval_ms, tick, f"gbm(seed={seed})")
 
@@ -75,7 +82,7 @@ def gbm_jumps(
     _check(n, start)
     rng = np.random.Generator(np.random.PCG64(seed))
     dt = interval_ms / MINUTE / YEAR_MINUTES / substeps
-    steps = (mu - 0.5 * sigma**2) * dt + sigma * np.sqrt(dt) * rng.standard_normal(n * substeps)
+    steps = _diffusion(rng, n * substeps, mu, sigma, dt)
     count = rng.poisson(jumps_per_year * dt, n * substeps)
     steps += count * jump_mean + np.sqrt(count) * jump_sd * rng.standard_normal(n * substeps)
     logs = np.concatenate([[0.0], np.cumsum(steps)])

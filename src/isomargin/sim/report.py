@@ -15,7 +15,7 @@ from typing import Any
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from isomargin.sim.results import js
+from isomargin.sim.results import OUTCOME_KEYS, js
 
 _CSS = """body{font-family:system-ui,sans-serif;margin:24px;color:#222;max-width:1200px}
 table{border-collapse:collapse;margin:8px 0 20px}td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}
@@ -134,28 +134,7 @@ def _price_fig(r: dict[str, Any], title: str) -> go.Figure:
 
 
 def _summary_rows(r: dict[str, Any]) -> list[tuple[str, Any]]:
-    keys = (
-        "strategy",
-        "symbol",
-        "venue",
-        "margin_mode",
-        "leverage",
-        "bars",
-        "deposit",
-        "final_equity",
-        "return",
-        "max_drawdown",
-        "trades",
-        "fees",
-        "funding",
-        "partial_liquidations",
-        "full_liquidations",
-        "adl_events",
-        "bad_debt",
-        "insurance_draws",
-        "worst_loss_fraction_of_margin",
-        "rejections",
-    )
+    keys = ("strategy", "symbol", "venue", "margin_mode", "leverage", "bars", "deposit", *OUTCOME_KEYS, "rejections")
     return [(k, r[k]) for k in keys if k in r]
 
 

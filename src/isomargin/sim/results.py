@@ -104,3 +104,20 @@ def episode_dict(e: Episode, sim: Simulation) -> dict[str, Any]:
 def worst(episodes: list[dict[str, Any]]) -> Decimal | None:
     fr = [e["loss_fraction_of_margin"] for e in episodes if e["loss_fraction_of_margin"] is not None]
     return max(fr) if fr else None
+
+
+# The outcome figures of a backtest, in the order the CLI and the HTML report show them.
+OUTCOME_KEYS = (
+    "final_equity",
+    "return",
+    "max_drawdown",
+    "trades",
+    "fees",
+    "funding",
+    "partial_liquidations",
+    "full_liquidations",
+    "adl_events",
+    "bad_debt",
+    "insurance_draws",
+    "worst_loss_fraction_of_margin",
+)
