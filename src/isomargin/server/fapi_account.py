@@ -1,0 +1,403 @@
+"""Binance-compatible account endpoints: account and balances, positionRisk v2/v3, brackets and settings
+(leverage, marginType, dual side, multi-assets), positionMargin, orders and algo orders, userTrades, income.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from isomargin.engine import (
+    AdjustMargin,
+    CancelAllOrders,
+    CancelOrder,
+    MarginMode,
+    PositionSide,
+    SetLeverage,
+    SetMarginMode,
+    SetPositionMode,
+)
+from isomargin.engine.queries import balances, positions
+from isomargin.server.auth import Principal
+from isomargin.server.errors import ApiError
+from isomargin.server.fapi_base import (
+    ZERO,
+    b_algo,
+    b_order,
+    find_order,
+    integer,
+    me,
+    need,
+    ok,
+    orders_of,
+    route,
+    symbol_of,
+)
+from isomargin.server.native import place
+from isomargin.server.venue import Venue, dec, fmt, now_ms
+
+
+def _account(venue: Venue, account: int, v3: bool) -> dict[str, Any]:
+    e = venue.core.engine
+    b = balances(e, account)
+    pos = positions(e, account)
+    wallet = b["wallet"] + b["held"] + b["isolated_margin"]
+    upnl = sum((x["unrealized_pnl"] for x in pos), ZERO)
+    iso_upnl = sum((x["unrealized_pnl"] for x in pos if x["margin_mode"] == "isolated"), ZERO)
+    pos_im = sum((x["initial_margin"] for x in pos), ZERO)
+    mm = sum((x["maintenance_margin"] for x in pos), ZERO)
+    t = now_ms()
+    cross_wallet = b["wallet"] + b["held"]
+    asset = {
+        "asset": "USDT", "walletBalance": fmt(wallet), "unrealizedProfit": fmt(upnl),
+        "marginBalance": fmt(wallet + upnl), "maintMargin": fmt(mm), "initialMargin": fmt(pos_im + b["held"]),
+        "positionInitialMargin": fmt(pos_im), "openOrderInitialMargin": fmt(b["held"]),
+        "crossWalletBalance": fmt(cross_wallet), "crossUnPnl": fmt(b["cross_unrealized_pnl"]),
+        "availableBalance": fmt(b["available"]), "maxWithdrawAmount": fmt(max(b["available"], ZERO)),
+        "marginAvailable": True, "updateTime": t,
+    }  # fmt: skip
+    plist = []
+    for x in pos:
+        row = {
+            "symbol": x["symbol"], "positionSide": x["position_side"], "positionAmt": fmt(x["size"]),
+            "unrealizedProfit": fmt(x["unrealized_pnl"]), "isolatedMargin": fmt(x["isolated_margin"]),
+            "notional": fmt(x["size"] * x["mark_price"]), "isolatedWallet": fmt(x["isolated_margin"]),
+            "initialMargin": fmt(x["initial_margin"]), "maintMargin": fmt(x["maintenance_margin"]),
+            "updateTime": venue.history.position_time.get((account, x["symbol"], x["position_side"]), t),
+        }  # fmt: skip
+        if not v3:
+            row.update(leverage=str(x["leverage"]), isolated=x["margin_mode"] == "isolated",
+                       entryPrice=fmt(x["entry_price"]), positionInitialMargin=fmt(x["initial_margin"]),
+                       openOrderInitialMargin="0", maxNotional="0", bidNotional="0", askNotional="0")  # fmt: skip
+        plist.append(row)
+    return {
+        "feeTier": 0, "canTrade": True, "canDeposit": True, "canWithdraw": True, "updateTime": 0,
+        "multiAssetsMargin": False, "tradeGroupId": -1,
+        "totalInitialMargin": asset["initialMargin"], "totalMaintMargin": asset["maintMargin"],
+        "totalWalletBalance": asset["walletBalance"], "totalUnrealizedProfit": asset["unrealizedProfit"],
+        "totalMarginBalance": asset["marginBalance"], "totalPositionInitialMargin": asset["positionInitialMargin"],
+        "totalOpenOrderInitialMargin": asset["openOrderInitialMargin"],
+        "totalCrossWalletBalance": fmt(cross_wallet), "totalCrossUnPnl": fmt(upnl - iso_upnl),
+        "availableBalance": asset["availableBalance"], "maxWithdrawAmount": asset["maxWithdrawAmount"],
+        "assets": [asset], "positions": plist,
+    }  # fmt: skip
+
+
+@route("GET", "v1/account", "v2/account", auth="read")
+async def account_v2(venue: Venue, p: dict[str, str], who: Principal | None) -> Any:
+    return venue.read(lambda: _account(venue, me(who), False))
+
+
+@route("GET", "v3/account", auth="read")
+async def account_v3(venue: Venue, p: dict[str, str], who: Principal | None) -> Any:
+    return venue.read(lambda: _account(venue, me(who), True))
+
+
+@route("GET", "v2/balance", "v3/balance", auth="read")
+async def balance(venue: Venue, p: dict[str, str], who: Principal | None) -> Any:
+    a = venue.read(lambda: _account(venue, me(who), True))["assets"][0]
+    return [{"accountAlias": "im", "asset": "USDT", "balance": a["walletBalance"],
+             "crossWalletBalance": a["crossWalletBalance"], "crossUnPnl": a["crossUnPnl"],
+             "availableBalance": a["availableBalance"], "maxWithdrawAmount": a["maxWithdrawAmount"],
+             "marginAvailable": True, "updateTime": a["updateTime"]}]  # fmt: skip
+
+
+def _position_risk(venue: Venue, account: int, symbol: str | None, v3: bool) -> list[dict[str, Any]]:
+    e = venue.core.engine
+    out = []
+    for x in positions(e, account):
+        if symbol is not None and x["symbol"] != symbol:
+            continue
+        inst = e.instruments[x["symbol"]]
+        liq = x["liquidation_price"]
+        row = {
+            "symbol": x["symbol"], "positionSide": x["position_side"], "positionAmt": fmt(x["size"]),
+            "entryPrice": fmt(x["entry_price"]), "breakEvenPrice": fmt(x["break_even_price"]),
+            "markPrice": fmt(x["mark_price"]), "unRealizedProfit": fmt(x["unrealized_pnl"]),
+            "liquidationPrice": fmt(liq if liq is not None and liq > 0 else ZERO),
+            "isolatedMargin": fmt(x["isolated_margin"] + x["unrealized_pnl"] if x["margin_mode"] == "isolated" else 0),
+            "notional": fmt(x["size"] * x["mark_price"]), "isolatedWallet": fmt(x["isolated_margin"]),
+            "updateTime": venue.history.position_time.get((account, x["symbol"], x["position_side"]), now_ms()),
+        }  # fmt: skip
+        tier = inst.spec.table.tiers[x["tier"] - 1]
+        if v3:
+            row.update(marginAsset=inst.settle, initialMargin=fmt(x["initial_margin"]), leverage=str(x["leverage"]),
+                       marginType=x["margin_mode"],
+                       maintMargin=fmt(x["maintenance_margin"]), positionInitialMargin=fmt(x["initial_margin"]),
+                       openOrderInitialMargin="0", adl=0, bidNotional="0", askNotional="0")  # fmt: skip
+        else:
+            row.update(leverage=str(x["leverage"]), marginType=x["margin_mode"], isAutoAddMargin="false",
+                       maxNotionalValue=fmt(tier.cap) if tier.cap is not None else "9223372036854775807")  # fmt: skip
+        out.append(row)
+    if not out and symbol is not None and not v3:
+        acct = e.account(account)
+        st = acct.setting(symbol)
+        pside = "BOTH" if not acct.hedge_mode else "LONG"
+        out.append({"symbol": symbol, "positionSide": pside, "positionAmt": "0", "entryPrice": "0",
+                    "breakEvenPrice": "0", "markPrice": fmt(e.marks.get(symbol)), "unRealizedProfit": "0",
+                    "liquidationPrice": "0", "isolatedMargin": "0", "notional": "0", "isolatedWallet": "0",
+                    "updateTime": 0, "leverage": str(st.leverage), "marginType": st.margin_mode.value.lower(),
+                    "isAutoAddMargin": "false", "maxNotionalValue": "0"})  # fmt: skip
+    return out
+
+
+@route("GET", "v2/positionRisk", auth="read")
+async def position_risk_v2(venue: Venue, p: dict[str, str], who: Principal | None) -> Any:
+    s = symbol_of(venue, p, required=False)
+    return venue.read(lambda: _position_risk(venue, me(who), s, False))
+
+
+@route("GET", "v3/positionRisk", auth="read")
+async def position_risk_v3(venue: Venue, p: dict[str, str], who: Principal | None) -> Any:
+    s = symbol_of(venue, p, required=False)
+    return venue.read(lambda: _position_risk(venue, me(who), s, True))
+
+
+@route("GET", "v1/leverageBracket", auth="read")
+async def leverage_bracket(venue: Venue, p: dict[str, str], who: Principal | None) -> Any:
+    s = symbol_of(venue, p, required=False)
+    out = []
+    for sym, inst in venue.core.engine.instruments.items():
+        if s is not None and sym != s:
+            continue
+        out.append({"symbol": sym, "notionalCoef": 1.0, "brackets": [
+            {"bracket": t.tier, "initialLeverage": int(t.max_leverage), "notionalCap": float(t.cap or 0),
+             "notionalFloor": float(t.floor), "maintMarginRatio": float(t.mmr), "cum": float(t.maint_amount)}
+            for t in inst.spec.table.tiers
+        ]})  # fmt: skip
+    return out
+
+
+@route("GET", "v1/symbolConfig", auth="read")
+async def symbol_config(venue: Venue, p: dict[str, str], who: Principal | None) -> Any:
+    s = symbol_of(venue, p, required=False)
+    acct = venue.read(lambda: venue.core.engine.account(me(who)))
+    return [{"symbol": sym, "marginType": "ISOLATED" if acct.setting(sym).margin_mode is MarginMode.ISOLATED
+             else "CROSSED", "isAutoAddMargin": False, "leverage": acct.setting(sym).leverage,
+             "maxNotionalValue": "0"} for sym in venue.core.engine.instruments if s is None or sym == s]  # fmt: skip
+
+
+@route("GET", "v1/commissionRate", auth="read")
+async def commission(venue: Venue, p: dict[str, str], who: Principal | None) -> Any:
+    s = symbol_of(venue, p)
+    inst = venue.core.engine.instruments[s or ""]
+    return {"symbol": s, "makerCommissionRate": fmt(inst.maker_fee), "takerCommissionRate": fmt(inst.taker_fee)}
+
+
+# ================================================================ settings
+@route("POST", "v1/leverage", auth="trade")
+async def leverage(venue: Venue, p: dict[str, str], who: Principal | None) -> Any:
+    s = symbol_of(venue, p)
+    assert s is not None
+    lev = integer(p, "leverage", None, 1, 1000)
+    if lev is None:
+        need(p, "leverage")
+    assert lev is not None
+    await venue.submit(SetLeverage(me(who), s, lev))
+    tiers = venue.core.engine.instruments[s].spec.table.tiers
+    cap = max((t.cap or ZERO for t in tiers if t.max_leverage >= lev), default=ZERO)
+    return {"leverage": lev, "maxNotionalValue": fmt(cap), "symbol": s}
+
+
+@route("POST", "v1/marginType", auth="trade")
+async def margin_type(venue: Venue, p: dict[str, str], who: Principal | None) -> Any:
+    s = symbol_of(venue, p)
+    assert s is not None
+    kind = need(p, "marginType").upper()
+    if kind not in ("ISOLATED", "CROSSED", "CROSS"):
+        raise ApiError(400, "bad_margin_type", "marginType must be ISOLATED or CROSSED", -4044,
+                       "Invalid marginType.")  # fmt: skip
+    mode = MarginMode.ISOLATED if kind == "ISOLATED" else MarginMode.CROSS
+    if venue.read(lambda: venue.core.engine.account(me(who)).setting(s).margin_mode) is mode:
+        raise ApiError(400, "no_change", "margin type is already set", -4046, "No need to change margin type.")
+    await venue.submit(SetMarginMode(me(who), s, mode))
+    return ok()
+
+
+@route("GET", "v1/positionSide/dual", auth="read")
+async def get_dual(venue: Venue, p: dict[str, str], who: Principal | None) -> Any:
+    return {"dualSidePosition": venue.read(lambda: venue.core.engine.account(me(who)).hedge_mode)}
+
+
+@route("POST", "v1/positionSide/dual", auth="trade")
+async def set_dual(venue: Venue, p: dict[str, str], who: Principal | None) -> Any:
+    want = need(p, "dualSidePosition").lower() == "true"
+    if venue.read(lambda: venue.core.engine.account(me(who)).hedge_mode) == want:
+        raise ApiError(400, "no_change", "position side is already set", -4059, "No need to change position side.")
+    await venue.submit(SetPositionMode(me(who), want))
+    return ok()
+
+
+@route("GET", "v1/multiAssetsMargin", auth="read")
+async def get_multi(venue: Venue, p: dict[str, str], who: Principal | None) -> Any:
+    return {"multiAssetsMargin": False}
+
+
+@route("POST", "v1/multiAssetsMargin", auth="trade")
+async def set_multi(venue: Venue, p: dict[str, str], who: Principal | None) -> Any:
+    if need(p, "multiAssetsMargin").lower() == "true":
+        raise ApiError(400, "not_supported", "multi-assets mode is not supported (USDT only)", -1130,
+                       "Multi-Assets mode is not supported by this venue.")  # fmt: skip
+    return ok()
+
+
+@route("POST", "v1/positionMargin", auth="trade")
+async def position_margin(venue: Venue, p: dict[str, str], who: Principal | None) -> Any:
+    s = symbol_of(venue, p)
+    assert s is not None
+    amount = dec(need(p, "amount"), "amount")
+    kind = integer(p, "type", None, 1, 2)
+    if kind is None:
+        need(p, "type")
+    if amount <= 0:
+        raise ApiError(400, "bad_amount", "amount must be positive", -4055, "Amount must be positive.")
+    pside = PositionSide((p.get("positionSide") or "BOTH").upper())
+    await venue.submit(AdjustMargin(me(who), s, amount if kind == 1 else -amount, pside))
+    return {"amount": float(amount), "code": 200, "msg": "Successfully modify position margin.", "type": kind}
+
+
+# ================================================================ orders
+@route("POST", "v1/order", auth="trade")
+async def new_order(venue: Venue, p: dict[str, str], who: Principal | None) -> Any:
+    return b_order(await place(venue, me(who), p))
+
+
+@route("GET", "v1/order", auth="read")
+async def get_order(venue: Venue, p: dict[str, str], who: Principal | None) -> Any:
+    return b_order(find_order(venue, me(who), p, "orderId", "origClientOrderId"))
+
+
+@route("DELETE", "v1/order", auth="trade")
+async def cancel_order(venue: Venue, p: dict[str, str], who: Principal | None) -> Any:
+    s = symbol_of(venue, p)
+    try:
+        rec = find_order(venue, me(who), p, "orderId", "origClientOrderId")
+    except ApiError as exc:
+        raise ApiError(400, "unknown_order", exc.message, -2011, "Unknown order sent.") from None
+    await venue.submit(CancelOrder(me(who), s or rec["symbol"], order_id=rec["order_id"]))
+    return b_order(rec)
+
+
+@route("DELETE", "v1/allOpenOrders", auth="trade")
+async def cancel_all(venue: Venue, p: dict[str, str], who: Principal | None) -> Any:
+    s = symbol_of(venue, p)
+    assert s is not None
+    await venue.submit(CancelAllOrders(me(who), s))
+    return ok("The operation of cancel all open order is done.")
+
+
+@route("GET", "v1/openOrders", auth="read")
+async def open_orders(venue: Venue, p: dict[str, str], who: Principal | None) -> Any:
+    s = symbol_of(venue, p, required=False)
+    return [b_order(r) for r in orders_of(venue, me(who), s, False, True)]
+
+
+@route("GET", "v1/openOrder", auth="read")
+async def open_order(venue: Venue, p: dict[str, str], who: Principal | None) -> Any:
+    rec = find_order(venue, me(who), p, "orderId", "origClientOrderId")
+    if rec["status"] not in ("NEW", "PARTIALLY_FILLED", "TRIGGERED"):
+        raise ApiError(400, "unknown_order", "order is not open", -2013, "Order does not exist.")
+    return b_order(rec)
+
+
+@route("GET", "v1/allOrders", auth="read")
+async def all_orders(venue: Venue, p: dict[str, str], who: Principal | None) -> Any:
+    s = symbol_of(venue, p)
+    limit = integer(p, "limit", 500, 1, 1000) or 500
+    return [b_order(r) for r in orders_of(venue, me(who), s, False, False)][-limit:]
+
+
+@route("POST", "v1/algoOrder", auth="trade")
+async def new_algo(venue: Venue, p: dict[str, str], who: Principal | None) -> Any:
+    algo_type = p.get("algoType", "CONDITIONAL").upper()
+    if algo_type != "CONDITIONAL":
+        raise ApiError(400, "bad_algo_type", "only algoType CONDITIONAL is supported", -1130,
+                       "Invalid data sent for a parameter 'algoType'.")  # fmt: skip
+    params = dict(p)
+    if "orderType" in params and "type" not in params:
+        params["type"] = params["orderType"]
+    return b_algo(await place(venue, me(who), params))
+
+
+@route("GET", "v1/algoOrder", auth="read")
+async def get_algo(venue: Venue, p: dict[str, str], who: Principal | None) -> Any:
+    return b_algo(find_order(venue, me(who), p, "algoId", "clientAlgoId"))
+
+
+@route("DELETE", "v1/algoOrder", auth="trade")
+async def cancel_algo(venue: Venue, p: dict[str, str], who: Principal | None) -> Any:
+    try:
+        rec = find_order(venue, me(who), p, "algoId", "clientAlgoId")
+    except ApiError as exc:
+        raise ApiError(400, "unknown_order", exc.message, -2011, "Unknown order sent.") from None
+    await venue.submit(CancelOrder(me(who), rec["symbol"], order_id=rec["order_id"]))
+    return {"algoId": rec["order_id"], "clientAlgoId": rec.get("client_order_id") or "", "code": "200",
+            "msg": "success"}  # fmt: skip
+
+
+@route("DELETE", "v1/algoOpenOrders", auth="trade")
+async def cancel_all_algo(venue: Venue, p: dict[str, str], who: Principal | None) -> Any:
+    s = symbol_of(venue, p)
+    for rec in orders_of(venue, me(who), s, True, True):
+        await venue.submit(CancelOrder(me(who), rec["symbol"], order_id=rec["order_id"]), raise_on_reject=False)
+    return ok()
+
+
+@route("GET", "v1/openAlgoOrders", auth="read")
+async def open_algo(venue: Venue, p: dict[str, str], who: Principal | None) -> Any:
+    s = symbol_of(venue, p, required=False)
+    return [b_algo(r) for r in orders_of(venue, me(who), s, True, True)]
+
+
+@route("GET", "v1/allAlgoOrders", auth="read")
+async def all_algo(venue: Venue, p: dict[str, str], who: Principal | None) -> Any:
+    s = symbol_of(venue, p, required=False)
+    limit = integer(p, "limit", 500, 1, 1000) or 500
+    return [b_algo(r) for r in orders_of(venue, me(who), s, True, False)][-limit:]
+
+
+@route("GET", "v1/userTrades", auth="read")
+async def user_trades(venue: Venue, p: dict[str, str], who: Principal | None) -> Any:
+    s = symbol_of(venue, p, required=False)
+    limit = integer(p, "limit", 500, 1, 1000) or 500
+    oid = integer(p, "orderId")
+    start, end = integer(p, "startTime"), integer(p, "endTime")
+    rows = venue.read(lambda: [
+        r for r in venue.history.user_trades.get(me(who), ())
+        if (s is None or r["symbol"] == s) and (oid is None or r["order_id"] == oid)
+        and (start is None or r["time"] >= start) and (end is None or r["time"] <= end)
+    ])  # fmt: skip
+    return [{
+        "buyer": r["side"] == "BUY", "commission": fmt(r["fee"]), "commissionAsset": "USDT", "id": r["id"],
+        "maker": r["maker"], "orderId": r["order_id"], "price": fmt(r["price"]), "qty": fmt(r["qty"]),
+        "quoteQty": fmt(r["quote"]), "realizedPnl": fmt(r["realized_pnl"]), "side": r["side"],
+        "positionSide": r["position_side"], "symbol": r["symbol"], "time": r["time"],
+    } for r in rows[-limit:]]  # fmt: skip
+
+
+@route("GET", "v1/income", auth="read")
+async def income(venue: Venue, p: dict[str, str], who: Principal | None) -> Any:
+    s = symbol_of(venue, p, required=False)
+    kind = p.get("incomeType")
+    limit = integer(p, "limit", 100, 1, 1000) or 100
+    start, end = integer(p, "startTime"), integer(p, "endTime")
+    rows = venue.read(lambda: [
+        r for r in venue.history.income.get(me(who), ())
+        if (s is None or r["symbol"] == s) and (kind is None or r["incomeType"] == kind)
+        and (start is None or r["time"] >= start) and (end is None or r["time"] <= end)
+    ])  # fmt: skip
+    return [{**r, "income": fmt(r["income"]), "tranId": r["tranId"]} for r in rows[-limit:]]
+
+
+@route("POST", "v1/listenKey", auth="key")
+async def listen_key(venue: Venue, p: dict[str, str], who: Principal | None) -> Any:
+    return {"listenKey": venue.listen_keys.issue(me(who))}
+
+
+@route("PUT", "v1/listenKey", auth="key")
+async def keepalive(venue: Venue, p: dict[str, str], who: Principal | None) -> Any:
+    return {"listenKey": venue.listen_keys.issue(me(who))}
+
+
+@route("DELETE", "v1/listenKey", auth="key")
+async def close_listen_key(venue: Venue, p: dict[str, str], who: Principal | None) -> Any:
+    return {}

@@ -1,0 +1,195 @@
+"""Plumbing of the Binance USDⓈ-M compatible API: the route table, the one dispatch route under
+/fapi/{version}/…, parameter helpers and Binance-shaped order views. The endpoints live in fapi_market
+(public data) and fapi_account (account, positions, settings, orders, trades, income).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, Response
+
+from isomargin.engine import (
+    OrderType,
+)
+from isomargin.server.auth import Principal, authenticate, request_params
+from isomargin.server.errors import ApiError
+from isomargin.server.venue import Venue, fmt
+
+router = APIRouter()
+Handler = Callable[[Venue, dict[str, str], Principal | None], Awaitable[Any]]
+ZERO = Decimal(0)
+CONDITIONAL = {t.value for t in OrderType if t.conditional}
+ORDER_TYPES = ["LIMIT", "MARKET", "STOP", "STOP_MARKET", "TAKE_PROFIT", "TAKE_PROFIT_MARKET", "TRAILING_STOP_MARKET"]
+
+
+@dataclass(frozen=True)
+class Route:
+    fn: Handler
+    auth: str | None = None  # None: public; "key": API key only; "read"/"trade": signed with that permission
+
+
+ROUTES: dict[tuple[str, str], Route] = {}
+
+
+def route(method: str, *paths: str, auth: str | None = None) -> Callable[[Handler], Handler]:
+    def deco(fn: Handler) -> Handler:
+        for p in paths:
+            ROUTES[(method, p)] = Route(fn, auth)
+        return fn
+
+    return deco
+
+
+@router.api_route("/fapi/{version}/{path:path}", methods=["GET", "POST", "PUT", "DELETE"], include_in_schema=False)
+async def dispatch(request: Request, version: str, path: str) -> Response:
+    venue: Venue = request.app.state.venue
+    r = ROUTES.get((request.method, f"{version}/{path}"))
+    if r is None:
+        raise ApiError(404, "not_found", f"{request.method} /fapi/{version}/{path} is not served here", -5000,
+                       f"Path /fapi/{version}/{path}, Method {request.method} is invalid")  # fmt: skip
+    who = None
+    if r.auth == "key":
+        key = venue.keys.get(request.headers.get("x-mbx-apikey", ""))
+        if key is None:
+            raise ApiError(401, "invalid_api_key", "unknown API key", -2015,
+                           "Invalid API-key, IP, or permissions for action.")  # fmt: skip
+        who = Principal(key.account, key.key, key.permissions)
+    elif r.auth is not None:
+        who = await authenticate(request, venue.keys, r.auth, venue.config.recv_window_max)
+    _, _, params = await request_params(request)
+    return JSONResponse(await r.fn(venue, params, who))
+
+
+# ================================================================ helpers
+def need(p: dict[str, str], name: str) -> str:
+    v = p.get(name)
+    if v is None or v == "":
+        raise ApiError(400, "missing_parameter", f"parameter '{name}' is required", -1102,
+                       f"Mandatory parameter '{name}' was not sent, was empty/null, or malformed.")  # fmt: skip
+    return v
+
+
+def symbol_of(venue: Venue, p: dict[str, str], required: bool = True) -> str | None:
+    s = p.get("symbol")
+    if not s:
+        if required:
+            need(p, "symbol")
+        return None
+    s = s.upper()
+    if s not in venue.core.engine.instruments:
+        raise ApiError(400, "unknown_symbol", f"no market {s!r}", -1121, "Invalid symbol.")
+    return s
+
+
+def integer(p: dict[str, str], name: str, default: int | None = None, lo: int = 0, hi: int = 10**15) -> int | None:
+    v = p.get(name)
+    if v is None or v == "":
+        return default
+    try:
+        n = int(v)
+    except ValueError:
+        raise ApiError(
+            400,
+            "bad_parameter",
+            f"{name} must be an integer",
+            -1100,
+            f"Illegal characters found in parameter '{name}'; legal range is '^[0-9]{{1,20}}$'.",
+        ) from None
+    if not lo <= n <= hi:
+        raise ApiError(400, "bad_parameter", f"{name} out of range {lo}..{hi}", -1130,
+                       f"Invalid data sent for a parameter '{name}'.")  # fmt: skip
+    return n
+
+
+def me(who: Principal | None) -> int:
+    assert who is not None
+    return who.account
+
+
+def ok(msg: str = "success") -> dict[str, Any]:
+    return {"code": 200, "msg": msg}
+
+
+def status_of(rec: dict[str, Any]) -> str:
+    s: str = rec["status"]
+    return "NEW" if s == "TRIGGERED" else s
+
+
+def b_order(rec: dict[str, Any]) -> dict[str, Any]:
+    avg = rec.get("avg_price") or ZERO
+    return {
+        "orderId": rec["order_id"], "symbol": rec["symbol"], "status": status_of(rec),
+        "clientOrderId": rec.get("client_order_id") or "", "price": fmt(rec.get("price") or ZERO),
+        "avgPrice": fmt(avg), "origQty": fmt(rec["qty"]), "executedQty": fmt(rec["filled"]),
+        "cumQty": fmt(rec["filled"]), "cumQuote": fmt(rec["filled"] * avg), "timeInForce": rec.get("tif", "GTC"),
+        "type": rec["type"], "reduceOnly": rec["reduce_only"], "closePosition": rec.get("close_position", False),
+        "side": rec["side"], "positionSide": rec["position_side"], "stopPrice": fmt(rec.get("stop_price") or ZERO),
+        "workingType": rec.get("working_type", "CONTRACT_PRICE"), "priceProtect": False,
+        "origType": rec.get("orig_type", rec["type"]), "priceMatch": "NONE", "selfTradePreventionMode": "NONE",
+        "goodTillDate": 0, "time": rec["created"], "updateTime": rec["updated"],
+        **({"activatePrice": fmt(rec["activation_price"])} if rec.get("activation_price") else {}),
+        **({"priceRate": fmt(rec["callback_rate"])} if rec.get("callback_rate") else {}),
+    }  # fmt: skip
+
+
+_ALGO_STATUS = {"NEW": "NEW", "TRIGGERED": "TRIGGERED", "PARTIALLY_FILLED": "TRIGGERED", "FILLED": "FINISHED",
+                "CANCELED": "CANCELED", "EXPIRED": "EXPIRED"}  # fmt: skip
+
+
+def b_algo(rec: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "algoId": rec["order_id"], "clientAlgoId": rec.get("client_order_id") or "", "algoType": "CONDITIONAL",
+        "orderType": rec["type"], "symbol": rec["symbol"], "side": rec["side"], "positionSide": rec["position_side"],
+        "timeInForce": rec.get("tif", "GTC"), "quantity": fmt(rec["qty"]),
+        "algoStatus": _ALGO_STATUS.get(rec["status"], rec["status"]),
+        "triggerPrice": fmt(rec.get("stop_price") or ZERO), "price": fmt(rec.get("price") or ZERO),
+        "icebergQuantity": None, "selfTradePreventionMode": "NONE",
+        "workingType": rec.get("working_type", "CONTRACT_PRICE"), "priceMatch": "NONE",
+        "closePosition": rec.get("close_position", False), "priceProtect": False, "reduceOnly": rec["reduce_only"],
+        "createTime": rec["created"], "updateTime": rec["updated"], "triggerTime": rec.get("triggered_at", 0),
+        "goodTillDate": 0, "actualOrderId": str(rec["order_id"]) if rec.get("triggered_at") else "",
+        "actualPrice": fmt(rec.get("avg_price") or ZERO), "executedQty": fmt(rec["filled"]),
+        "callbackRate": fmt(rec["callback_rate"]) if rec.get("callback_rate") else None,
+        "activatePrice": fmt(rec["activation_price"]) if rec.get("activation_price") else None,
+    }  # fmt: skip
+
+
+def find_order(venue: Venue, account: int, p: dict[str, str], id_name: str, coid_name: str) -> dict[str, Any]:
+    oid = integer(p, id_name)
+    coid = p.get(coid_name)
+    if oid is None and not coid:
+        raise ApiError(400, "missing_parameter", f"send {id_name} or {coid_name}", -1102,
+                       f"Param '{id_name}' or '{coid_name}' must be sent, but both were empty/null!")  # fmt: skip
+
+    def look() -> dict[str, Any] | None:
+        if oid is not None:
+            return venue.history.orders.get(oid)
+        for rec in reversed(venue.history.orders.values()):
+            if rec["account"] == account and rec.get("client_order_id") == coid:
+                return rec
+        return None
+
+    rec = venue.read(look)
+    if rec is None or rec["account"] != account:
+        raise ApiError(400, "unknown_order", "order does not exist for this account", -2013, "Order does not exist.")
+    return rec  # type: ignore[no-any-return]
+
+
+def orders_of(venue: Venue, account: int, symbol: str | None, conditional: bool, open_only: bool) -> list[Any]:
+    def look() -> list[dict[str, Any]]:
+        return [
+            r for r in venue.history.orders.values()
+            if r["account"] == account and (symbol is None or r["symbol"] == symbol)
+            and (r.get("orig_type", r["type"]) in CONDITIONAL) == conditional
+            and (not open_only or r["status"] in ("NEW", "PARTIALLY_FILLED", "TRIGGERED"))
+        ]  # fmt: skip
+
+    return venue.read(look)  # type: ignore[no-any-return]
+
+
+# ================================================================ market data
