@@ -62,7 +62,7 @@ def _position_view(engine: Engine, pos: Position) -> dict[str, Any]:
         liq = pos.liquidation
     else:
         collateral = engine.wallet(pos.account, inst.settle)
-        liq = _cross_liquidation(engine, pos)
+        liq = cross_liquidation_price(engine, pos)
     balance = collateral + pnl
     return {
         "symbol": pos.symbol, "position_side": pos.side.value, "margin_mode": "isolated" if pos.isolated else "cross",
@@ -77,7 +77,7 @@ def _position_view(engine: Engine, pos: Position) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def _cross_liquidation(engine: Engine, pos: Position) -> Decimal | None:
+def cross_liquidation_price(engine: Engine, pos: Position) -> Decimal | None:
     """Binance's cross form: this symbol's cross legs against the wallet, less other symbols' MM, plus their PnL."""
     acct = engine.accounts[pos.account]
     inst = engine.instruments[pos.symbol]

@@ -40,7 +40,7 @@ from isomargin.engine.events import (
     PositionUpdated,
     Trade,
 )
-from isomargin.engine.queries import _cross_liquidation, balances, positions
+from isomargin.engine.queries import balances, cross_liquidation_price, positions
 from isomargin.journal import DurableEngine, GroupCommitter, decode_events, derived_key
 from isomargin.journal.journal import Journal
 from isomargin.server.config import VenueConfig
@@ -449,7 +449,7 @@ class Venue:
         for pos in engine.positions.get(symbol, {}).values():
             if not pos.lots:
                 continue
-            liq = pos.liquidation if pos.isolated else _cross_liquidation(engine, pos)
+            liq = pos.liquidation if pos.isolated else cross_liquidation_price(engine, pos)
             if liq is None or liq <= 0:
                 continue
             points.append((liq, inst.qty(abs(pos.lots)) * (mark or liq), pos.lots > 0))

@@ -15,7 +15,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from isomargin.sim.runner import Episode, Simulation
+from isomargin.sim.episodes import Episode
+from isomargin.sim.runner import Simulation
 
 ZERO = Decimal(0)
 

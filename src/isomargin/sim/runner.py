@@ -9,7 +9,6 @@ engine does is read back from its events; timestamps come from the data, never t
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from typing import Any
 
@@ -41,7 +40,8 @@ from isomargin.engine.events import (
     Rejected,
     Trade,
 )
-from isomargin.engine.queries import _cross_liquidation, insurance_fund
+from isomargin.engine.queries import cross_liquidation_price, insurance_fund
+from isomargin.sim.episodes import Episode
 from isomargin.sim.errors import SimError
 from isomargin.sim.market import LP_ACCOUNT, LP_DEPOSIT, MarketConfig, Quotes
 from isomargin.sim.paths import Bars, FundingSeries, intrabar
@@ -55,53 +55,6 @@ def dec(x: float) -> Decimal:
     """A float price as the shortest decimal with at most 8 places (what the engine accepts)."""
     s = f"{x:.8f}".rstrip("0").rstrip(".")
     return Decimal(s)
-
-
-@dataclass
-class Episode:
-    """One position from open to flat, with what it cost its owner."""
-
-    account: int
-    symbol: str
-    side: str  # long | short
-    mode: str  # isolated | cross
-    leverage: int
-    opened: int
-    entry: Decimal | None = None
-    peak_size: Decimal = ZERO
-    allocated: Decimal = ZERO  # isolated: margin moved into the pool; cross: peak initial margin
-    pool_out: Decimal = ZERO  # isolated: margin paid back to the wallet
-    wallet_fees: Decimal = ZERO
-    fees: Decimal = ZERO
-    funding: Decimal = ZERO
-    realized: Decimal = ZERO
-    covered: Decimal = ZERO  # bad debt the insurance fund paid for it
-    open_value: Decimal = ZERO  # still open: what it is worth now (isolated: pool + PnL; cross: PnL)
-    closed: int | None = None
-    liquidated: bool = False
-    liquidation_price: Decimal | None = None
-    steps: list[str] = field(default_factory=list)
-
-    @property
-    def loss(self) -> Decimal:
-        """What the owner lost on it (negative: a gain)."""
-        if self.mode == "isolated":
-            return self.allocated - self.pool_out - self.open_value + self.wallet_fees
-        return -self.realized + self.fees - self.funding - self.open_value
-
-    @property
-    def margin_loss(self) -> Decimal:
-        """Of the allocation: the isolated pool's loss, or the cross loss before fees' share of nothing."""
-        return self.allocated - self.pool_out - self.open_value if self.mode == "isolated" else self.loss
-
-    @property
-    def loss_fraction(self) -> Decimal | None:
-        return self.margin_loss / self.allocated if self.allocated > 0 else None
-
-    @property
-    def cap_ok(self) -> bool:
-        """Isolated: the loss never exceeded the allocated margin (the seeds' central claim)."""
-        return self.mode != "isolated" or self.margin_loss <= self.allocated
 
 
 class Simulation:
@@ -314,7 +267,7 @@ class Simulation:
         for acct in cross:
             for (s, _), pos in eng.accounts[acct].positions.items():
                 if s == sym and pos.lots and not pos.isolated:
-                    lp = _cross_liquidation(eng, pos)
+                    lp = cross_liquidation_price(eng, pos)
                     if lp is not None and lp > 0:
                         out.append(lp)
         for acct in self.accounts:
