@@ -10,13 +10,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Annotated, Any, NoReturn, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from isomargin.cliutil import err, fail, out
 from isomargin.margin import MarginError
 from isomargin.sim.errors import SimError
 from isomargin.sim.results import OUTCOME_KEYS
@@ -26,17 +26,11 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
-out = Console()
-err = Console(stderr=True)
 T = TypeVar("T")
 
 
-def fail(code: str, message: str) -> NoReturn:
-    err.print(f"[bold red]error[/]: {code}: {message}", highlight=False, soft_wrap=True)
-    raise typer.Exit(2)
-
-
 def guarded(fn: Callable[[], T]) -> T:
+    """Like cliutil.guarded, for the simulator's own errors too."""
     try:
         return fn()
     except SimError as exc:
