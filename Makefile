@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test lint typecheck pytest bench clean
+.PHONY: demo test test-deep lint typecheck pytest bench clean
 
 $(VENV)/.stamp-run: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,10 @@ typecheck: $(VENV)/.stamp-test
 
 pytest: $(VENV)/.stamp-test
 	$(BIN)/pytest
+
+# The deep Hypothesis profile: >= 1,000 examples x 200 steps for every property and stateful test (long).
+test-deep: $(VENV)/.stamp-test
+	HYPOTHESIS_PROFILE=deep $(BIN)/pytest tests/engine tests/margin -p no:cacheprovider --hypothesis-show-statistics
 
 bench: $(VENV)/.stamp-run
 	@for f in bench/*.py; do echo "== $$f"; $(BIN)/python $$f; done

@@ -18,6 +18,7 @@ from isomargin.engine import (
     SetMarkPrice,
 )
 from isomargin.engine.events import FundingPaid as FundingPaidT
+from isomargin.engine import queries
 from isomargin.engine.events import OrderUpdated, PositionUpdated, Trade
 
 D = Decimal
@@ -35,7 +36,7 @@ class Venue:
 
     def __init__(self, fees: bool = False, venue: str = "binance", symbols: tuple[str, ...] = ("BTCUSDT", "ETHUSDT"),
                  **engine: Any) -> None:  # fmt: skip
-        self.engine = Engine(**engine)
+        self.engine = Engine(debug=True, **engine)  # every scenario runs the full invariant audit after each command
         fee: dict[str, Any] = {} if fees else {"maker_fee": D(0), "taker_fee": D(0)}
         for sym in symbols:
             self.ok(ListInstrument(sym, venue=venue, **fee))
@@ -55,7 +56,7 @@ class Venue:
     def account(self, n: int, usdt: str = "100000", isolated: str | None = None, leverage: int = 10) -> int:
         self.ok(CreateAccount(n))
         self.ok(Deposit(n, "USDT", D(usdt)))
-        for sym in self.engine.instruments:
+        for sym in queries.symbols(self.engine):
             self.ok(SetLeverage(n, sym, leverage))
         if isolated:
             self.ok(SetMarginMode(n, isolated, MarginMode.ISOLATED))
@@ -65,18 +66,31 @@ class Venue:
         return self.ok(SetMarkPrice(symbol, D(price)))
 
     def wallet(self, n: int) -> Decimal:
-        return self.engine.wallet(n, "USDT")
+        return queries.wallet(self.engine, n, "USDT")
 
     def held(self, n: int) -> Decimal:
-        return self.engine.ledger.balance(f"hold:{n}:USDT")
+        return queries.ledger_balance(self.engine, f"hold:{n}:USDT")
 
     def pool(self, n: int, symbol: str = "BTCUSDT", side: str = "BOTH") -> Decimal:
-        return self.engine.ledger.balance(f"isolated:{n}:{symbol}:{side}")
+        return queries.ledger_balance(self.engine, f"isolated:{n}:{symbol}:{side}")
+
+    def balance(self, key: str) -> Decimal:
+        return queries.ledger_balance(self.engine, key)
 
     def position(self, n: int, symbol: str = "BTCUSDT", side: str = "BOTH") -> Any:
+        """The position's query view (a dict with size, liquidation_exact, cost, …), or None when flat."""
         from isomargin.engine import PositionSide
 
-        return self.engine.accounts[n].positions.get((symbol, PositionSide(side)))
+        return queries.position(self.engine, n, symbol, PositionSide(side))
+
+    def has_account(self, n: int) -> bool:
+        return queries.account_exists(self.engine, n)
+
+    def orders(self, n: int) -> list[dict[str, Any]]:
+        return queries.open_orders(self.engine, n)
+
+    def resting(self, symbol: str = "BTCUSDT") -> int:
+        return self.engine.stats()["resting"][symbol]
 
 
 def of(events: list[Event], kind: type) -> list[Any]:

@@ -71,8 +71,8 @@ def test_market_buy_into_isolated_moves_margin_and_sets_liquidation_price() -> N
     assert v.held(2) == 0 and v.wallet(2) == 100000  # the maker's hold returns: cross positions hold no pool
     # Binance bracket 2 (60,000 notional: 0.5 %, cum 50): LP = (6,000 + 50 − 60,000)/(0.005 − 1).
     pos = v.position(1)
-    assert pos.liquidation == div(53950, "0.995")
-    assert v.position(2).lots == -1000
+    assert pos["liquidation_exact"] == div(53950, "0.995")
+    assert v.position(2)["lots"] == -1000
 
 
 def test_fees_are_charged_at_maker_and_taker_rates() -> None:
@@ -83,7 +83,7 @@ def test_fees_are_charged_at_maker_and_taker_rates() -> None:
     v.ok(limit(2, SELL, "1", "60000"))
     trade = of(v.ok(market(1, BUY, "1")), Trade)[0]
     assert (trade.maker_fee, trade.taker_fee) == (D(12), D(30))  # 60,000 × 0.02 % and × 0.05 %
-    assert v.engine.ledger.balance("fees:USDT") == 42
+    assert v.balance("fees:USDT") == 42
     assert v.wallet(1) == D(100000) - 30  # cross: no pool; only the fee leaves the wallet
 
 
@@ -111,7 +111,7 @@ def test_ioc_remainder_expires_and_fok_all_or_nothing() -> None:
     events = v.ok(limit(1, BUY, "1", "60000", tif=TimeInForce.IOC))
     final = of(events, OrderUpdated)[-1]
     assert (final.status, final.filled) == ("EXPIRED", D("0.5"))
-    assert v.held(1) == 0 and len(v.engine.books["BTCUSDT"]) == 0
+    assert v.held(1) == 0 and v.resting() == 0
 
 
 def test_post_only_that_would_cross_is_rejected() -> None:
@@ -186,7 +186,7 @@ def test_amend_to_a_crossing_price_trades() -> None:
     v.ok(limit(1, BUY, "1", "59000"))
     events = v.ok(AmendOrder(1, "BTCUSDT", order_id=2, price=D("60000")))
     assert [t.taker_order_id for t in of(events, Trade)] == [2]
-    assert v.held(1) == 0 and v.position(1).lots == 1000
+    assert v.held(1) == 0 and v.position(1)["lots"] == 1000
 
 
 def test_cancel_all_and_unknown_order() -> None:
@@ -196,7 +196,7 @@ def test_cancel_all_and_unknown_order() -> None:
     for p in ("59000", "58000", "57000"):
         v.ok(limit(1, BUY, "0.1", p))
     v.ok(CancelAllOrders(1, "BTCUSDT"))
-    assert v.held(1) == 0 and not v.engine.accounts[1].orders
+    assert v.held(1) == 0 and not v.orders(1)
     v.no(CancelOrder(1, "BTCUSDT", order_id=1), "unknown_order")
 
 

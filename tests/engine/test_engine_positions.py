@@ -32,7 +32,7 @@ def order(acct: int, side: OrderSide, qty: str, price: str | None = None, sym: s
 
 def opened(v: Venue, acct: int, side: OrderSide, qty: str, price: str, sym: str = "BTCUSDT", maker: int = 99) -> None:
     """`acct` takes `qty` at `price` from a fresh liquidity account."""
-    if maker not in v.engine.accounts:
+    if not v.has_account(maker):
         v.account(maker, "100000000")
     v.ok(order(maker, OrderSide(-side), qty, price, sym))
     v.ok(order(acct, side, qty, sym=sym))
@@ -51,7 +51,7 @@ def test_seeds_flip_long_one_sell_two_opens_a_short_with_new_margin() -> None:
     events = v.ok(order(1, SELL, "2"))
     assert [t.taker_realized_pnl for t in of(events, Trade)] == [D(25000)]
     pos = v.position(1)
-    assert pos.lots == -1000 and pos.cost == 125000
+    assert pos["lots"] == -1000 and pos["cost"] == 125000
     assert v.pool(1) == 12500
     # Wallet: 10,000 + released 10,000 + PnL 25,000 − new margin 12,500 = 32,500.
     assert v.wallet(1) == 32500
@@ -63,14 +63,15 @@ def test_add_and_remove_isolated_margin_moves_only_the_liquidation_price() -> No
     v.mark("BTCUSDT", "60000")
     opened(v, 1, BUY, "1", "60000")
     pos = v.position(1)
-    assert pos.liquidation == div(53950, "0.995")  # (6,000 + 50 − 60,000)/(0.005 − 1)
+    assert pos["liquidation_exact"] == div(53950, "0.995")  # (6,000 + 50 − 60,000)/(0.005 − 1)
     v.ok(AdjustMargin(1, "BTCUSDT", D(1000)))
-    assert v.pool(1) == 7000 and pos.liquidation == div(52950, "0.995")
-    assert (pos.lots, pos.cost) == (1000, 60000)
+    pos = v.position(1)
+    assert v.pool(1) == 7000 and pos["liquidation_exact"] == div(52950, "0.995")
+    assert (pos["lots"], pos["cost"]) == (1000, 60000)
     # Max removable at mark 60,000: 7,000 − 6,000 (IM at mark) = 1,000.
     v.no(AdjustMargin(1, "BTCUSDT", D("-1000.1")), "above_max_removable")
     v.ok(AdjustMargin(1, "BTCUSDT", D(-1000)))
-    assert pos.liquidation == div(53950, "0.995") and v.wallet(1) == 14000
+    assert v.position(1)["liquidation_exact"] == div(53950, "0.995") and v.wallet(1) == 14000
     v.no(AdjustMargin(1, "BTCUSDT", D(100000)), "insufficient_balance")
     v.no(AdjustMargin(1, "ETHUSDT", D(10)), "no_position")
 
@@ -83,15 +84,15 @@ def test_funding_moves_an_isolated_liquidation_price_and_not_its_neighbours() ->
     v.mark("ETHUSDT", "3000")
     opened(v, 1, BUY, "1", "60000")
     opened(v, 1, BUY, "2", "3000", sym="ETHUSDT")
-    eth_before = v.position(1, "ETHUSDT").liquidation
+    eth_before = v.position(1, "ETHUSDT")["liquidation_exact"]
     events = v.ok(SettleFunding("BTCUSDT", D("0.0001")))
     # Long 1 BTC pays 1 × 60,000 × 0.0001 = 6 out of its pool; the short (liquidity account) receives 6.
     paid = {(e.account, e.amount) for e in of(events, FundingPaidT)}
     assert paid == {(1, D(-6)), (99, D(6))}
     assert v.pool(1) == 5994
-    assert v.position(1).liquidation == div(53956, "0.995")  # (5,994 + 50 − 60,000)/(0.005 − 1)
-    assert v.position(1, "ETHUSDT").liquidation == eth_before
-    assert v.engine.ledger.balance("settlement:USDT") == 0  # funding nets to zero between traders
+    assert v.position(1)["liquidation_exact"] == div(53956, "0.995")  # (5,994 + 50 − 60,000)/(0.005 − 1)
+    assert v.position(1, "ETHUSDT")["liquidation_exact"] == eth_before
+    assert v.balance("funding:USDT") == 0  # funding nets to zero between traders (it clears through funding:USDT)
 
 
 def test_reduce_only_is_capped_to_the_position_and_trimmed_when_it_shrinks() -> None:
@@ -106,8 +107,8 @@ def test_reduce_only_is_capped_to_the_position_and_trimmed_when_it_shrinks() -> 
     v.no(order(1, BUY, "1", "59000", reduce_only=True), "reduce_only_rejected")  # wrong side: would open
     v.ok(order(99, BUY, "0.4", "60000"))
     v.ok(order(1, SELL, "0.4"))  # a plain market sell reduces the long to 0.6
-    ro = next(iter(v.engine.accounts[1].orders.values()))
-    assert ro.lots == 600  # trimmed from 1 to 0.6
+    (ro,) = v.orders(1)
+    assert ro["qty"] == D("0.6")  # trimmed from 1 to 0.6
 
 
 def test_position_and_margin_mode_changes_are_refused_while_open() -> None:
@@ -182,7 +183,8 @@ def test_stop_market_fires_on_mark_and_would_immediately_trigger_is_refused() ->
     v.ok(order(99, BUY, "1", "57900"))
     assert not of(v.mark("BTCUSDT", "58000.1"), Trade)
     events = v.mark("BTCUSDT", "58000")
-    assert [u.status for u in of(events, OrderUpdated) if u.account == 1] == ["TRIGGERED", "NEW", "FILLED"]
+    # One OrderUpdated per order per command, with its state after it: fired, then filled.
+    assert [u.status for u in of(events, OrderUpdated) if u.account == 1] == ["TRIGGERED", "FILLED"]
     assert v.position(1) is None
 
 
@@ -252,7 +254,7 @@ def test_hedge_mode_legs_side_by_side() -> None:
     v.ok(PlaceOrder(1, "BTCUSDT", BUY, OrderType.MARKET, qty=D(1), position_side=PositionSide.LONG))
     v.ok(order(99, BUY, "0.5", "60000"))
     v.ok(PlaceOrder(1, "BTCUSDT", SELL, OrderType.MARKET, qty=D("0.5"), position_side=PositionSide.SHORT))
-    assert v.position(1, side="LONG").lots == 1000 and v.position(1, side="SHORT").lots == -500
+    assert v.position(1, side="LONG")["lots"] == 1000 and v.position(1, side="SHORT")["lots"] == -500
     v.no(PlaceOrder(1, "BTCUSDT", BUY, OrderType.MARKET, qty=D(1)), "position_side_required")
     # A buy on the short leg closes it: capped to the 0.5 held (it finds no ask, so it expires unfilled).
     closing = of(
@@ -275,7 +277,7 @@ def test_get_positions_view_for_an_isolated_long() -> None:
     assert p["maintenance_margin"] == 235  # 57,000 × 0.5 % − 50
     assert p["margin_ratio"] == div(235, 3000)  # Binance: MM / (6,000 − 3,000)
     assert p["liquidation_price"] == div(53950, "0.995") and p["bankruptcy_price"] == 54000
-    assert p["tier"] == 2 and p["margin_mode"] == "isolated"
+    assert p["tier"] == 2 and p["margin_mode"] is MarginMode.ISOLATED
 
 
 def test_timeinforce_on_market_is_ioc() -> None:

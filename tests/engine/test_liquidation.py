@@ -18,7 +18,7 @@ from isomargin.engine import (
 )
 from isomargin.engine.commands import FundInsurance
 from isomargin.engine.events import AutoDeleveraged, Liquidated, MarginCall
-from isomargin.engine.queries import insurance_fund
+from isomargin.engine.queries import insurance_fund, insurance_inventory, positions
 
 BUY, SELL = OrderSide.BUY, OrderSide.SELL
 
@@ -29,7 +29,7 @@ def limit(acct: int, side: OrderSide, qty: str, price: str, sym: str = "BTCUSDT"
 
 def take(v: Venue, acct: int, side: OrderSide, qty: str, price: str, sym: str = "BTCUSDT", lp: int = 90) -> None:
     """`acct` takes `qty` at `price` against the liquidity provider `lp`."""
-    if lp not in v.engine.accounts:
+    if not v.has_account(lp):
         v.account(lp, "1000000000", leverage=20)
     v.ok(limit(lp, OrderSide(-side), qty, price, sym))
     v.ok(PlaceOrder(acct, sym, side, OrderType.MARKET, qty=D(qty)))
@@ -50,7 +50,7 @@ def test_liquidated_exactly_at_the_profiles_price_and_not_one_tick_before() -> N
     v.account(1, "10000", isolated="BTCUSDT")
     v.mark("BTCUSDT", "65000")
     take(v, 1, BUY, "1", "65000")
-    assert v.position(1).liquidation == 58825
+    assert v.position(1)["liquidation_exact"] == 58825
     v.ok(limit(90, BUY, "1", "58500"))  # a bid at the bankruptcy price for the liquidation to hit
     assert not of(v.mark("BTCUSDT", "58825.1"), Liquidated)  # one tick (0.1) above: nothing
     events = v.mark("BTCUSDT", "58825")
@@ -89,7 +89,7 @@ def test_three_positions_one_crash_isolated_vs_cross() -> None:
         for sym, price in (("BTCUSDT", "30000"), ("ETHUSDT", "2900"), ("SOLUSDT", "95")):
             v.ok(limit(90, BUY, "100", price, sym))  # bids to liquidate into
         v.mark("BTCUSDT", "35000")
-        outcomes[mode] = sorted(sym for (sym, _) in v.engine.accounts[1].positions)
+        outcomes[mode] = sorted(p["symbol"] for p in positions(v.engine, 1))
     assert outcomes[MarginMode.ISOLATED] == ["ETHUSDT", "SOLUSDT"]
     assert outcomes[MarginMode.CROSS] == []
 
@@ -124,7 +124,7 @@ def test_gap_through_bankruptcy_is_taken_over_by_the_fund() -> None:
     assert steps(events, 1) == ["cancel_orders", "takeover", "done"]
     assert insurance_fund(v.engine) == 6000
     assert v.wallet(1) == 4000  # the owner lost exactly the 6,000 margin
-    assert not v.engine.insurance_positions["BTCUSDT"].lots  # unwound into the 50,000 bid
+    assert insurance_inventory(v.engine, "BTCUSDT")[0] == 0  # unwound into the 50,000 bid
 
 
 def test_empty_book_means_takeover_even_with_nothing_to_unwind_into() -> None:
@@ -135,8 +135,8 @@ def test_empty_book_means_takeover_even_with_nothing_to_unwind_into() -> None:
     take(v, 1, BUY, "1", "60000")
     events = v.mark("BTCUSDT", "54000")
     assert "takeover" in steps(events, 1)
-    held = v.engine.insurance_positions["BTCUSDT"]
-    assert held.lots == 1000 and held.cost == 54000  # the fund now holds 1 BTC long at the bankruptcy price
+    size, cost = insurance_inventory(v.engine, "BTCUSDT")
+    assert size == 1 and cost == 54000  # the fund now holds 1 BTC long at the bankruptcy price
 
 
 def test_empty_fund_deleverages_profitable_opposite_positions_first() -> None:
@@ -158,7 +158,7 @@ def test_empty_fund_deleverages_profitable_opposite_positions_first() -> None:
     events = v.mark("BTCUSDT", "50000")
     adl = of(events, AutoDeleveraged)
     assert [(e.account, e.qty, e.price, e.liquidated_account) for e in adl] == [(2, D(1), D(54000), 1)]
-    assert v.position(2) is None and v.position(3).lots == -1000  # B untouched
+    assert v.position(2) is None and v.position(3)["lots"] == -1000  # B untouched
     assert insurance_fund(v.engine) == 0
 
 
@@ -177,12 +177,12 @@ def test_okx_partial_liquidation_steps_two_tiers_down() -> None:
     v.ok(SetLeverage(90, "BTCUSDT", 10))
     v.ok(limit(90, SELL, "100", "60000"))
     v.ok(PlaceOrder(1, "BTCUSDT", BUY, OrderType.MARKET, qty=D(100)))
-    lp = v.position(1).liquidation
+    lp = v.position(1)["liquidation_exact"]
     v.ok(limit(90, BUY, "200", str(int(lp) - 200)))
     events = v.mark("BTCUSDT", str(int(lp) - 1))
     partial = [e for e in of(events, Liquidated) if e.step == "partial"]
     assert [e.qty for e in partial] == [D(90)]
-    assert v.engine.instruments["BTCUSDT"].qty(v.position(1).lots) == 10  # 10 BTC left, back in tier 1
+    assert v.position(1)["size"] == 10  # 10 BTC left, back in tier 1
     assert "close" not in steps(events, 1)
 
 

@@ -3,10 +3,12 @@
     engine = Engine()
     events = engine.apply(ListInstrument("BTCUSDT", venue="binance"))
 
-Commands are in `isomargin.engine.commands`, events in `isomargin.engine.events`, read views in
-`isomargin.engine.queries`, snapshot/restore/hash in `isomargin.engine.snapshot`.
+Commands are in `isomargin.engine.commands`, events in `isomargin.engine.events`, outcome codes in
+`isomargin.engine.codes`, read views in `isomargin.engine.queries`, snapshot/restore/hash in
+`isomargin.engine.snapshot`. docs/engine.md says which component owns what.
 """
 
+from isomargin.engine.codes import AlertLevel, Code, LiquidationStep, OrderReason, OrderStatus
 from isomargin.engine.commands import (
     STP,
     AdjustMargin,
@@ -34,24 +36,31 @@ from isomargin.engine.commands import (
     WorkingType,
 )
 from isomargin.engine.engine import Engine
+from isomargin.engine.errors import EngineFailed
 from isomargin.engine.events import Event, Rejected
 from isomargin.engine.snapshot import restore, snapshot, state_hash
 
 __all__ = [
     "STP",
     "AdjustMargin",
+    "AlertLevel",
     "AmendOrder",
     "CancelAllOrders",
     "CancelOrder",
+    "Code",
     "Command",
     "CreateAccount",
     "Deposit",
     "Engine",
+    "EngineFailed",
     "Event",
     "FundInsurance",
+    "LiquidationStep",
     "ListInstrument",
     "MarginMode",
+    "OrderReason",
     "OrderSide",
+    "OrderStatus",
     "OrderType",
     "PlaceOrder",
     "PositionSide",

@@ -9,7 +9,6 @@ from __future__ import annotations
 import enum
 from collections import deque
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
 from heapq import heappop, heappush
 
 BUY = 1
@@ -31,36 +30,81 @@ class SelfTradePrevention(enum.Enum):
     CANCEL_BOTH = "CANCEL_BOTH"  # remove that maker and expire the taker
 
 
-@dataclass(slots=True)
 class RestingOrder:
-    order_id: int
-    account: int
-    side: int
-    price: int
-    qty: int  # remaining lots; 0 marks a dead queue entry inside the book
+    """A resting order as the book keeps it; `qty` is the remaining lots (0 marks a dead queue entry)."""
+
+    __slots__ = ("account", "order_id", "price", "qty", "side")
+
+    def __init__(self, order_id: int, account: int, side: int, price: int, qty: int) -> None:
+        self.order_id, self.account, self.side, self.price, self.qty = order_id, account, side, price, qty
+
+    def _key(self) -> tuple[int, int, int, int, int]:
+        return (self.order_id, self.account, self.side, self.price, self.qty)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, RestingOrder) and self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        return f"RestingOrder{self._key()}"
 
 
-@dataclass(frozen=True, slots=True)
 class Fill:
-    maker_order_id: int
-    maker_account: int
-    taker_order_id: int
-    taker_account: int
-    side: int  # taker side
-    price: int  # always the maker's price
-    qty: int
-    maker_remaining: int
+    """One trade inside a match, always at the maker's price (read-only by convention: the book never changes
+    a Fill it has returned)."""
+
+    __slots__ = ("maker_account", "maker_order_id", "maker_remaining", "price", "qty", "side", "taker_account",
+                 "taker_order_id")  # fmt: skip
+
+    def __init__(
+        self, maker_order_id: int, maker_account: int, taker_order_id: int, taker_account: int, side: int,
+        price: int, qty: int, maker_remaining: int,
+    ) -> None:  # fmt: skip
+        self.maker_order_id, self.maker_account = maker_order_id, maker_account
+        self.taker_order_id, self.taker_account = taker_order_id, taker_account
+        self.side, self.price, self.qty, self.maker_remaining = side, price, qty, maker_remaining  # side: the taker's
+
+    def _key(self) -> tuple[int, ...]:
+        return (self.maker_order_id, self.maker_account, self.taker_order_id, self.taker_account, self.side,
+                self.price, self.qty, self.maker_remaining)  # fmt: skip
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Fill) and self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        return f"Fill{self._key()}"
 
 
-@dataclass(frozen=True, slots=True)
 class MatchResult:
-    fills: tuple[Fill, ...]
-    filled: int
-    remaining: int  # taker lots not filled (resting if `rested`, else expired or rejected)
-    rested: bool
-    expired_makers: tuple[int, ...]  # resting order ids removed by STP, in matching order
-    reject: str | None  # 'post_only_would_cross' | 'fok_unfillable' | None
-    stp_expired_taker: bool
+    """What one submit did: its fills in order, how much filled, whether the rest rests, STP expiries, and the
+    rejection (post-only that would cross, FOK that cannot fill) that left the book unchanged."""
+
+    __slots__ = ("expired_makers", "filled", "fills", "reject", "remaining", "rested", "stp_expired_taker")
+
+    def __init__(
+        self, fills: tuple[Fill, ...], filled: int, remaining: int, rested: bool, expired_makers: tuple[int, ...],
+        reject: str | None, stp_expired_taker: bool,
+    ) -> None:  # fmt: skip
+        self.fills, self.filled, self.remaining, self.rested = fills, filled, remaining, rested
+        self.expired_makers, self.reject, self.stp_expired_taker = expired_makers, reject, stp_expired_taker
+
+    def _key(self) -> tuple[object, ...]:
+        return (self.fills, self.filled, self.remaining, self.rested, self.expired_makers, self.reject,
+                self.stp_expired_taker)  # fmt: skip
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, MatchResult) and self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        return f"MatchResult{self._key()}"
 
 
 REJECT_POST_ONLY = "post_only_would_cross"

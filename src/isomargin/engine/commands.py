@@ -1,14 +1,15 @@
 """Commands: everything that can change engine state, as frozen dataclasses.
 
 Each carries what it needs, including the timestamp `ts` (ms) assigned at the edge; the engine never
-reads a clock. Numbers are Decimal; the engine validates them against the instrument's tick and step.
+reads a clock. Numbers are Decimal; the engine validates them against the instrument's tick and step. Any
+field may hold any value: the engine rejects what it cannot use with a code and never raises on it.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import Decimal
-from enum import Enum, IntEnum
+from enum import IntEnum, StrEnum
 
 
 class OrderSide(IntEnum):
@@ -16,7 +17,7 @@ class OrderSide(IntEnum):
     SELL = -1
 
 
-class OrderType(Enum):
+class OrderType(StrEnum):
     LIMIT = "LIMIT"
     MARKET = "MARKET"
     STOP_MARKET = "STOP_MARKET"
@@ -34,30 +35,30 @@ class OrderType(Enum):
         return self in (OrderType.STOP_LIMIT, OrderType.TAKE_PROFIT_LIMIT)
 
 
-class TimeInForce(Enum):
+class TimeInForce(StrEnum):
     GTC = "GTC"
     IOC = "IOC"
     FOK = "FOK"
     GTX = "GTX"  # post-only (Binance's name)
 
 
-class PositionSide(Enum):
+class PositionSide(StrEnum):
     BOTH = "BOTH"  # one-way mode
     LONG = "LONG"  # hedge mode legs
     SHORT = "SHORT"
 
 
-class MarginMode(Enum):
+class MarginMode(StrEnum):
     ISOLATED = "ISOLATED"
     CROSS = "CROSS"
 
 
-class WorkingType(Enum):
+class WorkingType(StrEnum):
     MARK_PRICE = "MARK_PRICE"
     CONTRACT_PRICE = "CONTRACT_PRICE"  # last trade price
 
 
-class STP(Enum):
+class STP(StrEnum):
     NONE = "NONE"
     EXPIRE_TAKER = "EXPIRE_TAKER"
     EXPIRE_MAKER = "EXPIRE_MAKER"
@@ -82,7 +83,9 @@ class ListInstrument(Command):
 
 @dataclass(frozen=True, slots=True)
 class CreateAccount(Command):
-    account: int
+    """Open an account; `account` None lets the engine allocate the next id (reported in AccountCreated)."""
+
+    account: int | None = None
     hedge_mode: bool = False
 
 

@@ -1,220 +1,671 @@
-"""Events: every state change the engine makes, as frozen dataclasses with plain, exact fields.
+"""Events: every change the engine makes, self-describing, with an envelope naming the command they answer.
 
-Adapters (journal, WebSocket streams, reports) consume these; `to_dict` gives a JSON-ready form with
-decimals as strings so the same events serialise to the same bytes.
+Each event carries `env` (the command's sequence number, timestamp and the command itself: its kind, account and
+client order id) and its `index` within the command's events. Fields are enums and exact values. The hot events
+(order updates, trades, positions, the ledger) keep integers and an immutable `Grid` and expose exact Decimals as
+properties, so building them costs no Decimal arithmetic; `to_dict` gives the JSON-ready form (decimals as
+strings), `raw`/`from_raw` the journal's exact form.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from collections.abc import Callable
 from decimal import Decimal
 from enum import Enum
-from typing import Any
+from typing import Any, ClassVar
+
+from isomargin.engine.codes import (
+    AlertLevel,
+    Code,
+    LiquidationStep,
+    OrderReason,
+    OrderStatus,
+    Posting,
+    ShortfallReason,
+)
+from isomargin.engine.commands import (
+    STP,
+    Command,
+    MarginMode,
+    OrderSide,
+    OrderType,
+    PositionSide,
+    TimeInForce,
+    WorkingType,
+)
+from isomargin.engine.instruments import Grid
+from isomargin.engine.ledger import PostingRow
+from isomargin.engine.units import money, quotient
+
+GridCache = Callable[[str], Grid]  # the codec's memo of grids by their spec string
 
 
-def _plain(value: Any) -> Any:
+class Envelope:
+    """What every event of one command shares: the command's sequence number and the command itself."""
+
+    __slots__ = ("command", "seq")
+
+    def __init__(self, seq: int, command: Command) -> None:
+        self.seq, self.command = seq, command
+
+    @property
+    def ts(self) -> int:
+        return self.command.ts
+
+    @property
+    def kind(self) -> str:
+        return type(self.command).__name__
+
+    @property
+    def account(self) -> int | None:
+        value = getattr(self.command, "account", None)
+        return value if type(value) is int else None
+
+    @property
+    def client_order_id(self) -> str | None:
+        value = getattr(self.command, "client_order_id", None)
+        return value if type(value) is str else None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"seq": self.seq, "ts": self.ts, "command": self.kind, "cause_account": self.account,
+                "cause_client_order_id": self.client_order_id}  # fmt: skip
+
+
+def plain(value: Any) -> Any:
+    """A field value as JSON-ready data: decimals as strings, enums by value, tuples as lists."""
     if isinstance(value, Decimal):
         return str(value)
     if isinstance(value, Enum):
         return value.value
     if isinstance(value, tuple):
-        return [_plain(v) for v in value]
+        return [plain(v) for v in value]
     return value
 
 
-@dataclass(frozen=True, slots=True)
 class Event:
+    """Base of every event: the envelope and the event's index among its command's events."""
+
+    __slots__ = ("env", "index")
+    PUBLIC: ClassVar[tuple[str, ...]] = ()  # the fields `to_dict` shows, in order
+
+    env: Envelope
+    index: int
+
+    def public(self) -> tuple[str, ...]:
+        """The fields `to_dict` shows, in order."""
+        return self.PUBLIC
+
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"event": type(self).__name__}
-        for f in fields(self):
-            out[f.name] = _plain(getattr(self, f.name))
+        out: dict[str, Any] = {"event": type(self).__name__, **self.env.to_dict(), "index": self.index}
+        for name in self.public():
+            out[name] = plain(getattr(self, name))
         return out
 
+    def raw(self) -> dict[str, Any]:
+        """Exact, JSON-ready fields for the journal (integers stay integers); the envelope is the record's."""
+        return {name: plain(getattr(self, name)) for name in self.public()}
 
-@dataclass(frozen=True, slots=True)
-class Rejected(Event):
-    command: str
-    code: str
-    message: str
-    account: int | None = None
-    client_order_id: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class InstrumentListed(Event):
-    symbol: str
-    venue: str
-    settle: str
-    tick_size: Decimal
-    step_size: Decimal
-    min_notional: Decimal
-    maker_fee: Decimal
-    taker_fee: Decimal
+    def __repr__(self) -> str:
+        body = ", ".join(f"{k}={getattr(self, k)!r}" for k in self.public())
+        return f"{type(self).__name__}({body})"
 
 
-@dataclass(frozen=True, slots=True)
-class MarketStatusChanged(Event):
-    symbol: str
-    paused: bool
+# ----------------------------------------------------------------------------------------------- orders
+class OrderSpec:
+    """The fixed part of an order, shared by the live order and every event about it (immutable)."""
+
+    __slots__ = (
+        "account", "activation_price", "callback_rate", "client_order_id", "close_position", "created", "grid",
+        "id", "position_side", "reduce_only", "side", "stop_price", "stp", "symbol", "tif", "type",
+        "working_type",
+    )  # fmt: skip
+
+    def __init__(
+        self,
+        id: int,
+        account: int,
+        grid: Grid,
+        side: OrderSide,
+        type: OrderType,
+        tif: TimeInForce,
+        stop_price: Decimal | None,
+        reduce_only: bool,
+        close_position: bool,
+        position_side: PositionSide,
+        client_order_id: str | None,
+        working_type: WorkingType,
+        stp: STP,
+        created: int,
+        callback_rate: Decimal | None,
+        activation_price: Decimal | None,
+    ) -> None:
+        self.id, self.account, self.grid, self.symbol = id, account, grid, grid.symbol
+        self.side, self.type, self.tif, self.stop_price = side, type, tif, stop_price
+        self.reduce_only, self.close_position, self.position_side = reduce_only, close_position, position_side
+        self.client_order_id, self.working_type, self.stp, self.created = client_order_id, working_type, stp, created
+        self.callback_rate, self.activation_price = callback_rate, activation_price
+
+    def raw(self) -> dict[str, Any]:
+        return {name: plain(getattr(self, name)) for name in _SPEC_FIELDS} | {"grid": self.grid.spec}
+
+    @classmethod
+    def from_raw(cls, r: dict[str, Any], grid: Grid) -> OrderSpec:
+        return cls(
+            r["id"], r["account"], grid, OrderSide(r["side"]), OrderType(r["type"]), TimeInForce(r["tif"]),
+            _dec(r["stop_price"]), r["reduce_only"], r["close_position"], PositionSide(r["position_side"]),
+            r["client_order_id"], WorkingType(r["working_type"]), STP(r["stp"]), r["created"],
+            _dec(r["callback_rate"]), _dec(r["activation_price"]),
+        )  # fmt: skip
 
 
-@dataclass(frozen=True, slots=True)
-class AccountCreated(Event):
-    account: int
-    hedge_mode: bool
+_SPEC_FIELDS = (
+    "id", "account", "side", "type", "tif", "stop_price", "reduce_only", "close_position", "position_side",
+    "client_order_id", "working_type", "stp", "created", "callback_rate", "activation_price",
+)  # fmt: skip
 
 
-@dataclass(frozen=True, slots=True)
-class Posted(Event):
-    """One double-entry ledger movement: `amount` leaves `debit` and arrives at `credit`."""
-
-    debit: str
-    credit: str
-    asset: str
-    amount: Decimal
-    reason: str
+def _dec(value: str | None) -> Decimal | None:
+    return None if value is None else Decimal(value)
 
 
-@dataclass(frozen=True, slots=True)
-class SettingChanged(Event):
-    account: int
-    setting: str  # position_mode | margin_mode | leverage
-    value: str
-    symbol: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
 class OrderUpdated(Event):
-    """An order's state after a change (Binance ORDER_TRADE_UPDATE in spirit)."""
+    """An order's complete state after a change (Binance ORDER_TRADE_UPDATE in spirit)."""
 
-    order_id: int
-    account: int
-    symbol: str
-    client_order_id: str | None
-    side: str
-    type: str
-    status: str  # NEW | PARTIALLY_FILLED | FILLED | CANCELED | EXPIRED | TRIGGERED
-    price: Decimal | None
-    stop_price: Decimal | None
-    qty: Decimal
-    filled: Decimal
-    avg_price: Decimal | None
-    reduce_only: bool
-    position_side: str
-    reason: str | None = None
+    __slots__ = ("_cost", "_filled", "_lots", "_ticks", "reason", "spec", "status")
+    PUBLIC = (
+        "order_id", "account", "symbol", "client_order_id", "side", "type", "time_in_force", "status", "price",
+        "stop_price", "qty", "filled", "avg_price", "reduce_only", "close_position", "position_side",
+        "working_type", "callback_rate", "activation_price", "stp", "created", "reason",
+    )  # fmt: skip
+
+    def __init__(
+        self,
+        env: Envelope,
+        index: int,
+        spec: OrderSpec,
+        status: OrderStatus,
+        lots: int,
+        filled: int,
+        cost: int,
+        ticks: int | None,
+        reason: OrderReason | Code | None,
+    ) -> None:
+        self.env, self.index, self.spec, self.status, self.reason = env, index, spec, status, reason
+        self._lots, self._filled, self._cost, self._ticks = lots, filled, cost, ticks
+
+    @property
+    def order_id(self) -> Any:
+        return self.spec.id
+    @property
+    def account(self) -> Any:
+        return self.spec.account
+    @property
+    def symbol(self) -> Any:
+        return self.spec.symbol
+    @property
+    def client_order_id(self) -> Any:
+        return self.spec.client_order_id
+    @property
+    def side(self) -> Any:
+        return self.spec.side
+    @property
+    def type(self) -> Any:
+        return self.spec.type
+    @property
+    def time_in_force(self) -> Any:
+        return self.spec.tif
+    @property
+    def stop_price(self) -> Any:
+        return self.spec.stop_price
+    @property
+    def reduce_only(self) -> Any:
+        return self.spec.reduce_only
+    @property
+    def close_position(self) -> Any:
+        return self.spec.close_position
+    @property
+    def position_side(self) -> Any:
+        return self.spec.position_side
+    @property
+    def working_type(self) -> Any:
+        return self.spec.working_type
+    @property
+    def callback_rate(self) -> Any:
+        return self.spec.callback_rate
+    @property
+    def activation_price(self) -> Any:
+        return self.spec.activation_price
+    @property
+    def stp(self) -> Any:
+        return self.spec.stp
+    @property
+    def created(self) -> Any:
+        return self.spec.created
+
+    @property
+    def price(self) -> Decimal | None:
+        return None if self._ticks is None else self.spec.grid.price(self._ticks)
+
+    @property
+    def qty(self) -> Decimal:
+        return self.spec.grid.qty(self._lots)
+
+    @property
+    def filled(self) -> Decimal:
+        return self.spec.grid.qty(self._filled)
+
+    @property
+    def avg_price(self) -> Decimal | None:
+        """Σ fill notional / filled quantity, exact to 34 digits."""
+        if not self._filled:
+            return None
+        return quotient(money(self._cost), self.spec.grid.qty(self._filled))
+
+    def raw(self) -> dict[str, Any]:
+        return {"spec": self.spec.raw(), "status": self.status.value, "lots": self._lots, "filled": self._filled,
+                "cost": self._cost, "ticks": self._ticks, "reason": plain(self.reason)}  # fmt: skip
+
+    @classmethod
+    def from_raw(cls, env: Envelope, index: int, r: dict[str, Any], grids: GridCache) -> OrderUpdated:
+        spec = OrderSpec.from_raw(r["spec"], grids(r["spec"]["grid"]))
+        reason = None if r["reason"] is None else _reason(r["reason"])
+        return cls(env, index, spec, OrderStatus(r["status"]), r["lots"], r["filled"], r["cost"], r["ticks"], reason)
 
 
-@dataclass(frozen=True, slots=True)
+def _reason(value: str) -> OrderReason | Code:
+    """An order's reason: one of OrderReason, or the rejection code that expired a fired conditional order."""
+    return OrderReason(value) if value in OrderReason._value2member_map_ else Code(value)
+
+
 class Trade(Event):
-    trade_id: int
-    symbol: str
-    price: Decimal
-    qty: Decimal
-    taker_side: str
-    maker_order_id: int
-    taker_order_id: int
-    maker_account: int
-    taker_account: int
-    maker_fee: Decimal
-    taker_fee: Decimal
-    maker_realized_pnl: Decimal
-    taker_realized_pnl: Decimal
+    """One fill between a resting maker and a taker, with both sides' fee and realised PnL."""
+
+    __slots__ = (
+        "_lots",
+        "_maker_fee",
+        "_maker_pnl",
+        "_taker_fee",
+        "_taker_pnl",
+        "_ticks",
+        "grid",
+        "maker_account",
+        "maker_order_id",
+        "taker_account",
+        "taker_order_id",
+        "taker_side",
+        "trade_id",
+    )  # fmt: skip
+    PUBLIC = (
+        "trade_id", "symbol", "price", "qty", "taker_side", "maker_order_id", "taker_order_id", "maker_account",
+        "taker_account", "maker_fee", "taker_fee", "maker_realized_pnl", "taker_realized_pnl",
+    )  # fmt: skip
+
+    def __init__(
+        self,
+        env: Envelope,
+        index: int,
+        trade_id: int,
+        grid: Grid,
+        ticks: int,
+        lots: int,
+        taker_side: OrderSide,
+        maker_order_id: int,
+        taker_order_id: int,
+        maker_account: int,
+        taker_account: int,
+        maker_fee: int,
+        taker_fee: int,
+        maker_pnl: int,
+        taker_pnl: int,
+    ) -> None:
+        self.env, self.index, self.trade_id, self.grid, self._ticks, self._lots = env, index, trade_id, grid, ticks, lots
+        self.taker_side, self.maker_order_id, self.taker_order_id = taker_side, maker_order_id, taker_order_id
+        self.maker_account, self.taker_account = maker_account, taker_account
+        self._maker_fee, self._taker_fee, self._maker_pnl, self._taker_pnl = maker_fee, taker_fee, maker_pnl, taker_pnl
+
+    @property
+    def symbol(self) -> Any:
+        return self.grid.symbol
+    @property
+    def price(self) -> Any:
+        return self.grid.price(self._ticks)
+    @property
+    def qty(self) -> Any:
+        return self.grid.qty(self._lots)
+    @property
+    def maker_fee(self) -> Any:
+        return money(self._maker_fee)
+    @property
+    def taker_fee(self) -> Any:
+        return money(self._taker_fee)
+    @property
+    def maker_realized_pnl(self) -> Any:
+        return money(self._maker_pnl)
+    @property
+    def taker_realized_pnl(self) -> Any:
+        return money(self._taker_pnl)
+
+    def raw(self) -> dict[str, Any]:
+        return {"trade_id": self.trade_id, "grid": self.grid.spec, "ticks": self._ticks, "lots": self._lots,
+                "taker_side": int(self.taker_side), "maker_order_id": self.maker_order_id,
+                "taker_order_id": self.taker_order_id, "maker_account": self.maker_account,
+                "taker_account": self.taker_account, "maker_fee": self._maker_fee, "taker_fee": self._taker_fee,
+                "maker_pnl": self._maker_pnl, "taker_pnl": self._taker_pnl}  # fmt: skip
+
+    @classmethod
+    def from_raw(cls, env: Envelope, index: int, r: dict[str, Any], grids: GridCache) -> Trade:
+        return cls(
+            env, index, r["trade_id"], grids(r["grid"]), r["ticks"], r["lots"], OrderSide(r["taker_side"]),
+            r["maker_order_id"], r["taker_order_id"], r["maker_account"], r["taker_account"], r["maker_fee"],
+            r["taker_fee"], r["maker_pnl"], r["taker_pnl"],
+        )  # fmt: skip
 
 
-@dataclass(frozen=True, slots=True)
 class PositionUpdated(Event):
-    account: int
-    symbol: str
-    position_side: str
-    size: Decimal  # signed: long > 0, short < 0
-    entry_price: Decimal | None
-    margin_mode: str
-    leverage: int
-    isolated_margin: Decimal
-    liquidation_price: Decimal | None
-    realized_pnl: Decimal
+    """A position's state after a change (size signed: long > 0, short < 0; zero when it closed)."""
+
+    __slots__ = (
+        "_cost",
+        "_lots",
+        "_margin",
+        "_realized",
+        "account",
+        "grid",
+        "leverage",
+        "liquidation_price",
+        "margin_mode",
+        "position_side",
+    )  # fmt: skip
+    PUBLIC = (
+        "account", "symbol", "position_side", "size", "entry_price", "margin_mode", "leverage", "isolated_margin",
+        "liquidation_price", "realized_pnl",
+    )  # fmt: skip
+
+    def __init__(
+        self,
+        env: Envelope,
+        index: int,
+        account: int,
+        grid: Grid,
+        position_side: PositionSide,
+        lots: int,
+        cost: int,
+        margin_mode: MarginMode,
+        leverage: int,
+        margin: int,
+        liquidation_price: Decimal | None,
+        realized: int,
+    ) -> None:
+        self.env, self.index, self.account, self.grid, self.position_side = env, index, account, grid, position_side
+        self._lots, self._cost, self.margin_mode, self.leverage = lots, cost, margin_mode, leverage
+        self._margin, self.liquidation_price, self._realized = margin, liquidation_price, realized
+
+    @property
+    def symbol(self) -> Any:
+        return self.grid.symbol
+    @property
+    def size(self) -> Any:
+        return self.grid.qty(self._lots)
+    @property
+    def isolated_margin(self) -> Any:
+        return money(self._margin)
+    @property
+    def realized_pnl(self) -> Any:
+        return money(self._realized)
+
+    @property
+    def entry_price(self) -> Decimal | None:
+        if not self._lots:
+            return None
+        return quotient(money(self._cost), self.grid.qty(abs(self._lots)))
+
+    def raw(self) -> dict[str, Any]:
+        return {"account": self.account, "grid": self.grid.spec, "position_side": self.position_side.value,
+                "lots": self._lots, "cost": self._cost, "margin_mode": self.margin_mode.value,
+                "leverage": self.leverage, "margin": self._margin, "liquidation_price": plain(self.liquidation_price),
+                "realized": self._realized}  # fmt: skip
+
+    @classmethod
+    def from_raw(cls, env: Envelope, index: int, r: dict[str, Any], grids: GridCache) -> PositionUpdated:
+        return cls(
+            env, index, r["account"], grids(r["grid"]), PositionSide(r["position_side"]), r["lots"], r["cost"],
+            MarginMode(r["margin_mode"]), r["leverage"], r["margin"], _dec(r["liquidation_price"]), r["realized"],
+        )  # fmt: skip
 
 
-@dataclass(frozen=True, slots=True)
-class MarkPriceUpdated(Event):
-    symbol: str
-    mark: Decimal
-    index: Decimal
+class Transfer:
+    """One ledger movement as adapters read it: `amount` left `debit` and arrived at `credit`."""
+
+    __slots__ = ("amount", "asset", "credit", "debit", "reason")
+
+    def __init__(self, row: PostingRow) -> None:
+        self.debit, self.credit, self.asset, quanta, self.reason = row
+        self.amount = money(quanta)
+
+    def __repr__(self) -> str:
+        return f"Transfer({self.debit} -> {self.credit} {self.amount} {self.asset} {self.reason})"
 
 
-@dataclass(frozen=True, slots=True)
-class FundingPaid(Event):
-    account: int
-    symbol: str
-    position_side: str
-    rate: Decimal
-    mark: Decimal
-    amount: Decimal  # signed: negative means the position paid
+class Posted(Event):
+    """Every ledger movement one command made, in order (one event per command, not one per movement)."""
+
+    __slots__ = ("rows",)
+    PUBLIC = ("postings",)
+
+    def __init__(self, env: Envelope, index: int, rows: tuple[PostingRow, ...]) -> None:
+        self.env, self.index, self.rows = env, index, rows
+
+    @property
+    def postings(self) -> tuple[Transfer, ...]:
+        return tuple(Transfer(row) for row in self.rows)
+
+    def to_dict(self) -> dict[str, Any]:
+        out = {"event": "Posted", **self.env.to_dict(), "index": self.index}
+        out["postings"] = [[d, c, a, str(money(n)), r.value] for d, c, a, n, r in self.rows]
+        return out
+
+    def raw(self) -> dict[str, Any]:
+        return {"rows": [[d, c, a, n, r.value] for d, c, a, n, r in self.rows]}
+
+    @classmethod
+    def from_raw(cls, env: Envelope, index: int, r: dict[str, Any], grids: GridCache) -> Posted:
+        return cls(env, index, tuple((d, c, a, n, Posting(p)) for d, c, a, n, p in r["rows"]))
 
 
-@dataclass(frozen=True, slots=True)
-class MarginAdjusted(Event):
-    account: int
-    symbol: str
-    position_side: str
-    amount: Decimal
-    isolated_margin: Decimal
-    liquidation_price: Decimal | None
+# ------------------------------------------------------------------------------------- the colder events
+def _same(value: Any) -> Any:
+    return value
 
 
-@dataclass(frozen=True, slots=True)
-class BadDebt(Event):
+class ColdEvent(Event):
+    """Events off the order hot path: plain exact fields (Decimals, enums). `FIELDS` names each field with the
+    function that reads it back from its raw (JSON) form."""
+
+    __slots__ = ()
+    FIELDS: ClassVar[tuple[tuple[str, Callable[[Any], Any]], ...]] = ()
+
+    def public(self) -> tuple[str, ...]:
+        return tuple(name for name, _ in self.FIELDS)
+
+    @classmethod
+    def from_raw(cls, env: Envelope, index: int, r: dict[str, Any], grids: GridCache) -> ColdEvent:
+        values = [None if r[name] is None else read(r[name]) for name, read in cls.FIELDS]
+        make: Callable[..., ColdEvent] = cls
+        return make(env, index, *values)
+
+
+class Rejected(ColdEvent):
+    """The command changed nothing: why, in a code and a sentence."""
+
+    __slots__ = ("code", "message")
+    FIELDS = (("code", Code), ("message", _same))
+
+    def __init__(self, env: Envelope, index: int, code: Code, message: str) -> None:
+        self.env, self.index, self.code, self.message = env, index, code, message
+
+    @property
+    def command(self) -> str:
+        return self.env.kind
+
+    @property
+    def account(self) -> int | None:
+        return self.env.account
+
+    @property
+    def client_order_id(self) -> str | None:
+        return self.env.client_order_id
+
+
+class InstrumentListed(ColdEvent):
+    __slots__ = ("maker_fee", "min_notional", "price_band", "settle", "step_size", "symbol", "taker_fee",
+                 "tick_size", "venue")  # fmt: skip
+    FIELDS = (
+        ("symbol", _same), ("venue", _same), ("settle", _same), ("tick_size", Decimal), ("step_size", Decimal),
+        ("min_notional", Decimal), ("maker_fee", Decimal), ("taker_fee", Decimal), ("price_band", Decimal),
+    )  # fmt: skip
+
+    def __init__(
+        self, env: Envelope, index: int, symbol: str, venue: str, settle: str, tick_size: Decimal, step_size: Decimal,
+        min_notional: Decimal, maker_fee: Decimal, taker_fee: Decimal, price_band: Decimal,
+    ) -> None:  # fmt: skip
+        self.env, self.index, self.symbol, self.venue, self.settle = env, index, symbol, venue, settle
+        self.tick_size, self.step_size, self.min_notional = tick_size, step_size, min_notional
+        self.maker_fee, self.taker_fee, self.price_band = maker_fee, taker_fee, price_band
+
+
+class MarketStatusChanged(ColdEvent):
+    __slots__ = ("paused", "symbol")
+    FIELDS = (("symbol", _same), ("paused", _same))
+
+    def __init__(self, env: Envelope, index: int, symbol: str, paused: bool) -> None:
+        self.env, self.index, self.symbol, self.paused = env, index, symbol, paused
+
+
+class AccountCreated(ColdEvent):
+    __slots__ = ("account", "hedge_mode")
+    FIELDS = (("account", _same), ("hedge_mode", _same))
+
+    def __init__(self, env: Envelope, index: int, account: int, hedge_mode: bool) -> None:
+        self.env, self.index, self.account, self.hedge_mode = env, index, account, hedge_mode
+
+
+class SettingChanged(ColdEvent):
+    """An account setting: position_mode (one_way | hedge), margin_mode (per symbol) or leverage (per symbol)."""
+
+    __slots__ = ("account", "setting", "symbol", "value")
+    FIELDS = (("account", _same), ("setting", _same), ("value", _same), ("symbol", _same))
+
+    def __init__(self, env: Envelope, index: int, account: int, setting: str, value: str,
+                 symbol: str | None = None) -> None:  # fmt: skip
+        self.env, self.index, self.account, self.setting, self.value, self.symbol = (
+            env, index, account, setting, value, symbol,
+        )  # fmt: skip
+
+
+class MarkPriceUpdated(ColdEvent):
+    __slots__ = ("index_price", "mark", "symbol")
+    FIELDS = (("symbol", _same), ("mark", Decimal), ("index_price", Decimal))
+
+    def __init__(self, env: Envelope, index: int, symbol: str, mark: Decimal, index_price: Decimal) -> None:
+        self.env, self.index, self.symbol, self.mark, self.index_price = env, index, symbol, mark, index_price
+
+
+class FundingPaid(ColdEvent):
+    """Funding one position paid (amount < 0) or received; account 0 is the insurance fund's inventory."""
+
+    __slots__ = ("account", "amount", "mark", "position_side", "rate", "symbol")
+    FIELDS = (("account", _same), ("symbol", _same), ("position_side", PositionSide), ("rate", Decimal),
+              ("mark", Decimal), ("amount", Decimal))  # fmt: skip
+
+    def __init__(self, env: Envelope, index: int, account: int, symbol: str, position_side: PositionSide,
+                 rate: Decimal, mark: Decimal, amount: Decimal) -> None:  # fmt: skip
+        self.env, self.index, self.account, self.symbol, self.position_side = env, index, account, symbol, position_side
+        self.rate, self.mark, self.amount = rate, mark, amount
+
+
+class MarginAdjusted(ColdEvent):
+    __slots__ = ("account", "amount", "isolated_margin", "liquidation_price", "position_side", "symbol")
+    FIELDS = (("account", _same), ("symbol", _same), ("position_side", PositionSide), ("amount", Decimal),
+              ("isolated_margin", Decimal), ("liquidation_price", Decimal))  # fmt: skip
+
+    def __init__(self, env: Envelope, index: int, account: int, symbol: str, position_side: PositionSide,
+                 amount: Decimal, isolated_margin: Decimal, liquidation_price: Decimal | None) -> None:  # fmt: skip
+        self.env, self.index, self.account, self.symbol, self.position_side = env, index, account, symbol, position_side
+        self.amount, self.isolated_margin, self.liquidation_price = amount, isolated_margin, liquidation_price
+
+
+class BadDebt(ColdEvent):
     """A loss the position's own collateral could not cover, taken by the insurance fund."""
 
-    account: int
-    symbol: str
-    asset: str
-    amount: Decimal
-    reason: str
+    __slots__ = ("account", "amount", "asset", "reason", "symbol")
+    FIELDS = (("account", _same), ("symbol", _same), ("asset", _same), ("amount", Decimal),
+              ("reason", ShortfallReason))  # fmt: skip
+
+    def __init__(self, env: Envelope, index: int, account: int, symbol: str, asset: str, amount: Decimal,
+                 reason: ShortfallReason) -> None:  # fmt: skip
+        self.env, self.index, self.account, self.symbol, self.asset = env, index, account, symbol, asset
+        self.amount, self.reason = amount, reason
 
 
-@dataclass(frozen=True, slots=True)
-class Liquidated(Event):
-    """One step of a liquidation, with what explains it afterwards.
+class Liquidated(ColdEvent):
+    """One step of a liquidation: `qty`/`price` are what the step closed and at what (average) price;
+    `fund_change` what the insurance fund gained (−: paid)."""
 
-    step: cancel_orders | hedge_offset | partial | close | takeover | adl | done. `qty`/`price` are what the
-    step closed and at what (average) price; `fund_change` what the insurance fund gained (−: paid).
-    """
+    __slots__ = ("account", "bankruptcy_price", "fund_change", "liquidation_price", "margin_mode", "mark",
+                 "position_side", "price", "qty", "step", "symbol")  # fmt: skip
+    FIELDS = (
+        ("account", _same), ("symbol", _same), ("position_side", PositionSide), ("margin_mode", MarginMode),
+        ("step", LiquidationStep), ("mark", Decimal), ("liquidation_price", Decimal), ("bankruptcy_price", Decimal),
+        ("qty", Decimal), ("price", Decimal), ("fund_change", Decimal),
+    )  # fmt: skip
 
-    account: int
-    symbol: str
-    position_side: str
-    margin_mode: str
-    step: str
-    mark: Decimal
-    liquidation_price: Decimal | None
-    bankruptcy_price: Decimal | None
-    qty: Decimal | None = None
-    price: Decimal | None = None
-    fund_change: Decimal | None = None
+    def __init__(
+        self, env: Envelope, index: int, account: int, symbol: str, position_side: PositionSide,
+        margin_mode: MarginMode, step: LiquidationStep, mark: Decimal, liquidation_price: Decimal | None,
+        bankruptcy_price: Decimal | None, qty: Decimal | None = None, price: Decimal | None = None,
+        fund_change: Decimal | None = None,
+    ) -> None:  # fmt: skip
+        self.env, self.index, self.account, self.symbol, self.position_side = env, index, account, symbol, position_side
+        self.margin_mode, self.step, self.mark = margin_mode, step, mark
+        self.liquidation_price, self.bankruptcy_price = liquidation_price, bankruptcy_price
+        self.qty, self.price, self.fund_change = qty, price, fund_change
 
 
-@dataclass(frozen=True, slots=True)
-class AutoDeleveraged(Event):
+class AutoDeleveraged(ColdEvent):
     """A profitable opposite position closed at the bankrupt position's price because the fund could not."""
 
-    account: int
-    symbol: str
-    position_side: str
-    qty: Decimal
-    price: Decimal
-    realized_pnl: Decimal
-    liquidated_account: int
-    side: str  # the deleveraged position's direction: long | short
-    liquidated_side: str  # the bankrupt position's direction (always the other one)
+    __slots__ = ("account", "liquidated_account", "liquidated_side", "position_side", "price", "qty",
+                 "realized_pnl", "side", "symbol")  # fmt: skip
+    FIELDS = (
+        ("account", _same), ("symbol", _same), ("position_side", PositionSide), ("qty", Decimal), ("price", Decimal),
+        ("realized_pnl", Decimal), ("liquidated_account", _same), ("side", _same), ("liquidated_side", _same),
+    )  # fmt: skip
+
+    def __init__(
+        self, env: Envelope, index: int, account: int, symbol: str, position_side: PositionSide, qty: Decimal,
+        price: Decimal, realized_pnl: Decimal, liquidated_account: int, side: str, liquidated_side: str,
+    ) -> None:  # fmt: skip
+        self.env, self.index, self.account, self.symbol, self.position_side = env, index, account, symbol, position_side
+        self.qty, self.price, self.realized_pnl, self.liquidated_account = qty, price, realized_pnl, liquidated_account
+        self.side, self.liquidated_side = side, liquidated_side  # long | short: the deleveraged and the bankrupt side
 
 
-@dataclass(frozen=True, slots=True)
-class MarginCall(Event):
-    """An alert level crossed (warning / cancel_orders) or left (ok); `symbol` None for a cross account."""
+class MarginCall(ColdEvent):
+    """An alert level crossed or left (ok); `symbol` None for a cross account's account-level alert."""
 
-    account: int
-    symbol: str | None
-    position_side: str | None
-    level: str
-    ratio: Decimal
+    __slots__ = ("account", "level", "position_side", "ratio", "symbol")
+    FIELDS = (("account", _same), ("symbol", _same), ("position_side", PositionSide), ("level", AlertLevel),
+              ("ratio", Decimal))  # fmt: skip
+
+    def __init__(self, env: Envelope, index: int, account: int, symbol: str | None,
+                 position_side: PositionSide | None, level: AlertLevel, ratio: Decimal) -> None:  # fmt: skip
+        self.env, self.index, self.account, self.symbol, self.position_side = env, index, account, symbol, position_side
+        self.level, self.ratio = level, ratio
+
+
+HOT_EVENTS: tuple[type[Event], ...] = (OrderUpdated, Trade, PositionUpdated, Posted)
+COLD_EVENTS: tuple[type[ColdEvent], ...] = (
+    Rejected, InstrumentListed, MarketStatusChanged, AccountCreated, SettingChanged, MarkPriceUpdated, FundingPaid,
+    MarginAdjusted, BadDebt, Liquidated, AutoDeleveraged, MarginCall,
+)  # fmt: skip
+EVENT_TYPES: dict[str, type[Event]] = {cls.__name__: cls for cls in (*HOT_EVENTS, *COLD_EVENTS)}

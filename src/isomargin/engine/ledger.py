@@ -1,109 +1,99 @@
-"""Double-entry ledger: every movement of money is a debit from one named balance and an equal credit
-to another, so the sum over all balances is always exactly zero.
+"""Double-entry ledger in integer quanta (10⁻¹⁰): every movement of money is a debit from one balance and an equal
+credit to another, so the balances of each asset always sum to exactly zero.
 
-Balance names: wallet:<acct>:<asset>, isolated:<acct>:<symbol>:<side>, hold:<acct>:<asset>,
-insurance:<asset>, fees:<asset>, settlement:<asset> (realised PnL and funding clear through it),
-external:<asset> (the outside world: deposits come from it, withdrawals go to it).
+Balances are objects owned by what they belong to (an account's wallet and hold, a position's isolated pool, a
+fund), named `wallet:<acct>:<asset>`, `hold:<acct>:<asset>`, `isolated:<acct>:<symbol>:<side>`,
+`insurance:<asset>[:<symbol>]`, `fees:<asset>`, `settlement:<asset>` (realised PnL clears through it),
+`funding:<asset>` (funding clears through it) and `external:<asset>` (the outside world). A command's postings are collected and reported as one event.
 """
 
 from __future__ import annotations
 
 from collections import deque
-from decimal import ROUND_DOWN, Decimal
+from typing import Final
 
-from isomargin.engine.events import Event, Posted
+from isomargin.engine.codes import BalanceKind, Posting
 
-ZERO = Decimal(0)
-FUND_HISTORY = 10_000  # insurance fund movements kept for queries (the journal keeps every one)
-QUANTUM = Decimal("1E-18")  # the finest amount a division may leave in a balance
+FUND_HISTORY: Final = 10_000  # insurance fund movements kept per fund for queries (the journal keeps every one)
 
-
-def money(amount: Decimal) -> Decimal:
-    """An amount computed by division (a pro-rata share, margin = notional / leverage), truncated to QUANTUM.
-
-    Everything else the engine posts (price × qty, × fee or funding rate) is already short and exact. With
-    every posted amount a multiple of QUANTUM, balances below 10^16 fit in MONEY's 34 digits, so every
-    `post` is exact and the ledger sums to exactly zero. Callers move and remember the truncated value.
-    """
-    return amount.quantize(QUANTUM, rounding=ROUND_DOWN)
+PostingRow = tuple[str, str, str, int, Posting]  # (debit key, credit key, asset, quanta, reason)
 
 
-def wallet_key(account: int, asset: str) -> str:
-    return f"wallet:{account}:{asset}"
+class Balance:
+    """One named balance. Only `Ledger.post` changes `amount`."""
 
+    __slots__ = ("amount", "asset", "key", "kind", "owner")
 
-def hold_key(account: int, asset: str) -> str:
-    return f"hold:{account}:{asset}"
+    def __init__(self, key: str, kind: BalanceKind, asset: str, owner: int) -> None:
+        self.key, self.kind, self.asset, self.owner = key, kind, asset, owner
+        self.amount = 0
 
-
-def isolated_key(account: int, symbol: str, side: str) -> str:
-    return f"isolated:{account}:{symbol}:{side}"
-
-
-def insurance_key(asset: str) -> str:
-    return f"insurance:{asset}"
-
-
-def fees_key(asset: str) -> str:
-    return f"fees:{asset}"
-
-
-def settlement_key(asset: str) -> str:
-    return f"settlement:{asset}"
-
-
-def external_key(asset: str) -> str:
-    return f"external:{asset}"
+    def __repr__(self) -> str:
+        return f"Balance({self.key}={self.amount})"
 
 
 class Ledger:
-    """Named balances that change only through `post`."""
+    """All balances, the current command's postings, and the insurance funds' recent history."""
 
-    __slots__ = ("balances", "history")
+    __slots__ = ("balances", "history", "postings")
 
     def __init__(self) -> None:
-        self.balances: dict[str, Decimal] = {}
-        # Insurance fund movements, kept per fund for queries: (reason, signed amount, balance after).
-        self.history: dict[str, deque[tuple[str, Decimal, Decimal]]] = {}
+        self.balances: dict[str, Balance] = {}
+        self.postings: list[PostingRow] = []
+        self.history: dict[str, deque[tuple[Posting, int, int]]] = {}  # fund key -> (reason, signed, after)
 
-    def balance(self, key: str) -> Decimal:
-        return self.balances.get(key, ZERO)
+    # -- balances -----------------------------------------------------------------------------------------
+    def open(self, kind: BalanceKind, asset: str, owner: int = 0, name: str = "") -> Balance:
+        """The balance `<kind>:<name or owner:asset>`, created at zero the first time it is named."""
+        key = f"{kind}:{name}" if name else (f"{kind}:{owner}:{asset}" if owner else f"{kind}:{asset}")
+        bal = self.balances.get(key)
+        if bal is None:
+            bal = self.balances[key] = Balance(key, kind, asset, owner)
+        return bal
 
-    def post(self, debit: str, credit: str, asset: str, amount: Decimal, reason: str, out: list[Event]) -> None:
+    def close(self, bal: Balance) -> None:
+        """Forget an empty balance whose owner is gone (a flat position's pool), so memory stays bounded."""
+        if bal.amount == 0:
+            self.balances.pop(bal.key, None)
+
+    def get(self, key: str) -> int:
+        bal = self.balances.get(key)
+        return 0 if bal is None else bal.amount
+
+    # -- movements ------------------------------------------------------------------------------------------
+    def post(self, debit: Balance, credit: Balance, amount: int, reason: Posting) -> None:
         """Move `amount` from `debit` to `credit` (a negative amount moves it the other way)."""
-        if amount == 0:
-            return
-        if amount < 0:
+        if amount <= 0:
+            if amount == 0:
+                return
             debit, credit, amount = credit, debit, -amount
-        b = self.balances
-        b[debit] = b.get(debit, ZERO) - amount
-        b[credit] = b.get(credit, ZERO) + amount
-        out.append(Posted(debit, credit, asset, amount, reason))
-        if debit.startswith("insurance:"):
+        debit.amount -= amount
+        credit.amount += amount
+        self.postings.append((debit.key, credit.key, debit.asset, amount, reason))
+        if debit.kind is BalanceKind.INSURANCE:
             self._remember(debit, reason, -amount)
-        if credit.startswith("insurance:"):
+        if credit.kind is BalanceKind.INSURANCE:
             self._remember(credit, reason, amount)
 
-    def _remember(self, key: str, reason: str, amount: Decimal) -> None:
-        log = self.history.get(key)
+    def take(self) -> tuple[PostingRow, ...]:
+        """The postings since the last call (one command's), clearing the buffer."""
+        rows = tuple(self.postings)
+        self.postings.clear()
+        return rows
+
+    def _remember(self, fund: Balance, reason: Posting, amount: int) -> None:
+        log = self.history.get(fund.key)
         if log is None:
-            log = self.history[key] = deque(maxlen=FUND_HISTORY)
-        log.append((reason, amount, self.balances[key]))
+            log = self.history[fund.key] = deque(maxlen=FUND_HISTORY)
+        log.append((reason, amount, fund.amount))
 
-    def total(self) -> Decimal:
-        """Always exactly zero: the ledger's own conservation check."""
-        return sum(self.balances.values(), ZERO)
+    # -- checks ---------------------------------------------------------------------------------------------
+    def totals(self) -> dict[str, int]:
+        """Sum of all balances per asset: exactly zero for every asset, always."""
+        out: dict[str, int] = {}
+        for bal in self.balances.values():
+            out[bal.asset] = out.get(bal.asset, 0) + bal.amount
+        return out
 
-    def by_kind(self, kind: str, asset: str | None = None) -> Decimal:
-        """Sum of every balance of one kind (e.g. all wallets), optionally for one asset."""
-        total = ZERO
-        for key, value in self.balances.items():
-            parts = key.split(":")
-            if parts[0] == kind and (asset is None or _asset_of(parts) == asset):
-                total += value
-        return total
-
-
-def _asset_of(parts: list[str]) -> str:
-    # isolated balances are named by symbol; their asset is resolved by callers that need it.
-    return parts[-1] if parts[0] != "isolated" else ""
+    def by_kind(self, kind: BalanceKind, asset: str | None = None) -> int:
+        return sum(b.amount for b in self.balances.values() if b.kind is kind and (asset is None or b.asset == asset))

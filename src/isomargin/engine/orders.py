@@ -1,47 +1,43 @@
-"""Order state: what the engine remembers about a live order between commands."""
+"""Open orders: the one index of live orders by id, per account, by client id, with reduce-only counts, and the
+order id counter (ids are consumed only by accepted orders and by the liquidation and fund orders)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from decimal import Decimal
-
-from isomargin.engine.commands import STP, OrderSide, OrderType, PositionSide, TimeInForce, WorkingType
-
-ZERO = Decimal(0)
+from isomargin.engine.state import Account, Order
 
 
-@dataclass(slots=True)
-class Order:
-    id: int
-    account: int
-    symbol: str
-    side: OrderSide
-    type: OrderType
-    tif: TimeInForce
-    lots: int  # total quantity in lots (0 for an untriggered close-position order)
-    price_ticks: int | None  # limit price; None for market
-    stop_price: Decimal | None
-    reduce_only: bool
-    close_position: bool
-    position_side: PositionSide
-    client_order_id: str | None
-    working_type: WorkingType
-    stp: STP
-    created: int
-    callback_rate: Decimal | None = None
-    activation_price: Decimal | None = None
-    filled_lots: int = 0
-    filled_cost: Decimal = ZERO  # Σ fill qty × price, for the average price
-    hold: Decimal = ZERO  # margin reserved for the unfilled rest (ledger hold balance share)
-    status: str = "NEW"
-    triggered: bool = False
-    extreme: Decimal | None = None  # trailing stop: best price seen since activation
-    activated: bool = False
+class Orders:
+    """Owns the open-order indexes; `Trading` owns what an order's fields become."""
 
-    @property
-    def remaining(self) -> int:
-        return self.lots - self.filled_lots
+    __slots__ = ("by_id", "next_id")
 
-    @property
-    def resting_conditional(self) -> bool:
-        return self.type.conditional and not self.triggered
+    def __init__(self) -> None:
+        self.by_id: dict[int, Order] = {}
+        self.next_id = 1
+
+    def allocate(self) -> int:
+        oid = self.next_id
+        self.next_id = oid + 1
+        return oid
+
+    def add(self, acct: Account, order: Order) -> None:
+        """Index an open order: by id, on its account, by client id, and in the reduce-only count."""
+        self.by_id[order.id] = order
+        acct.orders[order.id] = order
+        cid = order.spec.client_order_id
+        if cid is not None:
+            acct.client_ids[cid] = order.id
+        if order.reduce_only:
+            acct.reducing += 1
+
+    def drop(self, acct: Account, order: Order) -> None:
+        """Undo `add` (a no-op for an order that is not open)."""
+        self.by_id.pop(order.id, None)
+        if acct.orders.pop(order.id, None) is not None and order.reduce_only:
+            acct.reducing -= 1
+        cid = order.spec.client_order_id
+        if cid is not None and acct.client_ids.get(cid) == order.id:
+            del acct.client_ids[cid]
+
+    def __len__(self) -> int:
+        return len(self.by_id)

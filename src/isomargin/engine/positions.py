@@ -1,33 +1,188 @@
-"""Position state: signed size in lots, exact cost basis, mode, leverage and running totals.
+"""Positions: the one owner of position mutation and of the money a fill moves for one party.
 
-Cost is Σ lots·price of the open exposure kept exactly; the entry price (cost / size) is only ever
-derived, so realised PnL across all traders nets to exactly what the settlement balance shows.
+An order fill (`fill`) settles realised PnL, fees, the isolated pool's pro-rata release and new initial margin; a
+liquidation, ADL or fund fill (`realize`) moves only PnL into the given collateral. Both go through `_close`, so
+cost basis and realised PnL are kept one way. A balance that goes below zero is topped up by the insurance fund:
+the owner's other money never pays for an isolated loss, and a wallet is never negative.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from decimal import Decimal
 
-from isomargin.engine.commands import PositionSide
+from isomargin.engine.accounts import Accounts
+from isomargin.engine.codes import BalanceKind, Posting, ShortfallReason
+from isomargin.engine.commands import MarginMode, OrderSide, PositionSide
+from isomargin.engine.context import Context
+from isomargin.engine.events import BadDebt
+from isomargin.engine.ledger import Balance, Ledger
+from isomargin.engine.state import Account, Market, Position
+from isomargin.engine.units import Rate, money
+from isomargin.margin import Side, bankruptcy_price, make_leg, solve_liquidation_price
+from isomargin.margin.numbers import MONEY
 
-ZERO = Decimal(0)
+_CLOSED = ShortfallReason.CLOSED_BEYOND_BANKRUPTCY
+_CROSS_GONE = ShortfallReason.CROSS_WALLET_EXHAUSTED
 
 
-@dataclass(slots=True)
-class Position:
-    account: int
-    symbol: str
-    side: PositionSide
-    isolated: bool
-    leverage: int
-    lots: int = 0  # signed: long > 0, short < 0
-    cost: Decimal = ZERO  # quote value of the open exposure at entry, always ≥ 0
-    realized: Decimal = ZERO
-    funding: Decimal = ZERO
-    liquidation: Decimal | None = None  # cached isolated liquidation price (exact)
-    bankruptcy: Decimal | None = None
+class Positions:
+    """Owns every `Position`; the shared settlement and fee balances are opened per asset."""
 
-    @property
-    def sign(self) -> int:
-        return (self.lots > 0) - (self.lots < 0)
+    __slots__ = ("accounts", "ctx", "fees", "funding", "ledger", "settlement")
+
+    def __init__(self, ledger: Ledger, accounts: Accounts, ctx: Context) -> None:
+        self.ledger, self.accounts, self.ctx = ledger, accounts, ctx
+        self.settlement: dict[str, Balance] = {}
+        self.fees: dict[str, Balance] = {}
+        self.funding: dict[str, Balance] = {}
+
+    def asset_books(self, asset: str) -> tuple[Balance, Balance]:
+        """(settlement, fees) balances of `asset`: realised PnL clears through the first, fees collect in the
+        second; `funding[asset]` clears funding payments (its balance is the rounding dust, never negative)."""
+        s = self.settlement.get(asset)
+        if s is None:
+            s = self.settlement[asset] = self.ledger.open(BalanceKind.SETTLEMENT, asset)
+            self.fees[asset] = self.ledger.open(BalanceKind.FEES, asset)
+            self.funding[asset] = self.ledger.open(BalanceKind.FUNDING, asset)
+        return s, self.fees[asset]
+
+    # -- lifecycle ------------------------------------------------------------------------------------------
+    def open(self, acct: Account, market: Market, side: PositionSide) -> Position:
+        key = market.keys[side]
+        pos = acct.positions.get(key)
+        if pos is None:
+            setting = acct.setting(key[0])
+            pos = Position(acct.id, market, side, setting.margin_mode is MarginMode.ISOLATED, setting.leverage)
+            acct.positions[key] = pos
+            market.positions[(acct.id, side)] = pos
+        return pos
+
+    def drop_if_flat(self, acct: Account, pos: Position) -> bool:
+        if pos.lots:
+            return False
+        acct.positions.pop(pos.market.keys[pos.side], None)
+        pos.market.positions.pop((acct.id, pos.side), None)
+        if pos.pool is not None:
+            self.ledger.close(pos.pool)
+        return True
+
+    def _pool(self, pos: Position) -> Balance:
+        pool = pos.pool
+        if pool is None:
+            pool = pos.pool = self.ledger.open(
+                BalanceKind.ISOLATED, pos.inst.settle, pos.account, f"{pos.account}:{pos.symbol}:{pos.side}"
+            )
+        return pool
+
+    # -- fills ----------------------------------------------------------------------------------------------
+    def fill(
+        self, acct: Account, pos: Position, side: OrderSide, lots: int, notional: int, rate: Rate
+    ) -> tuple[int, int]:
+        """One order fill of `lots` worth `notional` quanta for this party; returns (fee, realised PnL)."""
+        held = pos.lots
+        if held * side < 0:
+            whole = held if held > 0 else -held
+            if lots <= whole:
+                pnl, fee = self._reduce(acct, pos, lots, notional, rate)
+                return fee, pnl
+            # A flip: the closing part and the opening part split the notional in proportion (exactly, at a tick
+            # price: the caller's notional is lots × a per-lot amount).
+            closing_notional = notional * whole // lots
+            pnl, fee = self._reduce(acct, pos, whole, closing_notional, rate)
+            fee += self._increase(acct, pos, side, lots - whole, notional - closing_notional, rate)
+            return fee, pnl
+        return self._increase(acct, pos, side, lots, notional, rate), 0
+
+    def _reduce(self, acct: Account, pos: Position, lots: int, notional: int, rate: Rate) -> tuple[int, int]:
+        ledger = self.ledger
+        settlement, fees = self.asset_books(pos.inst.settle)
+        fee = rate.up(notional) if rate.num else 0
+        if pos.isolated:
+            pool = self._pool(pos)
+            whole = abs(pos.lots)
+            share = pool.amount * lots // whole  # pro rata: the remainder's liquidation price holds
+            pnl = self._close(pos, lots, notional, pool, settlement)
+            ledger.post(pool, fees, fee, Posting.TRADING_FEE)
+            if lots == whole:
+                self.cover(pool, pos.account, pos.market, _CLOSED)
+                payout = pool.amount
+            else:
+                payout = share + pnl - fee
+            if payout > 0:
+                ledger.post(pool, self.accounts.wallet(acct, pos.inst.settle), payout, Posting.MARGIN_RELEASE)
+            self.cover(pool, pos.account, pos.market, _CLOSED)
+            return pnl, fee
+        wallet = self.accounts.wallet(acct, pos.inst.settle)
+        pnl = self._close(pos, lots, notional, wallet, settlement)
+        if fee:
+            ledger.post(wallet, fees, fee, Posting.TRADING_FEE)
+        if wallet.amount < 0:
+            self.cover(wallet, pos.account, pos.market, _CROSS_GONE)
+        return pnl, fee
+
+    def _increase(self, acct: Account, pos: Position, side: OrderSide, lots: int, notional: int, rate: Rate) -> int:
+        ledger = self.ledger
+        asset = pos.inst.settle
+        wallet = self.accounts.wallet(acct, asset)
+        if pos.lots == 0:  # a new position takes the account's current mode and leverage
+            setting = acct.setting(pos.symbol)
+            pos.isolated = setting.margin_mode is MarginMode.ISOLATED
+            pos.leverage = setting.leverage
+        if pos.isolated:
+            ledger.post(wallet, self._pool(pos), notional // pos.leverage, Posting.ISOLATED_MARGIN)
+        fee = rate.up(notional) if rate.num else 0
+        if fee:
+            ledger.post(wallet, self.asset_books(asset)[1], fee, Posting.TRADING_FEE)
+            if wallet.amount < 0:
+                self.cover(wallet, pos.account, pos.market, ShortfallReason.FEE_SHORTFALL)
+        pos.cost += notional
+        pos.lots += side * lots
+        return fee
+
+    def realize(self, pos: Position, lots: int, notional: int, collateral: Balance) -> int:
+        """Close `lots` worth `notional` quanta with the PnL into `collateral` only (no fee, no payout): the
+        liquidated side of a fill, ADL and the fund's inventory. Returns the realised PnL."""
+        settlement = self.asset_books(pos.inst.settle)[0]
+        return self._close(pos, lots, notional, collateral, settlement)
+
+    def _close(self, pos: Position, lots: int, notional: int, into: Balance, settlement: Balance) -> int:
+        whole = abs(pos.lots)
+        released = pos.cost if lots == whole else pos.cost * lots // whole
+        pnl = (notional - released) if pos.lots > 0 else (released - notional)
+        self.ledger.post(settlement, into, pnl, Posting.REALIZED_PNL)
+        pos.cost -= released
+        pos.lots -= lots if pos.lots > 0 else -lots
+        pos.realized += pnl
+        return pnl
+
+    def add(self, pos: Position, exposure: int, notional: int) -> None:
+        """Take on `exposure` signed lots worth `notional` without money moving (the fund's takeover inventory)."""
+        pos.cost += notional
+        pos.lots += exposure
+
+    # -- shortfalls -------------------------------------------------------------------------------------------
+    def cover(self, bal: Balance, account: int, market: Market, reason: ShortfallReason) -> None:
+        """A balance below zero is topped up by the market's insurance fund, with a BadDebt event."""
+        short = bal.amount
+        if short >= 0:
+            return
+        self.ledger.post(market.fund, bal, -short, Posting.BAD_DEBT)
+        ctx = self.ctx
+        ctx.out.append(BadDebt(ctx.env, len(ctx.out), account, market.inst.symbol, bal.asset, money(-short), reason))
+
+    # -- derived prices -------------------------------------------------------------------------------------
+    @staticmethod
+    def refresh(pos: Position) -> None:
+        """Recompute the cached isolated liquidation and bankruptcy prices after any change to the position."""
+        if not pos.isolated or pos.lots == 0:
+            pos.liquidation = pos.bankruptcy = None
+            return
+        inst = pos.inst
+        size = inst.qty(abs(pos.lots))
+        entry = MONEY.divide(money(pos.cost), size)
+        margin = money(pos.margin)
+        side = Side.LONG if pos.lots > 0 else Side.SHORT
+        fee = inst.taker_fee.decimal if inst.fee_in_mm else Decimal(0)
+        leg = make_leg(side, size, entry, inst.spec.table, inst.kind, inst.profile.mm_basis, fee)
+        pos.liquidation = solve_liquidation_price([leg], margin)
+        pos.bankruptcy = bankruptcy_price(side, size, entry, margin, inst.kind)

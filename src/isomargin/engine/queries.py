@@ -1,150 +1,282 @@
-"""Read-only views the API and reports need: balances, positions with every figure a venue shows,
-open orders, fills, funding history, insurance fund. Pure reads; never change state.
+"""The read API: everything adapters (venue, simulator, journal tools, reports) may know about engine state, as
+exact Decimals and plain values. Pure reads; never change state. Adapters use these, not engine internals.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
+from isomargin.engine.codes import BalanceKind
+from isomargin.engine.commands import MarginMode, PositionSide
 from isomargin.engine.engine import Engine
-from isomargin.engine.ledger import fees_key, hold_key
-from isomargin.engine.orders import Order
-from isomargin.engine.positions import Position
+from isomargin.engine.health import Health
+from isomargin.engine.instruments import Instrument
+from isomargin.engine.state import Account, Order, Position
+from isomargin.engine.units import money, points, quotient
 from isomargin.margin import Side, break_even_price, liquidation_price_cross, roe
 from isomargin.margin.numbers import MONEY
 
 ZERO = Decimal(0)
 
 
-def balances(engine: Engine, account: int, asset: str = "USDT") -> dict[str, Decimal]:
-    """Wallet, available, held by orders, in isolated pools, cross unrealised PnL and margin balance."""
-    acct = engine.account(account)
-    with _money():
-        wallet = engine.wallet(account, asset)
-        im, pnl = engine.cross_requirements(acct, asset)
-        isolated = sum(
-            (engine.isolated_margin(p) for p in acct.positions.values()
-             if p.isolated and engine.instruments[p.symbol].settle == asset), ZERO,
-        )  # fmt: skip
-        return {
-            "wallet": wallet,
-            "available": engine.available(acct, asset),
-            "held": engine.ledger.balance(hold_key(account, asset)),
-            "isolated_margin": isolated,
-            "cross_initial_margin": im,
-            "cross_unrealized_pnl": pnl,
-            "margin_balance": wallet + pnl,
-        }
+# ------------------------------------------------------------------------------------------------ markets
+def symbols(engine: Engine) -> list[str]:
+    """Listed symbols in listing order."""
+    return list(engine.markets)
 
 
-def positions(engine: Engine, account: int) -> list[dict[str, Any]]:
+def instrument(engine: Engine, symbol: str) -> Instrument | None:
+    """A listed market's fixed parameters (immutable: venue profile, spec, tick, step, fees, tiers)."""
+    market = engine.markets.get(symbol)
+    return None if market is None else market.inst
+
+
+def market(engine: Engine, symbol: str) -> dict[str, Any] | None:
+    """Mark, index and last price, pause state and open interest of one market."""
+    m = engine.markets.get(symbol)
+    if m is None:
+        return None
+    return {
+        "symbol": symbol,
+        "mark_price": m.mark_dec,
+        "index_price": m.index_dec,
+        "last_price": None if m.last is None else m.inst.price(m.last),
+        "reference_price": None if m.reference() is None else points(m.reference() or 0),
+        "paused": m.paused,
+        "open_interest": m.inst.qty(sum(p.lots for p in m.positions.values() if p.lots > 0)),
+        "resting_orders": len(m.book),
+    }
+
+
+def reference_price(engine: Engine, symbol: str) -> Decimal | None:
+    m = engine.markets.get(symbol)
+    ref = None if m is None else m.reference()
+    return None if ref is None else points(ref)
+
+
+def depth(engine: Engine, symbol: str, limit: int) -> tuple[list[tuple[Decimal, Decimal]], list[tuple[Decimal, Decimal]]]:
+    """Top `limit` aggregated (price, qty) levels per side: bids descending, asks ascending."""
+    m = engine.markets[symbol]
+    bids, asks = m.book.depth(limit)
+    price, qty = m.inst.price, m.inst.qty
+    return [(price(p), qty(q)) for p, q in bids], [(price(p), qty(q)) for p, q in asks]
+
+
+# ------------------------------------------------------------------------------------------------ accounts
+def accounts(engine: Engine) -> list[int]:
+    return list(engine.accounts.by_id)
+
+
+def account_exists(engine: Engine, account: int) -> bool:
+    return account in engine.accounts.by_id
+
+
+def next_account_id(engine: Engine) -> int:
+    """The id `CreateAccount(account=None)` would allocate now."""
+    return engine.accounts.next_id
+
+
+def account(engine: Engine, account_id: int) -> dict[str, Any]:
+    """Position mode, settings per configured symbol, how many open orders and positions."""
+    a = _account(engine, account_id)
+    return {
+        "account": a.id,
+        "hedge_mode": a.hedge_mode,
+        "settings": {s: {"margin_mode": v.margin_mode, "leverage": v.leverage} for s, v in a.settings.items()},
+        "open_orders": len(a.orders),
+        "positions": sum(1 for p in a.positions.values() if p.lots),
+    }
+
+
+def setting(engine: Engine, account_id: int, symbol: str) -> tuple[MarginMode, int]:
+    """(margin mode, leverage) the account trades `symbol` with (defaults if never set)."""
+    s = _account(engine, account_id).setting(symbol)
+    return s.margin_mode, s.leverage
+
+
+def wallet(engine: Engine, account_id: int, asset: str = "USDT") -> Decimal:
+    return money(engine.accounts.wallet_amount(_account(engine, account_id), asset))
+
+
+def available(engine: Engine, account_id: int, asset: str = "USDT") -> Decimal:
+    return money(engine.risk.available(_account(engine, account_id), asset))
+
+
+def balances(engine: Engine, account_id: int, asset: str = "USDT") -> dict[str, Decimal]:
+    """Wallet, available, held by orders, in isolated pools, cross initial margin, unrealised PnL, margin balance."""
+    a = _account(engine, account_id)
+    wallet_quanta = engine.accounts.wallet_amount(a, asset)
+    im, pnl = engine.risk.cross_requirements(a, asset)
+    hold = a.holds.get(asset)
+    isolated = sum(p.margin for p in a.positions.values() if p.isolated and p.inst.settle == asset)
+    return {
+        "wallet": money(wallet_quanta),
+        "available": money(engine.risk.available(a, asset)),
+        "held": money(0 if hold is None else hold.amount),
+        "isolated_margin": money(isolated),
+        "cross_initial_margin": money(im),
+        "cross_unrealized_pnl": money(pnl),
+        "margin_balance": money(wallet_quanta + pnl),
+    }
+
+
+# ------------------------------------------------------------------------------------------------ positions
+def positions(engine: Engine, account_id: int) -> list[dict[str, Any]]:
     """Every open position with the figures venues list under "Get Positions"."""
-    acct = engine.account(account)
-    with _money():
-        return [_position_view(engine, p) for p in acct.positions.values() if p.lots]
+    return [position_view(engine, p) for p in _account(engine, account_id).positions.values() if p.lots]
 
 
-def _position_view(engine: Engine, pos: Position) -> dict[str, Any]:
-    inst = engine.instruments[pos.symbol]
+def position(engine: Engine, account_id: int, symbol: str, side: PositionSide = PositionSide.BOTH) -> dict[str, Any] | None:
+    a = engine.accounts.by_id.get(account_id)
+    pos = None if a is None else a.positions.get((symbol, side))
+    return None if pos is None or not pos.lots else position_view(engine, pos)
+
+
+def position_view(engine: Engine, pos: Position) -> dict[str, Any]:
+    inst = pos.inst
     profile = inst.profile
     size = inst.qty(abs(pos.lots))
-    entry = pos.cost / size
-    mark = engine.reference_price(pos.symbol) or entry
+    entry = quotient(money(pos.cost), size)
+    ref = pos.market.reference()
+    mark = entry if ref is None else points(ref)
     side = Side.LONG if pos.lots > 0 else Side.SHORT
-    leg = profile.leg(inst.spec, side, size, entry, inst.taker_fee)
-    pnl = side * (size * mark - pos.cost)
-    initial = pos.cost / pos.leverage
+    leg = profile.leg(inst.spec, side, size, entry, inst.taker_fee.decimal)
+    pnl = MONEY.multiply(side, MONEY.subtract(MONEY.multiply(size, mark), money(pos.cost)))
+    initial = quotient(money(pos.cost), Decimal(pos.leverage))
     mm = leg.maintenance_at(mark)
-    liq_fee = profile.liquidation_fee(inst.spec, size * mark)
+    notional = MONEY.multiply(size, mark)
+    liq_fee = profile.liquidation_fee(inst.spec, notional)
     if pos.isolated:
-        collateral = engine.isolated_margin(pos)
+        collateral = money(pos.margin)
         liq = pos.liquidation
     else:
-        collateral = engine.wallet(pos.account, inst.settle)
-        liq = cross_liquidation_price(engine, pos)
-    balance = collateral + pnl
+        collateral = money(engine.accounts.wallet_amount(engine.accounts.by_id[pos.account], inst.settle))
+        liq = cross_liquidation_price(engine, pos.account, pos.symbol, pos.side)
+    balance = MONEY.add(collateral, pnl)
+    ratio = profile.health(balance, mm, liq_fee)
     return {
-        "symbol": pos.symbol, "position_side": pos.side.value, "margin_mode": "isolated" if pos.isolated else "cross",
-        "leverage": pos.leverage, "size": size * pos.sign, "entry_price": entry, "mark_price": mark,
-        "notional": size * mark, "isolated_margin": collateral if pos.isolated else ZERO,
-        "initial_margin": initial, "maintenance_margin": mm, "unrealized_pnl": pnl, "pnl_ratio": roe(pnl, initial),
-        "margin_balance": balance, "margin_ratio": profile.health(balance, mm, liq_fee),
+        "symbol": pos.symbol, "position_side": pos.side, "margin_mode": pos.mode, "leverage": pos.leverage,
+        "size": inst.qty(pos.lots), "lots": pos.lots, "entry_price": entry, "mark_price": mark, "notional": notional,
+        "isolated_margin": collateral if pos.isolated else ZERO, "initial_margin": initial, "maintenance_margin": mm,
+        "unrealized_pnl": pnl, "pnl_ratio": roe(pnl, initial), "margin_balance": balance, "margin_ratio": ratio,
         "tier": leg.tier_at(mark).tier, "liquidation_price": profile.display_price(inst.spec, side, liq),
-        "bankruptcy_price": pos.bankruptcy, "realized_pnl": pos.realized, "funding": pos.funding,
-        "break_even_price": break_even_price(side, entry, inst.taker_fee, inst.taker_fee, inst.spec.kind),
-        "alert": profile.alert_level(profile.health(balance, mm, liq_fee)),
+        "liquidation_exact": liq, "bankruptcy_price": pos.bankruptcy, "realized_pnl": money(pos.realized),
+        "funding": money(pos.funding), "cost": money(pos.cost), "alert": profile.alert_level(ratio),
+        "break_even_price": break_even_price(side, entry, inst.taker_fee.decimal, inst.taker_fee.decimal, inst.kind),
     }  # fmt: skip
 
 
-def cross_liquidation_price(engine: Engine, pos: Position) -> Decimal | None:
+def cross_liquidation_price(engine: Engine, account_id: int, symbol: str, side: PositionSide) -> Decimal | None:
     """Binance's cross form: this symbol's cross legs against the wallet, less other symbols' MM, plus their PnL."""
-    acct = engine.accounts[pos.account]
-    inst = engine.instruments[pos.symbol]
+    a = engine.accounts.by_id[account_id]
+    pos = a.positions[(symbol, side)]
+    asset = pos.inst.settle
     legs = []
     other_mm = other_pnl = ZERO
-    for p in acct.positions.values():
-        if p.isolated or not p.lots:
+    for p in a.positions.values():
+        if p.isolated or not p.lots or p.inst.settle != asset:
             continue
-        pinst = engine.instruments[p.symbol]
-        if pinst.settle != inst.settle:
-            continue
-        size = pinst.qty(abs(p.lots))
-        side = Side.LONG if p.lots > 0 else Side.SHORT
-        leg = pinst.profile.leg(pinst.spec, side, size, p.cost / size, pinst.taker_fee)
-        if p.symbol == pos.symbol:
+        leg = Health.leg(p)
+        if p.symbol == symbol:
             legs.append(leg)
         else:
-            mark = engine.reference_price(p.symbol) or p.cost / size
+            ref = p.market.reference()
+            mark = leg.entry if ref is None else points(ref)
             other_mm += leg.maintenance_at(mark)
-            other_pnl += side * (size * mark - p.cost)
-    return liquidation_price_cross(legs, engine.wallet(pos.account, inst.settle), other_mm, other_pnl)
+            other_pnl += leg.pnl_at(mark)
+    wallet_amount = money(engine.accounts.wallet_amount(a, asset))
+    return liquidation_price_cross(legs, wallet_amount, other_mm, other_pnl)
 
 
-def open_orders(engine: Engine, account: int, symbol: str | None = None) -> list[dict[str, Any]]:
-    acct = engine.account(account)
-    return [_order_view(engine, o) for o in acct.orders.values() if symbol is None or o.symbol == symbol]
+def liquidation_prices(engine: Engine, symbol: str) -> Iterator[tuple[Decimal, Decimal, bool]]:
+    """(liquidation price, size, is long) of every open position on `symbol` that has one (the liquidation map)."""
+    m = engine.markets[symbol]
+    for pos in m.positions.values():
+        if not pos.lots:
+            continue
+        liq = pos.liquidation if pos.isolated else cross_liquidation_price(engine, pos.account, symbol, pos.side)
+        if liq is not None and liq > 0:
+            yield liq, m.inst.qty(abs(pos.lots)), pos.lots > 0
 
 
-def _order_view(engine: Engine, o: Order) -> dict[str, Any]:
-    inst = engine.instruments[o.symbol]
-    filled = inst.qty(o.filled_lots)
+# ------------------------------------------------------------------------------------------------ orders
+def open_orders(engine: Engine, account_id: int, symbol: str | None = None) -> list[dict[str, Any]]:
+    a = _account(engine, account_id)
+    return [order_view(o) for o in a.orders.values() if symbol is None or o.symbol == symbol]
+
+
+def order(engine: Engine, order_id: int) -> dict[str, Any] | None:
+    """An open order's view, or None once it has left the book (filled, cancelled, expired)."""
+    o = engine.orders.by_id.get(order_id)
+    return None if o is None else order_view(o)
+
+
+def order_view(o: Order) -> dict[str, Any]:
+    s = o.spec
+    grid = s.grid
+    filled = grid.qty(o.filled)
     return {
-        "order_id": o.id, "client_order_id": o.client_order_id, "symbol": o.symbol, "side": o.side.name,
-        "type": o.type.value, "time_in_force": o.tif.value, "status": o.status,
-        "price": inst.price(o.price_ticks) if o.price_ticks is not None else None, "stop_price": o.stop_price,
-        "qty": inst.qty(o.lots), "filled": filled, "avg_price": o.filled_cost / filled if o.filled_lots else None,
-        "reduce_only": o.reduce_only, "close_position": o.close_position, "position_side": o.position_side.value,
-        "working_type": o.working_type.value, "hold": o.hold, "created": o.created,
+        "order_id": o.id, "client_order_id": s.client_order_id, "account": o.account, "symbol": o.symbol,
+        "side": o.side, "type": o.type, "time_in_force": o.tif, "status": o.status,
+        "price": None if o.ticks is None else grid.price(o.ticks), "stop_price": s.stop_price,
+        "qty": grid.qty(o.lots), "filled": filled,
+        "avg_price": quotient(money(o.cost), filled) if o.filled else None, "reduce_only": o.reduce_only,
+        "close_position": s.close_position, "position_side": o.position_side, "working_type": s.working_type,
+        "callback_rate": s.callback_rate, "activation_price": s.activation_price, "hold": money(o.hold),
+        "created": s.created, "triggered": o.triggered,
     }  # fmt: skip
 
 
-def fills(engine: Engine, account: int) -> list[dict[str, str]]:
-    engine.account(account)
-    return list(engine.fills.get(account, ()))
-
-
-def funding_history(engine: Engine, account: int) -> list[dict[str, str]]:
-    engine.account(account)
-    return list(engine.funding_log.get(account, ()))
-
-
+# ------------------------------------------------------------------------------------------------ venue money
 def insurance_fund(engine: Engine, asset: str = "USDT", symbol: str = "") -> Decimal:
-    return engine.ledger.balance(engine.fund_key(asset, symbol))
+    return money(engine.ledger.get(_fund_key(engine, asset, symbol)))
 
 
 def insurance_history(engine: Engine, asset: str = "USDT", symbol: str = "") -> list[dict[str, Decimal | str]]:
     """The fund's recent movements, oldest first: reason (liquidation_fee, liquidation_remainder, bad_debt,
     realized_pnl of its inventory, funding, insurance_deposit), signed amount, and balance after."""
-    key = engine.fund_key(asset, symbol)
-    return [{"reason": r, "amount": a, "balance": b} for r, a, b in engine.ledger.history.get(key, ())]
+    log = engine.ledger.history.get(_fund_key(engine, asset, symbol), ())
+    return [{"reason": r.value, "amount": money(a), "balance": money(b)} for r, a, b in log]
+
+
+def insurance_inventory(engine: Engine, symbol: str) -> tuple[Decimal, Decimal]:
+    """(signed size, cost) of what the fund took over on `symbol` and has not sold back yet."""
+    m = engine.markets[symbol]
+    held = m.held
+    if held is None:
+        return ZERO, ZERO
+    return m.inst.qty(held.lots), money(held.cost)
 
 
 def fee_income(engine: Engine, asset: str = "USDT") -> Decimal:
-    return engine.ledger.balance(fees_key(asset))
+    return money(engine.ledger.get(f"{BalanceKind.FEES}:{asset}"))
 
 
-def _money() -> Any:
-    from decimal import localcontext
+def ledger_balance(engine: Engine, key: str) -> Decimal:
+    """One ledger balance by name (`wallet:1:USDT`, `isolated:1:BTCUSDT:BOTH`, `settlement:USDT`, …)."""
+    return money(engine.ledger.get(key))
 
-    return localcontext(MONEY)
+
+def ledger_summary(engine: Engine) -> dict[str, dict[str, Decimal]]:
+    """Per asset, the sum of balances of each kind; the kinds of one asset always sum to zero."""
+    out: dict[str, dict[str, int]] = {}
+    for bal in engine.ledger.balances.values():
+        kinds = out.setdefault(bal.asset, {})
+        kinds[bal.kind.value] = kinds.get(bal.kind.value, 0) + bal.amount
+    return {asset: {k: money(v) for k, v in kinds.items()} for asset, kinds in out.items()}
+
+
+def stats(engine: Engine) -> dict[str, Any]:
+    return engine.stats()
+
+
+def _fund_key(engine: Engine, asset: str, symbol: str) -> str:
+    if engine.insurance_per_symbol and symbol:
+        return f"{BalanceKind.INSURANCE}:{asset}:{symbol}"
+    return f"{BalanceKind.INSURANCE}:{asset}"
+
+
+def _account(engine: Engine, account_id: int) -> Account:
+    return engine.accounts.get(account_id)

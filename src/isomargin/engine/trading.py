@@ -1,22 +1,24 @@
-"""Orders through the book: validation, margin holds, matching, fills into positions, triggers.
+"""Orders through the book: placement and its checks, matching, fills into positions, reduce-only upkeep.
 
-Money rules (see ledger.py): a resting order holds IM + open loss + a taker-fee estimate at its own price
-(makers always fill there, so the hold always covers); a taker is pre-checked at its worst possible fill
-price. Isolated reductions release margin pro rata and settle PnL and fee against the position's own
-pool; a shortfall goes to the insurance fund, never to the owner's wallet.
+Every handler is split in two: `check_*` decides, without changing anything, whether the command is acceptable
+and returns what the commit needs (or raises `Reject`); `commit_*` carries it out through steps that cannot
+refuse. The book is asked the post-only and fill-or-kill questions before it is touched, so a submit after a
+passing check never rejects. Isolated reductions release margin pro rata and settle PnL and fee against the
+position's own pool (see `positions`); a shortfall goes to the insurance fund, never to the owner's wallet.
 """
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable
-from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
+from decimal import Decimal
+from typing import Final
 
-from isomargin.engine.book import REJECT_POST_ONLY, MatchResult, SelfTradePrevention
+from isomargin.engine.accounts import Accounts
+from isomargin.engine.book import MatchResult, SelfTradePrevention
 from isomargin.engine.book import TimeInForce as BookTIF
+from isomargin.engine.codes import Code, OrderReason, OrderStatus
 from isomargin.engine.commands import (
     STP,
-    AmendOrder,
     CancelAllOrders,
     CancelOrder,
     OrderSide,
@@ -26,535 +28,542 @@ from isomargin.engine.commands import (
     TimeInForce,
     WorkingType,
 )
+from isomargin.engine.context import Context
 from isomargin.engine.errors import Reject
-from isomargin.engine.events import Event, OrderUpdated, Trade
-from isomargin.engine.fills import Fills
-from isomargin.engine.instruments import Instrument
-from isomargin.engine.ledger import hold_key, money, wallet_key
-from isomargin.engine.orders import Order
-from isomargin.engine.positions import Position
-from isomargin.engine.state import Account
-from isomargin.engine.triggers import TriggerIndex, would_fire
-from isomargin.margin import MarginError
+from isomargin.engine.events import OrderSpec, OrderUpdated, PositionUpdated, Trade
+from isomargin.engine.health import Health
+from isomargin.engine.ledger import Ledger
+from isomargin.engine.orders import Orders
+from isomargin.engine.positions import Positions
+from isomargin.engine.risk import Risk
+from isomargin.engine.state import Account, Market, Order, Position
+from isomargin.engine.triggers import would_fire
+from isomargin.engine.units import PRICE_POINTS, Rate, money
 
-ZERO = Decimal(0)
-_STP = {
+MAX_CLIENT_ID: Final = 36  # characters (Binance's limit)
+MAX_OPEN_ORDERS: Final = 10_000  # per account: bounds every per-account loop over orders
+STP_MODES: Final = {
     STP.NONE: SelfTradePrevention.NONE,
     STP.EXPIRE_TAKER: SelfTradePrevention.CANCEL_TAKER,
     STP.EXPIRE_MAKER: SelfTradePrevention.CANCEL_MAKER,
     STP.EXPIRE_BOTH: SelfTradePrevention.CANCEL_BOTH,
 }
-_BOOK_TIF = {
+BOOK_TIF: Final = {
     TimeInForce.GTC: BookTIF.GTC,
     TimeInForce.GTX: BookTIF.GTC,
     TimeInForce.IOC: BookTIF.IOC,
     TimeInForce.FOK: BookTIF.FOK,
 }
-_LIMIT_TYPES = (OrderType.LIMIT, OrderType.STOP_LIMIT, OrderType.TAKE_PROFIT_LIMIT)
-_STOP_TYPES = (OrderType.STOP_MARKET, OrderType.STOP_LIMIT, OrderType.TAKE_PROFIT_MARKET, OrderType.TAKE_PROFIT_LIMIT)
+LIMIT_TYPES: Final = frozenset({OrderType.LIMIT, OrderType.STOP_LIMIT, OrderType.TAKE_PROFIT_LIMIT})
+STOP_TYPES: Final = frozenset(
+    {OrderType.STOP_MARKET, OrderType.STOP_LIMIT, OrderType.TAKE_PROFIT_MARKET, OrderType.TAKE_PROFIT_LIMIT}
+)
+CALLBACK_MIN: Final = Decimal("0.1")
+CALLBACK_MAX: Final = Decimal(10)
+# Final aliases: compiled code reads these as constants instead of looking the enum members up by name.
+_BUY: Final = OrderSide.BUY
+_SELL: Final = OrderSide.SELL
+_LIMIT: Final = OrderType.LIMIT
+_MARKET: Final = OrderType.MARKET
+_TRAILING: Final = OrderType.TRAILING_STOP_MARKET
+_GTC: Final = TimeInForce.GTC
+_IOC: Final = TimeInForce.IOC
+_GTX: Final = TimeInForce.GTX
+_FOK: Final = TimeInForce.FOK
+_BOTH: Final = PositionSide.BOTH
+_LONG: Final = PositionSide.LONG
+_NEW: Final = OrderStatus.NEW
+_PARTIAL: Final = OrderStatus.PARTIALLY_FILLED
+_FILLED: Final = OrderStatus.FILLED
+_EXPIRED: Final = OrderStatus.EXPIRED
+_CANCELED: Final = OrderStatus.CANCELED
+_STP_NONE: Final = STP.NONE
+_MARK_PRICE: Final = WorkingType.MARK_PRICE
+
+Settle = Callable[[int, int], tuple[int, int]]  # (lots, ticks) -> (fee, pnl) for a taker that is not an order
 
 
-class Trading(Fills):
-    """Order handling on top of State."""
+class Execution:
+    """What a passing check hands the commit of an order (for a conditional order: `park`)."""
 
-    # ============================================================================ placement
-    def place_order(self, cmd: PlaceOrder, out: list[Event]) -> None:
-        acct = self.account(cmd.account)
-        inst = self.instrument(cmd.symbol)
-        self._open_for_orders(inst.symbol)
-        order = self._build(acct, inst, cmd)
-        if order.type.conditional:
-            self._park(acct, order, out)
+    __slots__ = ("acct", "allowed", "market", "order", "park", "ticks")
+
+    def __init__(self, acct: Account, market: Market, order: Order, ticks: int | None, allowed: int) -> None:
+        self.acct, self.market, self.order = acct, market, order
+        self.ticks = ticks  # the limit, or a market order's band price; None: nothing to measure against
+        self.allowed = allowed  # reduce-only: lots it may close (0 for opening orders)
+        self.park = False  # a conditional order: into the trigger index, not the book
+
+
+class Trading:
+    """Order placement, matching, cancels and amends; owns order fields and the trade id counter."""
+
+    __slots__ = ("accounts", "ctx", "health", "ledger", "markets", "next_trade_id", "orders", "positions", "risk")
+
+    def __init__(
+        self,
+        ledger: Ledger,
+        accounts: Accounts,
+        orders: Orders,
+        positions: Positions,
+        risk: Risk,
+        health: Health,
+        markets: dict[str, Market],
+        ctx: Context,
+    ) -> None:
+        self.ledger, self.accounts, self.orders, self.positions = ledger, accounts, orders, positions
+        self.risk, self.health, self.markets, self.ctx = risk, health, markets, ctx
+        self.next_trade_id = 1
+
+    # ================================================================================ look-ups
+    def market(self, symbol: object) -> Market:
+        market = self.markets.get(symbol) if type(symbol) is str else None
+        if market is None:
+            raise Reject(Code.UNKNOWN_SYMBOL, f"no market {symbol!r} is listed")
+        return market
+
+    def open_market(self, symbol: object) -> Market:
+        market = self.market(symbol)
+        if market.paused:
+            raise Reject(Code.MARKET_PAUSED, f"{symbol} is paused by the operator: no new orders or amendments")
+        return market
+
+    # ================================================================================ placement
+    def check_place(self, cmd: PlaceOrder) -> Execution:
+        acct = self.accounts.get(cmd.account)
+        market = self.open_market(cmd.symbol)
+        order = self._build(acct, market, cmd)
+        if len(acct.orders) >= MAX_OPEN_ORDERS:
+            raise Reject(Code.TOO_MANY_ORDERS, f"an account may have at most {MAX_OPEN_ORDERS} open orders")
+        if order.waiting:
+            self._check_park(market, order)
+            plan = Execution(acct, market, order, None, 0)
+            plan.park = True
+            return plan
+        return self.check_execute(acct, market, order)
+
+    def commit_place(self, plan: Execution) -> None:
+        market, order = plan.market, plan.order
+        self.orders.allocate()  # the id `_build` read: consumed only now that the order is accepted
+        if plan.park:
+            market.triggers.add(order)
+            self.orders.add(plan.acct, order)
+            self.announce(order, _NEW)
         else:
-            self._execute(acct, inst, order, out)
-        self.next_order_id += 1  # only now: a rejected command must not consume an id
-        self.run_triggers(inst.symbol, out)
+            self.execute(plan)
+        if market.triggers.size:
+            self.run_triggers(market)
 
-    def _open_for_orders(self, symbol: str) -> None:
-        if symbol in self.paused:
-            raise Reject("market_paused", f"{symbol} is paused by the operator: no new orders or amendments")
-
-    def _build(self, acct: Account, inst: Instrument, cmd: PlaceOrder) -> Order:
+    def _build(self, acct: Account, market: Market, cmd: PlaceOrder) -> Order:
         """Validate a PlaceOrder completely (raising Reject) and return the order it describes."""
-        kind = cmd.type
-        if acct.hedge_mode and cmd.position_side is PositionSide.BOTH:
-            raise Reject("position_side_required", "hedge mode needs position side LONG or SHORT")
-        if not acct.hedge_mode and cmd.position_side is not PositionSide.BOTH:
-            raise Reject("position_side_mismatch", "one-way mode takes position side BOTH")
-        if acct.hedge_mode and cmd.reduce_only:
-            raise Reject("reduce_only_hedge", "in hedge mode the position side says whether an order reduces")
+        kind, side, tif, pside = cmd.type, cmd.side, cmd.tif, cmd.position_side
+        if type(side) is not OrderSide or type(kind) is not OrderType or type(tif) is not TimeInForce:
+            raise Reject(Code.BAD_ENUM, "side, type and time in force must be OrderSide, OrderType and TimeInForce")
+        if type(pside) is not PositionSide or type(cmd.stp) is not STP or type(cmd.working_type) is not WorkingType:
+            raise Reject(Code.BAD_ENUM, "position side, STP mode and working type must be their enums")
+        if type(cmd.reduce_only) is not bool or type(cmd.close_position) is not bool:
+            raise Reject(Code.BAD_FLAG, "reduce_only and close_position must be booleans")
+        inst = market.inst
+        hedge = acct.hedge_mode
+        if hedge:
+            if pside is _BOTH:
+                raise Reject(Code.POSITION_SIDE_REQUIRED, "hedge mode needs position side LONG or SHORT")
+            if cmd.reduce_only:
+                raise Reject(Code.REDUCE_ONLY_HEDGE, "in hedge mode the position side says whether an order reduces")
+        elif pside is not _BOTH:
+            raise Reject(Code.POSITION_SIDE_MISMATCH, "one-way mode takes position side BOTH")
         if cmd.close_position:
-            if kind not in (OrderType.STOP_MARKET, OrderType.TAKE_PROFIT_MARKET):
-                raise Reject("bad_close_position", "close-position is for STOP_MARKET and TAKE_PROFIT_MARKET")
+            if kind is not OrderType.STOP_MARKET and kind is not OrderType.TAKE_PROFIT_MARKET:
+                raise Reject(Code.BAD_CLOSE_POSITION, "close-position is for STOP_MARKET and TAKE_PROFIT_MARKET")
             if cmd.qty is not None:
-                raise Reject("bad_close_position", "a close-position order takes no quantity")
+                raise Reject(Code.BAD_CLOSE_POSITION, "a close-position order takes no quantity")
             lots = 0
         else:
             if cmd.qty is None:
-                raise Reject("bad_quantity", "quantity is required")
-            lots = inst.to_lots(cmd.qty)
-        price_ticks = None
-        if kind in _LIMIT_TYPES:
+                raise Reject(Code.BAD_QUANTITY, "quantity is required")
+            got = inst.to_lots(cmd.qty)
+            if got is None:
+                raise Reject(Code.BAD_QUANTITY, f"quantity must be a positive multiple of the step size {inst.step} "
+                             f"below 10^12, got {cmd.qty!r}")  # fmt: skip
+            lots = got
+        ticks = None
+        if kind in LIMIT_TYPES:
             if cmd.price is None:
-                raise Reject("bad_price", f"{kind.value} needs a price")
-            price_ticks = inst.to_ticks(cmd.price)
+                raise Reject(Code.BAD_PRICE, f"{kind.value} needs a price")
+            ticks = inst.to_ticks(cmd.price)
+            if ticks is None:
+                raise Reject(Code.BAD_PRICE, f"price must be a positive multiple of the tick size {inst.tick} "
+                             f"below 10^12, got {cmd.price!r}")  # fmt: skip
         elif cmd.price is not None:
-            raise Reject("bad_price", f"{kind.value} takes no price")
-        if cmd.tif is TimeInForce.GTX and kind is not OrderType.LIMIT:
-            raise Reject("bad_time_in_force", "post-only (GTX) is for limit orders")
-        stop = None
-        if kind in _STOP_TYPES:
+            raise Reject(Code.BAD_PRICE, f"{kind.value} takes no price")
+        if tif is _GTX and kind is not _LIMIT:
+            raise Reject(Code.BAD_TIME_IN_FORCE, "post-only (GTX) is for limit orders")
+        stop = self._stop(inst.to_ticks, inst.tick_pp, kind, cmd)
+        cid = cmd.client_order_id
+        if cid is not None:
+            if type(cid) is not str or not (0 < len(cid) <= MAX_CLIENT_ID):
+                raise Reject(Code.BAD_CLIENT_ORDER_ID, f"client order id must be 1 to {MAX_CLIENT_ID} characters")
+            if cid in acct.client_ids:
+                raise Reject(Code.DUPLICATE_CLIENT_ORDER_ID, f"client order id {cid!r} is in use")
+        if type(cmd.ts) is not int:
+            raise Reject(Code.BAD_TIMESTAMP, "ts must be an integer")
+        closing = (side is _SELL) == (pside is PositionSide.LONG) if hedge else cmd.reduce_only or cmd.close_position
+        if not closing and not cmd.close_position:
+            self.risk.check_size(acct, market, side, pside, lots, ticks)
+        # Anything that executes without a limit price (market, stop-market, take-profit-market, trailing) is IOC
+        # whatever the command says: a triggered market order must never rest at its band price.
+        if kind not in LIMIT_TYPES:
+            tif = _IOC
+        spec = OrderSpec(
+            self.orders.next_id, acct.id, inst.grid, side, kind, tif, cmd.stop_price if kind in STOP_TYPES else None,
+            closing, cmd.close_position, pside, cid, cmd.working_type, cmd.stp, cmd.ts,
+            cmd.callback_rate if kind is OrderType.TRAILING_STOP_MARKET else None,
+            cmd.activation_price if kind is OrderType.TRAILING_STOP_MARKET else None,
+        )  # fmt: skip
+        return Order(spec, lots, ticks, stop)
+
+    @staticmethod
+    def _stop(to_ticks: Callable[[object], int | None], tick_pp: int, kind: OrderType, cmd: PlaceOrder) -> int | None:
+        """The trigger price in points: a stop's stop price, or a trailing stop's activation price (if any)."""
+        if kind in STOP_TYPES:
             if cmd.stop_price is None:
-                raise Reject("bad_stop_price", f"{kind.value} needs a stop price")
-            inst.to_ticks(cmd.stop_price, "stop price")
-            stop = cmd.stop_price
+                raise Reject(Code.BAD_STOP_PRICE, f"{kind.value} needs a stop price")
+            ticks = to_ticks(cmd.stop_price)
+            if ticks is None:
+                raise Reject(Code.BAD_PRICE, f"stop price {cmd.stop_price!r} is not a positive multiple of the tick")
+            return ticks * tick_pp
         if kind is OrderType.TRAILING_STOP_MARKET:
             rate = cmd.callback_rate
-            if rate is None or not (Decimal("0.1") <= rate <= Decimal(10)):
-                raise Reject("bad_callback_rate", "trailing stops need a callback rate from 0.1 to 10 (%)")
-            if cmd.activation_price is not None:
-                inst.to_ticks(cmd.activation_price, "activation price")
-        if cmd.client_order_id is not None:
-            if not (0 < len(cmd.client_order_id) <= 36):
-                raise Reject("bad_client_order_id", "client order id must be 1 to 36 characters")
-            if cmd.client_order_id in acct.client_ids:
-                raise Reject("duplicate_client_order_id", f"client order id {cmd.client_order_id!r} is in use")
-        closing = self.closing(acct, cmd.side, cmd.position_side, cmd.reduce_only or cmd.close_position)
-        if not closing and not cmd.close_position:
-            self._check_size(acct, inst, cmd.side, cmd.position_side, lots, price_ticks)
-        # Anything that executes without a limit price (market, stop-market, take-profit-market, trailing) is
-        # IOC whatever the command says: a triggered market order must never rest at its band price.
-        tif = TimeInForce.IOC if kind not in _LIMIT_TYPES else cmd.tif
-        return Order(
-            id=self.next_order_id,
-            account=acct.id,
-            symbol=inst.symbol,
-            side=cmd.side,
-            type=kind,
-            tif=tif,
-            lots=lots,
-            price_ticks=price_ticks,
-            stop_price=stop,
-            reduce_only=closing,
-            close_position=cmd.close_position,
-            position_side=cmd.position_side,
-            client_order_id=cmd.client_order_id,
-            working_type=cmd.working_type,
-            stp=cmd.stp,
-            created=cmd.ts,
-            callback_rate=cmd.callback_rate,
-            activation_price=cmd.activation_price,
-        )
+            if type(rate) is not Decimal or not rate.is_finite() or not (CALLBACK_MIN <= rate <= CALLBACK_MAX):
+                raise Reject(Code.BAD_CALLBACK_RATE, "trailing stops need a callback rate from 0.1 to 10 (%)")
+            Rate(rate)  # exact: a 0.1..10 decimal always is
+            if cmd.activation_price is None:
+                return None
+            ticks = to_ticks(cmd.activation_price)
+            if ticks is None:
+                raise Reject(Code.BAD_PRICE, f"activation price {cmd.activation_price!r} is not on the tick grid")
+            return ticks * tick_pp
+        return None
 
-    def _check_size(
-        self, acct: Account, inst: Instrument, side: OrderSide, pside: PositionSide, lots: int, ticks: int | None
-    ) -> None:
-        """Min notional and the leverage tier of the position this order can grow to."""
-        price = inst.price(ticks) if ticks is not None else self.reference_price(inst.symbol)
-        if price is None:
-            return  # no price anywhere yet: a market order will simply find nothing to fill
-        qty = inst.qty(lots)
-        if qty * price < inst.spec.min_notional:
-            raise Reject(
-                "below_min_notional", f"order value {qty * price} is below the minimum {inst.spec.min_notional}"
-            )
-        pos = self.position(acct, inst.symbol, pside)
-        grown = qty + (inst.qty(abs(pos.lots)) if pos is not None and pos.sign == side else ZERO)
-        lev = acct.setting(inst.symbol).leverage
-        try:
-            inst.profile.check_order(inst.spec, grown, price, Decimal(lev))
-        except MarginError as exc:  # leverage above the tier's max, or a size above the largest tier
-            raise Reject(exc.code, exc.message) from None
-
-    # ============================================================================ execution
-    def _execute(self, acct: Account, inst: Instrument, order: Order, out: list[Event]) -> None:
-        """Send a (possibly just triggered) order to the book; every Reject is raised before any change."""
-        book = self.books[inst.symbol]
-        market = order.price_ticks is None
-        ticks = self._band_price(inst, order.side) if market else order.price_ticks
-        if ticks is None:  # nothing to measure a market order against: it cannot fill
-            self._announce(order, out, "NEW")
-            self._finish(acct, order, "EXPIRED", out, reason="no_liquidity")
+    def _check_park(self, market: Market, order: Order) -> None:
+        """A conditional order is accepted into the trigger index unless it would fire at once."""
+        price = self.trigger_price(market, order.spec.working_type is _MARK_PRICE)
+        if order.type is _TRAILING:
+            if order.stop is None and price is None:
+                raise Reject(Code.NO_REFERENCE_PRICE, "a trailing stop without activation price needs a price")
             return
-        pos = self.position(acct, inst.symbol, order.position_side)
-        if order.reduce_only:
-            allowed = self._closable(acct, pos, order)
-            if allowed <= 0:
-                raise Reject("reduce_only_rejected", "a reduce-only order must reduce an open position")
-            order.lots = order.filled_lots + min(order.remaining, allowed)
-        else:
-            need = self._required(acct, inst, order, ticks, pos)
-            free = self.available(acct, inst.settle)
-            if need > free:
-                raise Reject("insufficient_margin", f"order needs {need:.8f} {inst.settle}, available {free:.8f}")
-        result = book.submit(
-            order.id,
-            acct.id,
-            int(order.side),
-            ticks,
-            order.remaining,
-            _BOOK_TIF[order.tif],
-            order.tif is TimeInForce.GTX,
-            _STP[order.stp],
-        )
-        if result.reject is not None:
+        assert order.stop is not None
+        if price is not None and would_fire(order.side, order.type, order.stop, price):
             raise Reject(
-                result.reject,
-                "post-only order would take liquidity"
-                if result.reject.startswith("post")
-                else "fill-or-kill order cannot be filled completely",
+                Code.WOULD_IMMEDIATELY_TRIGGER, f"stop {order.spec.stop_price} is already reached at {price / PRICE_POINTS}"
             )
-        self.add_order(acct, order)
-        self._announce(order, out, "NEW")  # a fired conditional order reports its working order too
-        self._process(acct, inst, order, result, out)
 
-    def _process(self, acct: Account, inst: Instrument, order: Order, result: MatchResult, out: list[Event]) -> None:
-        """Apply a match: fills to both sides, STP expiries, the taker's rest or expiry, position upkeep."""
-        touched = self.fill_makers(
-            inst, result, order.id, order.account, order.side,
-            lambda lots, ticks: self._fill(order, lots, ticks, False, out), out, taker=order,
-        )  # fmt: skip
-        if result.fills:
-            touched[(order.account, order.position_side)] = None
-        if result.rested:
-            self._reserve(acct, inst, order, out)
-            if result.fills:
-                self._announce(order, out, "PARTIALLY_FILLED")
+    def check_execute(self, acct: Account, market: Market, order: Order) -> Execution:
+        """Everything that could refuse an order on its way to the book, decided before the book is touched."""
+        ticks = self.band_ticks(market, order.side) if order.ticks is None else order.ticks
+        if ticks is None:
+            return Execution(acct, market, order, None, 0)  # nothing to trade against: it expires (not a rejection)
+        book = market.book
+        pos = acct.positions.get(market.keys[order.position_side])
+        allowed = 0
+        lots = order.lots - order.filled
+        if order.reduce_only:
+            allowed = self.closable(acct, pos, order)
+            if allowed <= 0:
+                raise Reject(Code.REDUCE_ONLY_REJECTED, "a reduce-only order must reduce an open position")
+            lots = min(lots, allowed)
         else:
-            status = "FILLED" if order.remaining == 0 else "EXPIRED"
-            reason = "self_trade_prevented" if result.stp_expired_taker else None
-            self._finish(acct, order, status, out, reason=reason, in_book=False)
-        for account_id, pside in touched:
-            self._upkeep(self.accounts[account_id], inst.symbol, pside, out)
-        if result.rested and not order.reduce_only and not acct.hedge_mode:
-            self._trim_closing(acct, inst.symbol, order.position_side, out)
+            need = self.risk.required(acct, market, order.side, lots, ticks, order.may_rest, pos)
+            free = self.risk.available(acct, market.inst.settle)
+            if need > free:
+                raise Reject(Code.INSUFFICIENT_MARGIN, f"order needs {_amount(need)} {market.inst.settle}, "
+                             f"available {_amount(free)}")  # fmt: skip
+        if order.tif is _GTX:
+            touch = book.best_ask() if order.side is _BUY else book.best_bid()
+            if touch is not None and (touch - ticks) * order.side <= 0:
+                raise Reject(Code.POST_ONLY_WOULD_CROSS, "post-only order would take liquidity")
+        elif order.tif is _FOK:
+            stp = STP_MODES[order.spec.stp]
+            if book.fillable(int(order.side), ticks, lots, acct.id, stp) < lots:
+                raise Reject(Code.FOK_UNFILLABLE, "fill-or-kill order cannot be filled completely")
+        return Execution(acct, market, order, ticks, allowed)
+
+    # ================================================================================ execution
+    def execute(self, plan: Execution) -> None:
+        """Send a checked order (new, or a conditional one just fired) to the book."""
+        acct, market, order, ticks = plan.acct, plan.market, plan.order, plan.ticks
+        if ticks is None:
+            self.announce(order, _EXPIRED, OrderReason.NO_LIQUIDITY)
+            return
+        if order.reduce_only:
+            order.lots = order.filled + min(order.lots - order.filled, plan.allowed)
+        result = market.book.submit(
+            order.id, acct.id, order.side, ticks, order.lots - order.filled, BOOK_TIF[order.tif], order.tif is _GTX,
+            STP_MODES[order.spec.stp],
+        )  # fmt: skip
+        assert result.reject is None, result.reject  # the check asked the book the same question
+        self.orders.add(acct, order)
+        self.process(acct, market, order, result)
+
+    def process(self, acct: Account, market: Market, order: Order, result: MatchResult) -> None:
+        """Apply a match: fills to both sides, STP expiries, the taker's rest or expiry, position upkeep."""
+        touched = self.fill_makers(market, result, order, None) if result.fills or result.expired_makers else None
+        if result.rested:
+            self.risk.reserve(acct, market, order)
+            self.announce(order, _PARTIAL if order.filled else _NEW)
+        else:
+            status = _FILLED if order.lots == order.filled else _EXPIRED
+            reason = OrderReason.SELF_TRADE_PREVENTED if result.stp_expired_taker else None
+            self.finish(acct, market, order, status, reason, in_book=False)
+        if touched:
+            self.upkeep_all(touched)
+        if result.rested and acct.reducing and not order.reduce_only and not acct.hedge_mode:
+            self.trim_closing(acct, market, order.position_side)
 
     def fill_makers(
-        self,
-        inst: Instrument,
-        result: MatchResult,
-        taker_id: int,
-        taker_account: int,
-        taker_side: OrderSide,
-        settle_taker: Callable[[int, int], tuple[Decimal, Decimal]],
-        out: list[Event],
-        taker: Order | None = None,
-    ) -> dict[tuple[int, PositionSide], None]:
+        self, market: Market, result: MatchResult, taker: Order | None, settle: Settle | None,
+        taker_id: int = 0, taker_account: int = 0, taker_side: OrderSide = _BUY,
+    ) -> list[Position]:  # fmt: skip
         """The maker side of a match, shared by every taker (orders, liquidations, the fund's unwinding): fill
-        each maker, settle the taker through `settle_taker(lots, ticks) -> (fee, pnl)`, emit the trade, close
-        or update the maker, expire STP'd makers and move the last price. Returns the makers' positions touched."""
-        touched: dict[tuple[int, PositionSide], None] = {}
+        each maker and the taker (an order's position, or `settle(lots, ticks) -> (fee, pnl)`), emit the trade,
+        close or update the maker, expire STP'd makers and move the last price. Returns the positions touched
+        (each once, in the order first touched)."""
+        ctx = self.ctx
+        out, env = ctx.out, ctx.env
+        inst = market.inst
+        grid, tick_k, maker_rate, taker_rate = inst.grid, inst.tick_k, inst.maker_fee, inst.taker_fee
+        by_id, accounts = self.orders.by_id, self.accounts.by_id
+        fill, risk = self.positions.fill, self.risk
+        keys = market.keys
+        touched: list[Position] = []
+        if taker is not None and result.fills:  # (STP expiries alone open no position)
+            taker_id, taker_account, taker_side = taker.id, taker.account, taker.side
+            tacct = accounts[taker_account]
+            tpos = tacct.positions.get(keys[taker.position_side]) or self.positions.open(tacct, market, taker.position_side)
+            touched.append(tpos)
         for f in result.fills:
-            maker = self.orders[f.maker_order_id]
-            maker_fee, maker_pnl = self._fill(maker, f.qty, f.price, True, out)
-            taker_fee, taker_pnl = settle_taker(f.qty, f.price)
-            trade = Trade(
-                self.next_trade_id, inst.symbol, inst.price(f.price), inst.qty(f.qty), taker_side.name, maker.id,
-                taker_id, maker.account, taker_account, maker_fee, taker_fee, maker_pnl, taker_pnl,
-            )  # fmt: skip
-            out.append(trade)
-            self._log_fill(trade, maker, True)
+            maker = by_id[f.maker_order_id]
+            macct = accounts[maker.account]
+            lots, ticks = f.qty, f.price
+            notional = lots * ticks * tick_k
+            if maker.hold:
+                risk.release_share(macct, market, maker, lots)
+            mpos = macct.positions.get(keys[maker.position_side]) or self.positions.open(macct, market, maker.position_side)
+            maker_fee, maker_pnl = fill(macct, mpos, maker.side, lots, notional, maker_rate)
+            maker.filled += lots
+            maker.cost += notional
             if taker is not None:
-                self._log_fill(trade, taker, False)
-            self.next_trade_id += 1
-            touched[(maker.account, maker.position_side)] = None
-            if maker.remaining == 0:
-                self._finish(self.accounts[maker.account], maker, "FILLED", out, in_book=False)
+                taker_fee, taker_pnl = fill(tacct, tpos, taker_side, lots, notional, taker_rate)
+                taker.filled += lots
+                taker.cost += notional
             else:
-                self._announce(maker, out, "PARTIALLY_FILLED")
+                assert settle is not None
+                taker_fee, taker_pnl = settle(lots, ticks)
+            trade_id = self.next_trade_id
+            self.next_trade_id = trade_id + 1
+            out.append(Trade(env, len(out), trade_id, grid, ticks, lots, taker_side, maker.id, taker_id, maker.account,
+                             taker_account, maker_fee, taker_fee, maker_pnl, taker_pnl))  # fmt: skip
+            if mpos not in touched:
+                touched.append(mpos)
+            if maker.lots == maker.filled:
+                self.finish(macct, market, maker, _FILLED, None, in_book=False)
+            else:
+                self.announce(maker, _PARTIAL)
         for maker_id in result.expired_makers:
-            maker = self.orders[maker_id]
-            self._finish(self.accounts[maker.account], maker, "EXPIRED", out, reason="self_trade_prevented",
-                         in_book=False)  # fmt: skip
+            maker = by_id[maker_id]
+            self.finish(accounts[maker.account], market, maker, _EXPIRED, OrderReason.SELF_TRADE_PREVENTED, False)
         if result.fills:
-            self.last_prices[inst.symbol] = inst.price(result.fills[-1].price)
+            market.last = result.fills[-1].price
         return touched
 
-    def _worst_price(self, inst: Instrument, side: OrderSide, ticks: int) -> Decimal:
-        """The highest price a fill can cost in margin: a buy never pays above its limit; a sell can be
-        filled up to the best bid."""
-        if side is OrderSide.BUY:
-            return inst.price(ticks)
-        bid = self.books[inst.symbol].best_bid()
-        return inst.price(max(ticks, bid or 0))
-
-    def _required(self, acct: Account, inst: Instrument, order: Order, ticks: int, pos: Position | None) -> Decimal:
-        """Free balance an opening order needs before it may touch the book."""
-        lev = acct.setting(inst.symbol).leverage
-        worst = self._worst_price(inst, order.side, ticks)
-        lots = order.remaining
-        may_rest = order.tif in (TimeInForce.GTC, TimeInForce.GTX)
-        opening = lots
-        credit = ZERO
-        if not may_rest and not acct.hedge_mode and pos is not None and pos.lots * order.side < 0:
-            closing = min(lots, abs(pos.lots))
-            opening = lots - closing  # a taker's reducing part runs first and needs nothing
-            if pos.isolated:
-                credit = self._release_credit(inst, pos, closing, inst.price(ticks))
-        need = inst.qty(opening) * worst / lev + inst.qty(lots) * worst * inst.taker_fee - credit
-        if may_rest:
-            need += self._open_loss(inst, order.side, inst.price(ticks), lots)
-        return need
-
-    def _open_loss(self, inst: Instrument, side: OrderSide, price: Decimal, lots: int) -> Decimal:
-        """Binance's open loss: a limit priced worse than mark is already losing the difference."""
-        mark = self.marks.get(inst.symbol)
-        if mark is None:
-            return ZERO
-        return max(ZERO, side * (price - mark)) * inst.qty(lots)
-
-    def _reserve(self, acct: Account, inst: Instrument, order: Order, out: list[Event]) -> None:
-        """Hold margin for a resting order's unfilled rest (nothing for reduce-only orders)."""
-        if order.reduce_only:
-            return
-        price = inst.price(order.price_ticks or 0)
-        lots = order.remaining
-        lev = acct.setting(inst.symbol).leverage
-        hold = money(inst.qty(lots) * price * (1 / Decimal(lev) + inst.taker_fee)) + self._open_loss(
-            inst, order.side, price, lots
-        )
-        asset = inst.settle
-        hold = min(hold, max(self.wallet(acct.id, asset), ZERO))  # pre-checked; the min only guards dust
-        self.ledger.post(wallet_key(acct.id, asset), hold_key(acct.id, asset), asset, hold, "order_hold", out)
-        order.hold += hold
-
-    def _band_price(self, inst: Instrument, side: OrderSide) -> int | None:
+    def band_ticks(self, market: Market, side: OrderSide) -> int | None:
         """A market order's worst acceptable price: `price_band` from mark (or last, or the touch)."""
-        book = self.books[inst.symbol]
-        ref = self.reference_price(inst.symbol)
+        inst = market.inst
+        ref = market.reference()
         if ref is None:
-            touch = book.best_ask() if side is OrderSide.BUY else book.best_bid()
+            touch = market.book.best_ask() if side is _BUY else market.book.best_bid()
             if touch is None:
                 return None
-            ref = inst.price(touch)
-        if side is OrderSide.BUY:
-            return int((ref * (1 + inst.price_band) / inst.tick).to_integral_value(rounding=ROUND_FLOOR))
-        return max(1, int((ref * (1 - inst.price_band) / inst.tick).to_integral_value(rounding=ROUND_CEILING)))
+            ref = touch * inst.tick_pp
+        band = inst.band
+        if side is _BUY:
+            return ref * (band.den + band.num) // (band.den * inst.tick_pp)
+        return max(1, -(-ref * (band.den - band.num) // (band.den * inst.tick_pp)))
 
-    # ============================================================================ reduce-only upkeep
-    def _closable(self, acct: Account, pos: Position | None, order: Order) -> int:
+    # ================================================================================ order bookkeeping
+    def announce(self, order: Order, status: OrderStatus, reason: OrderReason | Code | None = None) -> None:
+        order.status = status
+        out = self.ctx.out
+        out.append(OrderUpdated(self.ctx.env, len(out), order.spec, status, order.lots, order.filled, order.cost,
+                                order.ticks, reason))  # fmt: skip
+
+    def finish(
+        self, acct: Account, market: Market, order: Order, status: OrderStatus, reason: OrderReason | Code | None,
+        in_book: bool = True,
+    ) -> None:  # fmt: skip
+        """Take an order off every index, return its hold, and report its final state."""
+        if order.waiting:
+            market.triggers.remove(order)
+        elif in_book:
+            market.book.cancel(order.id)
+        if order.hold:
+            self.risk.release(acct, market, order)
+        self.orders.drop(acct, order)
+        self.announce(order, status, reason)
+
+    def upkeep(self, acct: Account, market: Market, pside: PositionSide) -> None:
+        """After a position changed: re-index it, report it, drop it if flat, trim reduce-only orders."""
+        pos = acct.positions.get(market.keys[pside])
+        if pos is not None:
+            self.upkeep_position(acct, pos)
+
+    def upkeep_all(self, positions: list[Position]) -> None:
+        by_id = self.accounts.by_id
+        for pos in positions:
+            self.upkeep_position(by_id[pos.account], pos)
+
+    def upkeep_position(self, acct: Account, pos: Position) -> None:
+        if acct.positions.get(pos.market.keys[pos.side]) is not pos:
+            return  # already dropped (a flat position reported once)
+        self.health.track(pos)
+        self.position_event(pos)
+        self.positions.drop_if_flat(acct, pos)
+        if acct.reducing:
+            self.trim_closing(acct, pos.market, pos.side)
+
+    def position_event(self, pos: Position) -> None:
+        out = self.ctx.out
+        out.append(PositionUpdated(self.ctx.env, len(out), pos.account, pos.inst.grid, pos.side, pos.lots, pos.cost,
+                                   pos.mode, pos.leverage, pos.margin, pos.liquidation, pos.realized))  # fmt: skip
+
+    # ================================================================================ reduce-only upkeep
+    @staticmethod
+    def closable(acct: Account, pos: Position | None, order: Order) -> int:
         """Lots `order` may still close: the position, less — for an order that may rest — what other resting
         orders on its side could close first (so no sequence of fills makes a reduce-only order open one)."""
         if pos is None or pos.lots * order.side >= 0:
             return 0
         room = abs(pos.lots)
-        if order.tif not in (TimeInForce.GTC, TimeInForce.GTX):
+        if not order.may_rest:
             return room  # a taker runs now, before any resting order can fill
         for other in acct.orders.values():
             if other.id == order.id or other.symbol != order.symbol or other.side is not order.side:
                 continue
-            if other.position_side is not order.position_side or other.resting_conditional:
+            if other.position_side is not order.position_side or other.waiting:
                 continue
-            room -= other.remaining
+            room -= other.lots - other.filled
         return room
 
-    def _trim_closing(self, acct: Account, symbol: str, pside: PositionSide, out: list[Event]) -> None:
+    def trim_closing(self, acct: Account, market: Market, pside: PositionSide) -> None:
         """Shrink or cancel resting reduce-only orders that could now close more than the position holds."""
-        if not acct.reducing:
-            return  # the common case: no reduce-only order anywhere on the account, nothing to trim
-        pos = self.position(acct, symbol, pside)
-        book = self.books[symbol]
-        for side in (OrderSide.BUY, OrderSide.SELL):
+        symbol = market.inst.symbol
+        pos = acct.positions.get(market.keys[pside])
+        for side in (_BUY, _SELL):
             closes = pos is not None and pos.lots * side < 0
             room = abs(pos.lots) if closes and pos is not None else 0
             same_side = [
-                o
-                for o in acct.orders.values()
-                if o.symbol == symbol and o.side is side and o.position_side is pside and not o.resting_conditional
-            ]
+                o for o in acct.orders.values()
+                if o.symbol == symbol and o.side is side and o.position_side is pside and not o.waiting
+            ]  # fmt: skip
             for o in same_side:
                 if not o.reduce_only:
-                    room -= o.remaining
+                    room -= o.lots - o.filled
             for o in same_side:
                 if not o.reduce_only:
                     continue
-                keep = max(0, min(o.remaining, room))
+                rest = o.lots - o.filled
+                keep = max(0, min(rest, room))
                 room -= keep
                 if keep == 0:
-                    self._finish(acct, o, "CANCELED", out, reason="reduce_only_trimmed")
-                elif keep < o.remaining:
-                    book.amend(o.id, qty=keep)
-                    o.lots = o.filled_lots + keep
-                    self._announce(o, out, o.status)
+                    self.finish(acct, market, o, _CANCELED, OrderReason.REDUCE_ONLY_TRIMMED)
+                elif keep < rest:
+                    market.book.amend(o.id, qty=keep)
+                    o.lots = o.filled + keep
+                    self.announce(o, o.status)
 
-    def _upkeep(self, acct: Account, symbol: str, pside: PositionSide, out: list[Event]) -> None:
-        pos = self.position(acct, symbol, pside)
-        if pos is None:
-            return
-        self.refresh(pos)
-        out.append(self.position_event(pos))
-        self.drop_if_flat(acct, pos)
-        self._trim_closing(acct, symbol, pside, out)
+    # ================================================================================ cancel
+    def check_cancel(self, cmd: CancelOrder) -> tuple[Account, Market, Order]:
+        acct = self.accounts.get(cmd.account)
+        market = self.market(cmd.symbol)
+        return acct, market, self.find(acct, market, cmd.order_id, cmd.client_order_id)
 
-    # ============================================================================ cancel / amend
-    def cancel_order(self, cmd: CancelOrder, out: list[Event]) -> None:
-        acct = self.account(cmd.account)
-        self.instrument(cmd.symbol)
-        order = self._find(acct, cmd.symbol, cmd.order_id, cmd.client_order_id)
-        self._finish(acct, order, "CANCELED", out, reason="user")
+    def commit_cancel(self, plan: tuple[Account, Market, Order]) -> None:
+        acct, market, order = plan
+        self.finish(acct, market, order, _CANCELED, OrderReason.USER)
 
-    def cancel_all(self, cmd: CancelAllOrders, out: list[Event]) -> None:
-        acct = self.account(cmd.account)
-        self.instrument(cmd.symbol)
-        for order in [o for o in acct.orders.values() if o.symbol == cmd.symbol]:
-            self._finish(acct, order, "CANCELED", out, reason="user")
+    def check_cancel_all(self, cmd: CancelAllOrders) -> tuple[Account, Market]:
+        return self.accounts.get(cmd.account), self.market(cmd.symbol)
 
-    def amend_order(self, cmd: AmendOrder, out: list[Event]) -> None:
-        acct = self.account(cmd.account)
-        inst = self.instrument(cmd.symbol)
-        self._open_for_orders(inst.symbol)
-        order = self._find(acct, cmd.symbol, cmd.order_id, cmd.client_order_id)
-        if order.type is not OrderType.LIMIT:
-            raise Reject("not_amendable", "only resting limit orders can be amended")
-        lots = inst.to_lots(cmd.qty) if cmd.qty is not None else order.lots
-        ticks = inst.to_ticks(cmd.price) if cmd.price is not None else order.price_ticks
-        assert ticks is not None
-        if lots <= order.filled_lots:
-            raise Reject("bad_quantity", "the new quantity must exceed what is already filled")
-        remaining = lots - order.filled_lots
-        if order.reduce_only:
-            remaining = min(
-                remaining, self._closable(acct, self.position(acct, inst.symbol, order.position_side), order)
-            )
-            if remaining <= 0:
-                raise Reject("reduce_only_rejected", "nothing left for this reduce-only order to close")
-        else:
-            self._check_size(acct, inst, order.side, order.position_side, remaining, ticks)
-            probe = dataclasses.replace(order, lots=remaining, filled_lots=0, price_ticks=ticks)
-            need = self._required(acct, inst, probe, ticks, None)
-            if need > self.available(acct, inst.settle) + order.hold:
-                raise Reject("insufficient_margin", "not enough available balance for the amended order")
-        book = self.books[inst.symbol]
-        if ticks == order.price_ticks and remaining <= order.remaining:  # keeps priority: no new match
-            book.amend(order.id, qty=remaining)
-            order.lots = order.filled_lots + remaining
-            self._release_hold(acct, inst, order, out)
-            self._reserve(acct, inst, order, out)
-            self._announce(order, out, order.status)
-            return
-        if order.tif is TimeInForce.GTX:  # refuse before touching the hold: a rejection changes nothing
-            touch = book.best_ask() if order.side is OrderSide.BUY else book.best_bid()
-            if touch is not None and (touch - ticks) * order.side <= 0:
-                raise Reject(REJECT_POST_ONLY, "post-only order would take liquidity")
-        self._release_hold(acct, inst, order, out)
-        result = book.amend(
-            order.id, price=ticks, qty=remaining, post_only=order.tif is TimeInForce.GTX, stp=_STP[order.stp]
-        )
-        assert result is not None and result.reject is None  # post-only crossing was refused above
-        order.price_ticks = ticks
-        order.lots = order.filled_lots + remaining
-        self._announce(order, out, order.status)
-        self._process(acct, inst, order, result, out)
-        self.run_triggers(inst.symbol, out)
+    def commit_cancel_all(self, plan: tuple[Account, Market]) -> None:
+        acct, market = plan
+        self.cancel_orders(acct, market, OrderReason.USER)
 
-    def _find(self, acct: Account, symbol: str, order_id: int | None, client_id: str | None) -> Order:
-        if order_id is None and client_id is not None:
+    def cancel_orders(self, acct: Account, market: Market | None, reason: OrderReason, side: PositionSide | None = None) -> None:
+        """Cancel the account's open orders (on one market, and one position side, if given)."""
+        for order in [o for o in acct.orders.values() if market is None or o.symbol == market.inst.symbol]:
+            if side is None or order.position_side is side:
+                self.finish(acct, self.markets[order.symbol], order, _CANCELED, reason)
+
+    @staticmethod
+    def find(acct: Account, market: Market, order_id: object, client_id: object) -> Order:
+        if order_id is None and type(client_id) is str:
             order_id = acct.client_ids.get(client_id)
-        order = acct.orders.get(order_id) if order_id is not None else None
-        if order is None or order.symbol != symbol:
-            raise Reject("unknown_order", f"no open order {order_id or client_id!r} on {symbol} for this account")
+        order = acct.orders.get(order_id) if type(order_id) is int else None
+        if order is None or order.symbol != market.inst.symbol:
+            shown = order_id if order_id is not None else client_id
+            raise Reject(Code.UNKNOWN_ORDER, f"no open order {shown!r} on {market.inst.symbol} for this account")
         return order
 
-    def _release_hold(self, acct: Account, inst: Instrument, order: Order, out: list[Event]) -> None:
-        if order.hold:
-            asset = inst.settle
-            self.ledger.post(
-                hold_key(acct.id, asset), wallet_key(acct.id, asset), asset, order.hold, "hold_release", out
-            )
-            order.hold = ZERO
+    # ================================================================================ conditional orders
+    def trigger_price(self, market: Market, mark: bool) -> int | None:
+        if mark:
+            return market.mark
+        last = market.last
+        return None if last is None else last * market.inst.tick_pp
 
-    def _finish(
-        self,
-        acct: Account,
-        order: Order,
-        status: str,
-        out: list[Event],
-        reason: str | None = None,
-        in_book: bool = True,
-    ) -> None:
-        """Take an order off every index, return its hold, and report its final state."""
-        inst = self.instruments[order.symbol]
-        if order.resting_conditional:
-            self.triggers[order.symbol].remove(order)
-        elif in_book:
-            self.books[order.symbol].cancel(order.id)
-        self._release_hold(acct, inst, order, out)
-        self.drop_order(acct, order)
-        self._announce(order, out, status, reason)
-
-    def _announce(self, order: Order, out: list[Event], status: str, reason: str | None = None) -> None:
-        order.status = status
-        inst = self.instruments[order.symbol]
-        filled = inst.qty(order.filled_lots)
-        out.append(
-            OrderUpdated(
-                order.id,
-                order.account,
-                order.symbol,
-                order.client_order_id,
-                order.side.name,
-                order.type.value,
-                status,
-                inst.price(order.price_ticks) if order.price_ticks is not None else None,
-                order.stop_price,
-                inst.qty(order.lots),
-                filled,
-                order.filled_cost / filled if order.filled_lots else None,
-                order.reduce_only,
-                order.position_side.value,
-                reason,
-            )
-        )
-
-    # ============================================================================ conditional orders
-    def _park(self, acct: Account, order: Order, out: list[Event]) -> None:
-        """Accept a conditional order into the trigger index (no margin is held until it fires)."""
-        price = self._trigger_price(order.symbol, order.working_type)
-        if order.type is OrderType.TRAILING_STOP_MARKET:
-            if order.activation_price is None:
-                if price is None:
-                    raise Reject("no_reference_price", "a trailing stop without activation price needs a price")
-                order.activated, order.extreme = True, price
-        elif price is not None and would_fire(order, price):
-            raise Reject("would_immediately_trigger", f"stop {order.stop_price} is already reached at {price}")
-        self.triggers[order.symbol].add(order)
-        self.add_order(acct, order)
-        self._announce(order, out, "NEW")
-
-    def _trigger_price(self, symbol: str, working: WorkingType) -> Decimal | None:
-        return self.marks.get(symbol) if working is WorkingType.MARK_PRICE else self.last_prices.get(symbol)
-
-    def run_triggers(self, symbol: str, out: list[Event]) -> None:
+    def run_triggers(self, market: Market) -> None:
         """Fire conditional orders until none fires: fills move the last price and may fire more."""
-        index: TriggerIndex = self.triggers[symbol]
-        if symbol in self.paused:
+        triggers = market.triggers
+        if market.paused:
             return  # conditional orders wait for the market to reopen
-        while len(index):
-            fired: list[Order] = []
-            for working in WorkingType:
-                price = self._trigger_price(symbol, working)
+        rounds = 0
+        while triggers.size:
+            fired: list[int] = []
+            for working in (_MARK_PRICE, WorkingType.CONTRACT_PRICE):
+                price = self.trigger_price(market, working is _MARK_PRICE)
                 if price is not None:
-                    fired += index.fire(working, price, self.orders)
+                    fired += triggers.fire(working, price)
             if not fired:
                 return
-            fired.sort(key=lambda o: o.id)
-            for order in fired:
-                self._fire(order, out)
+            rounds += 1
+            assert rounds <= MAX_TRIGGER_ROUNDS, "trigger cascade did not settle"
+            fired.sort()
+            for order_id in fired:
+                self.fire(self.orders.by_id[order_id], market)
 
-    def _fire(self, order: Order, out: list[Event]) -> None:
-        acct = self.accounts[order.account]
-        inst = self.instruments[order.symbol]
+    def fire(self, order: Order, market: Market) -> None:
+        acct = self.accounts.by_id[order.account]
         order.triggered = True
-        self.drop_order(acct, order)
-        self._announce(order, out, "TRIGGERED")
+        self.orders.drop(acct, order)
+        self.announce(order, OrderStatus.TRIGGERED)
         try:
-            if order.close_position:
-                pos = self.position(acct, order.symbol, order.position_side)
+            if order.spec.close_position:
+                pos = acct.positions.get(market.keys[order.position_side])
                 if pos is None or pos.lots * order.side >= 0:
-                    raise Reject("no_position", "nothing to close when the close-position order fired")
+                    raise Reject(Code.NO_POSITION, "nothing to close when the close-position order fired")
                 order.lots = abs(pos.lots)
             if not order.reduce_only:
-                self._check_size(acct, inst, order.side, order.position_side, order.remaining, order.price_ticks)
-            self._execute(acct, inst, order, out)
+                self.risk.check_size(acct, market, order.side, order.position_side, order.lots - order.filled,
+                                     order.ticks)  # fmt: skip
+            plan = self.check_execute(acct, market, order)
         except Reject as rej:
-            self._announce(order, out, "EXPIRED", rej.code)
+            self.announce(order, _EXPIRED, rej.code)
+            return
+        self.execute(plan)
+
+
+MAX_TRIGGER_ROUNDS: Final = 10_000  # fills can fire more stops; each round fires at least one of a finite set
+
+
+def _amount(quanta: int) -> str:
+    return f"{money(quanta):.8f}"

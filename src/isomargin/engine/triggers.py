@@ -1,18 +1,21 @@
 """Conditional orders waiting for their trigger price, indexed so a price tick costs O(log n + k).
 
-Per symbol and working type (mark or last price): one sorted list of orders that fire when the price
-rises to their stop, one for orders that fire when it falls to it, and the trailing stops, whose
-trigger moves with the price. Fired orders come back in order-id order, so triggering is deterministic.
+Per market and working type (mark or last price): a sorted list of orders that fire when the price rises to
+their stop, one of orders that fire when it falls to it, and the trailing stops, whose trigger moves with the
+price. Prices are integer price points. Fired orders come back in order-id order, so triggering is deterministic.
 """
 
 from __future__ import annotations
 
-from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from sortedcontainers import SortedList
 
 from isomargin.engine.commands import OrderSide, OrderType, WorkingType
-from isomargin.engine.orders import Order
+from isomargin.engine.units import Rate
+
+if TYPE_CHECKING:
+    from isomargin.engine.state import Order
 
 _RISING = {
     (OrderSide.BUY, OrderType.STOP_MARKET),
@@ -22,18 +25,17 @@ _RISING = {
 }
 
 
-def fires_on_rise(order: Order) -> bool:
+def fires_on_rise(side: OrderSide, kind: OrderType) -> bool:
     """Buy stops and sell take-profits fire when the price rises to the stop; the rest when it falls."""
-    return (order.side, order.type) in _RISING
+    return (side, kind) in _RISING
 
 
-def would_fire(order: Order, price: Decimal) -> bool:
-    assert order.stop_price is not None
-    return price >= order.stop_price if fires_on_rise(order) else price <= order.stop_price
+def would_fire(side: OrderSide, kind: OrderType, stop: int, price: int) -> bool:
+    return price >= stop if fires_on_rise(side, kind) else price <= stop
 
 
 class TriggerIndex:
-    """The waiting conditional orders of one symbol."""
+    """The waiting conditional orders of one market."""
 
     __slots__ = ("falling", "rising", "size", "trailing")
 
@@ -45,27 +47,29 @@ class TriggerIndex:
 
     def add(self, order: Order) -> None:
         self.size += 1
+        working = order.spec.working_type
         if order.type is OrderType.TRAILING_STOP_MARKET:
-            self.trailing[order.working_type][order.id] = order
+            self.trailing[working][order.id] = order
             return
-        assert order.stop_price is not None
-        book = self.rising if fires_on_rise(order) else self.falling
-        book[order.working_type].add((order.stop_price, order.id))
+        assert order.stop is not None
+        book = self.rising if fires_on_rise(order.side, order.type) else self.falling
+        book[working].add((order.stop, order.id))
 
     def remove(self, order: Order) -> None:
+        working = order.spec.working_type
         if order.type is OrderType.TRAILING_STOP_MARKET:
-            if self.trailing[order.working_type].pop(order.id, None) is not None:
+            if self.trailing[working].pop(order.id, None) is not None:
                 self.size -= 1
             return
-        assert order.stop_price is not None
-        book = self.rising if fires_on_rise(order) else self.falling
-        entry = (order.stop_price, order.id)
-        if entry in book[order.working_type]:
-            book[order.working_type].remove(entry)
+        assert order.stop is not None
+        book = (self.rising if fires_on_rise(order.side, order.type) else self.falling)[working]
+        entry = (order.stop, order.id)
+        if entry in book:
+            book.remove(entry)
             self.size -= 1
 
-    def fire(self, working: WorkingType, price: Decimal, orders: dict[int, Order]) -> list[Order]:
-        """Remove and return every order whose condition holds at `price`, by order id."""
+    def fire(self, working: WorkingType, price: int) -> list[int]:
+        """Remove and return the ids of every order whose condition holds at `price`, in id order."""
         fired: list[int] = []
         rising = self.rising[working]
         while rising and rising[0][0] <= price:
@@ -80,27 +84,29 @@ class TriggerIndex:
                 fired.append(order.id)
         fired.sort()
         self.size -= len(fired)
-        return [orders[i] for i in fired]
+        return fired
 
     def __len__(self) -> int:
         return self.size
 
 
-def track_trailing(order: Order, price: Decimal) -> bool:
-    """Advance a trailing stop with `price`; True when it fires (Binance semantics, callback in %)."""
-    assert order.callback_rate is not None
-    rate = order.callback_rate / 100
+def track_trailing(order: Order, price: int) -> bool:
+    """Advance a trailing stop with `price` (points); True when it fires (Binance semantics, callback in %)."""
+    spec = order.spec
+    assert spec.callback_rate is not None
     sell = order.side is OrderSide.SELL
     if not order.activated:
-        act = order.activation_price
+        act = order.stop  # the activation price, in points, when one was given
         if act is not None and (price < act if sell else price > act):
             return False
         order.activated = True
         order.extreme = price
         return False
-    assert order.extreme is not None
+    extreme = order.extreme
+    assert extreme is not None
+    rate = Rate(spec.callback_rate)  # percent: fire at extreme × (1 ∓ rate / 100)
     if sell:
-        order.extreme = max(order.extreme, price)
-        return price <= order.extreme * (1 - rate)
-    order.extreme = min(order.extreme, price)
-    return price >= order.extreme * (1 + rate)
+        extreme = order.extreme = max(extreme, price)
+        return price * 100 * rate.den <= extreme * (100 * rate.den - rate.num)
+    extreme = order.extreme = min(extreme, price)
+    return price * 100 * rate.den >= extreme * (100 * rate.den + rate.num)

@@ -1,31 +1,29 @@
-"""Price watches: isolated positions indexed by the prices at which something must happen to them.
+"""Price watches: things indexed by the mark price at which something must happen to them.
 
-Per symbol, a `falling` list fires when the mark drops to or through a price (a long's liquidation or
-alert level) and a `rising` list when it climbs to one (a short's). A tick that fires nothing costs one
-comparison per list; a tick that fires k entries costs O(log n + k). Keys are unique per position and
-kind, so every position can sit at one liquidation price and one alert price at a time.
+Per market, a `falling` list fires when the mark drops to or through a price (a long's liquidation or alert
+level, the low edge of a cross account's band) and a `rising` list when it climbs to one. Prices are integer
+price points. A tick that fires nothing costs one comparison per list; a tick that fires k entries O(log n + k).
+Keys are unique: each key sits at one price at a time.
 """
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 from sortedcontainers import SortedList
 
-Key = tuple[int, str, str]  # (account, position side, kind)
+Key = tuple[int, str, str]  # (account, position side or asset, kind)
 
 
 class PriceWatch:
-    """The watched prices of one symbol."""
+    """The watched prices of one market."""
 
     __slots__ = ("falling", "rising", "where")
 
     def __init__(self) -> None:
         self.falling = SortedList()  # (price, key): fires when mark <= price
         self.rising = SortedList()  # (price, key): fires when mark >= price
-        self.where: dict[Key, tuple[Decimal, bool]] = {}  # key -> (price, fires_on_fall)
+        self.where: dict[Key, tuple[int, bool]] = {}  # key -> (price, fires on fall)
 
-    def set(self, key: Key, price: Decimal | None, on_fall: bool) -> None:
+    def set(self, key: Key, price: int | None, on_fall: bool) -> None:
         """Watch `key` at `price` (None stops watching it)."""
         old = self.where.pop(key, None)
         if old is not None:
@@ -34,9 +32,14 @@ class PriceWatch:
             (self.falling if on_fall else self.rising).add((price, key))
             self.where[key] = (price, on_fall)
 
-    def fire(self, mark: Decimal) -> list[Key]:
-        """Remove and return every key whose price the mark has reached: falling first (highest price
-        first, the deepest underwater long), then rising (lowest first)."""
+    def drop(self, key: Key) -> None:
+        old = self.where.pop(key, None)
+        if old is not None:
+            (self.falling if old[1] else self.rising).remove((old[0], key))
+
+    def fire(self, mark: int) -> list[Key]:
+        """Remove and return every key whose price the mark has reached: falling first (highest price first,
+        the deepest underwater long), then rising (lowest first)."""
         out: list[Key] = []
         falling, rising, where = self.falling, self.rising, self.where
         while falling and falling[-1][0] >= mark:

@@ -1,0 +1,99 @@
+"""Invariants the engine must hold after every command, checked in full when the engine runs with `debug=True`
+(the test suite's stateful machine does) and callable by anyone at any time: `audit(engine)` raises
+AssertionError naming the first broken one. Pure reads."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from isomargin.engine.codes import BalanceKind
+from isomargin.engine.health import LIQ, threshold
+from isomargin.engine.positions import Positions
+from isomargin.engine.state import Position
+
+if TYPE_CHECKING:
+    from isomargin.engine.engine import Engine
+
+_NON_NEGATIVE = (BalanceKind.WALLET, BalanceKind.HOLD, BalanceKind.ISOLATED, BalanceKind.FUNDING)
+
+
+def audit(engine: Engine) -> None:
+    ledger_sound(engine)
+    orders_sound(engine)
+    positions_sound(engine)
+
+
+def ledger_sound(engine: Engine) -> None:
+    """Every asset's balances sum to exactly zero; wallets, holds, pools and the funding dust are never negative;
+    realised PnL nets out: settlement + Σ signed open cost (the fund's inventory included) = 0."""
+    for asset, total in engine.ledger.totals().items():
+        assert total == 0, f"{asset} balances sum to {total}, not 0"
+    for bal in engine.ledger.balances.values():
+        if bal.kind in _NON_NEGATIVE:
+            assert bal.amount >= 0, f"{bal.key} is negative: {bal.amount}"
+    open_cost: dict[str, int] = {}
+    for market in engine.markets.values():
+        asset = market.inst.settle
+        held = [] if market.held is None else [market.held]
+        for pos in [*market.positions.values(), *held]:
+            open_cost[asset] = open_cost.get(asset, 0) + pos.sign * pos.cost
+    for asset, settlement in engine.positions.settlement.items():
+        assert settlement.amount + open_cost.get(asset, 0) == 0, f"{asset} settlement identity broken"
+
+
+def orders_sound(engine: Engine) -> None:
+    """Holds equal the orders' holds; every index of open orders agrees; books hold exactly the resting orders,
+    uncrossed; trigger indexes exactly the waiting conditional orders."""
+    by_id = engine.orders.by_id
+    for acct in engine.accounts.by_id.values():
+        held: dict[str, int] = {}
+        for order in acct.orders.values():
+            assert by_id.get(order.id) is order, f"order {order.id} missing from the index"
+            asset = engine.markets[order.symbol].inst.settle
+            held[asset] = held.get(asset, 0) + order.hold
+            if order.reduce_only or order.waiting:
+                assert order.hold == 0, f"order {order.id} holds margin it must not"
+        for asset, bal in acct.holds.items():
+            assert bal.amount == held.get(asset, 0), f"account {acct.id} {asset} hold {bal.amount} != orders'"
+        assert acct.reducing == sum(1 for o in acct.orders.values() if o.reduce_only)
+        for cid, oid in acct.client_ids.items():
+            assert acct.orders[oid].spec.client_order_id == cid
+    assert len(by_id) == sum(len(a.orders) for a in engine.accounts.by_id.values())
+    for symbol, market in engine.markets.items():
+        book = market.book
+        bid, ask = book.best_bid(), book.best_ask()
+        assert bid is None or ask is None or bid < ask, f"{symbol} crossed at rest: {bid} >= {ask}"
+        resting = [o for o in by_id.values() if o.symbol == symbol and not o.waiting]
+        assert len(resting) == len(book), f"{symbol}: {len(resting)} resting orders, {len(book)} in the book"
+        for o in resting:
+            r = book.get(o.id)
+            assert r is not None and r.qty == o.lots - o.filled > 0 and r.price == o.ticks and r.side == o.side
+        waiting = sum(1 for o in by_id.values() if o.symbol == symbol and o.waiting)
+        assert market.triggers.size == waiting, f"{symbol} trigger index holds {market.triggers.size}, not {waiting}"
+
+
+def positions_sound(engine: Engine) -> None:
+    """No flat position is kept; the per-account and per-market indexes agree; open interest nets to zero; every
+    isolated position's cached liquidation and bankruptcy prices equal a fresh solve and sit in the watch."""
+    count = 0
+    for acct in engine.accounts.by_id.values():
+        for (symbol, side), pos in acct.positions.items():
+            assert pos.lots != 0, f"flat position kept: {acct.id} {symbol} {side}"
+            assert engine.markets[symbol].positions.get((acct.id, side)) is pos
+            count += 1
+            if pos.isolated:
+                _isolated_sound(pos)
+    assert count == sum(len(m.positions) for m in engine.markets.values())
+    for symbol, market in engine.markets.items():
+        held = market.held.lots if market.held is not None else 0
+        assert sum(p.lots for p in market.positions.values()) + held == 0, f"{symbol} open interest does not net"
+
+
+def _isolated_sound(pos: Position) -> None:
+    cached = (pos.liquidation, pos.bankruptcy)
+    Positions.refresh(pos)  # idempotent: recomputes the same values from the same inputs
+    assert (pos.liquidation, pos.bankruptcy) == cached, f"stale liquidation price on {pos.account} {pos.symbol}"
+    long = pos.lots > 0
+    where = pos.market.watch.where.get((pos.account, pos.side.value, LIQ))
+    want = threshold(pos.liquidation, long)
+    assert (where[0] if where else None) == want, f"watch out of date for {pos.account} {pos.symbol}"

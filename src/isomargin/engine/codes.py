@@ -1,0 +1,157 @@
+"""Every named outcome the engine reports, as enums: rejection codes, order statuses and reasons, ledger
+posting reasons, liquidation steps and alert levels.
+
+They are StrEnums, so they compare equal to their wire strings (`Code.BAD_PRICE == "bad_price"`) and hash as
+fast as str; events and adapters use the members, never bare strings.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Code(StrEnum):
+    """Why a command was rejected (it changed nothing)."""
+
+    UNKNOWN_COMMAND = "unknown_command"
+    ENGINE_FAILED = "engine_failed"
+    UNKNOWN_ACCOUNT = "unknown_account"
+    UNKNOWN_SYMBOL = "unknown_symbol"
+    UNKNOWN_VENUE = "unknown_venue"
+    ALREADY_LISTED = "already_listed"
+    BAD_PRICE_BAND = "bad_price_band"
+    BAD_FEE = "bad_fee"
+    BAD_INSTRUMENT = "bad_instrument"
+    ACCOUNT_EXISTS = "account_exists"
+    BAD_ACCOUNT = "bad_account"
+    BAD_NUMBER = "bad_number"
+    NOT_POSITIVE = "not_positive"
+    BAD_ASSET = "bad_asset"
+    BAD_FLAG = "bad_flag"
+    BAD_ENUM = "bad_enum"
+    BAD_TIMESTAMP = "bad_timestamp"
+    STATUS_UNCHANGED = "status_unchanged"
+    INSUFFICIENT_BALANCE = "insufficient_balance"
+    POSITION_OPEN = "position_open"
+    ORDERS_OPEN = "orders_open"
+    BAD_LEVERAGE = "bad_leverage"
+    LEVERAGE_ABOVE_TIER_MAX = "leverage_above_tier_max"
+    ABOVE_MAX_TIER = "above_max_tier"
+    INSUFFICIENT_MARGIN = "insufficient_margin"
+    NO_MARK_PRICE = "no_mark_price"
+    BAD_FUNDING_RATE = "bad_funding_rate"
+    NO_POSITION = "no_position"
+    NOT_ISOLATED = "not_isolated"
+    BAD_AMOUNT = "bad_amount"
+    ABOVE_MAX_REMOVABLE = "above_max_removable"
+    MARKET_PAUSED = "market_paused"
+    POSITION_SIDE_REQUIRED = "position_side_required"
+    POSITION_SIDE_MISMATCH = "position_side_mismatch"
+    REDUCE_ONLY_HEDGE = "reduce_only_hedge"
+    BAD_CLOSE_POSITION = "bad_close_position"
+    BAD_QUANTITY = "bad_quantity"
+    BAD_PRICE = "bad_price"
+    BAD_TIME_IN_FORCE = "bad_time_in_force"
+    BAD_STOP_PRICE = "bad_stop_price"
+    BAD_CALLBACK_RATE = "bad_callback_rate"
+    BAD_CLIENT_ORDER_ID = "bad_client_order_id"
+    DUPLICATE_CLIENT_ORDER_ID = "duplicate_client_order_id"
+    BELOW_MIN_NOTIONAL = "below_min_notional"
+    REDUCE_ONLY_REJECTED = "reduce_only_rejected"
+    POST_ONLY_WOULD_CROSS = "post_only_would_cross"
+    FOK_UNFILLABLE = "fok_unfillable"
+    NOT_AMENDABLE = "not_amendable"
+    UNKNOWN_ORDER = "unknown_order"
+    NO_REFERENCE_PRICE = "no_reference_price"
+    WOULD_IMMEDIATELY_TRIGGER = "would_immediately_trigger"
+    TOO_MANY_ORDERS = "too_many_orders"
+    INTERNAL_CHECK_ERROR = "internal_check_error"
+
+
+class OrderStatus(StrEnum):
+    NEW = "NEW"
+    PARTIALLY_FILLED = "PARTIALLY_FILLED"
+    FILLED = "FILLED"
+    CANCELED = "CANCELED"
+    EXPIRED = "EXPIRED"
+    TRIGGERED = "TRIGGERED"
+
+    @property
+    def final(self) -> bool:
+        return self in _FINAL
+
+
+_FINAL = frozenset({OrderStatus.FILLED, OrderStatus.CANCELED, OrderStatus.EXPIRED})
+
+
+class OrderReason(StrEnum):
+    """Why an order left the book (or a trigger fired into nothing), beside its status."""
+
+    USER = "user"
+    LIQUIDATION = "liquidation"
+    SELF_TRADE_PREVENTED = "self_trade_prevented"
+    REDUCE_ONLY_TRIMMED = "reduce_only_trimmed"
+    NO_LIQUIDITY = "no_liquidity"
+    NO_POSITION = "no_position"
+    MARGIN_CALL = "margin_call"
+    TRIGGER_REJECTED = "trigger_rejected"
+
+
+class Posting(StrEnum):
+    """Why money moved between two ledger balances."""
+
+    DEPOSIT = "deposit"
+    WITHDRAWAL = "withdrawal"
+    INSURANCE_DEPOSIT = "insurance_deposit"
+    ORDER_HOLD = "order_hold"
+    HOLD_RELEASE = "hold_release"
+    ISOLATED_MARGIN = "isolated_margin"
+    MARGIN_RELEASE = "margin_release"
+    MARGIN_ADJUSTMENT = "margin_adjustment"
+    REALIZED_PNL = "realized_pnl"
+    TRADING_FEE = "trading_fee"
+    FUNDING = "funding"
+    LIQUIDATION_FEE = "liquidation_fee"
+    LIQUIDATION_REMAINDER = "liquidation_remainder"
+    BAD_DEBT = "bad_debt"
+
+
+class BalanceKind(StrEnum):
+    """The kinds of ledger balance; a balance's key is `<kind>:<owner…>`."""
+
+    WALLET = "wallet"
+    HOLD = "hold"
+    ISOLATED = "isolated"
+    INSURANCE = "insurance"
+    FEES = "fees"
+    SETTLEMENT = "settlement"
+    FUNDING = "funding"
+    EXTERNAL = "external"
+
+
+class LiquidationStep(StrEnum):
+    CANCEL_ORDERS = "cancel_orders"
+    HEDGE_OFFSET = "hedge_offset"
+    PARTIAL = "partial"
+    CLOSE = "close"
+    TAKEOVER = "takeover"
+    ADL = "adl"
+    DONE = "done"
+
+
+class AlertLevel(StrEnum):
+    OK = "ok"
+    WARNING = "warning"
+    CANCEL_ORDERS = "cancel_orders"
+    LIQUIDATE = "liquidate"
+
+
+class ShortfallReason(StrEnum):
+    """Why the insurance fund had to cover a balance that went below zero."""
+
+    CLOSED_BEYOND_BANKRUPTCY = "closed_beyond_bankruptcy"
+    LIQUIDATED_BEYOND_BANKRUPTCY = "liquidated_beyond_bankruptcy"
+    CROSS_WALLET_EXHAUSTED = "cross_wallet_exhausted"
+    CROSS_LIQUIDATION = "cross_liquidation"
+    FEE_SHORTFALL = "fee_shortfall"
+    FUNDING_BEYOND_MARGIN = "funding_beyond_margin"
