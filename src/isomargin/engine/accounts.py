@@ -8,7 +8,7 @@ from typing import Final
 from isomargin.engine.codes import BalanceKind, Code
 from isomargin.engine.errors import Reject
 from isomargin.engine.ledger import Balance, Ledger
-from isomargin.engine.state import Account, Setting
+from isomargin.engine.state import Account, Purse, Setting
 
 MAX_ACCOUNT_ID: Final = 2**62  # ids are positive and fit a signed 64-bit integer for every adapter
 
@@ -45,23 +45,23 @@ class Accounts:
         return acct
 
     # -- balances ---------------------------------------------------------------------------------------------
-    def wallet(self, acct: Account, asset: str) -> Balance:
-        bal = acct.wallets.get(asset)
-        if bal is None:
-            bal = acct.wallets[asset] = self.ledger.open(BalanceKind.WALLET, asset, acct.id)
-        return bal
+    def purse(self, acct: Account, asset: str) -> Purse:
+        """The account's wallet and hold in `asset`, opened (at zero) the first time (commit steps only)."""
+        purse = acct.purses.get(asset)
+        if purse is None:
+            ledger = self.ledger
+            wallet = ledger.open(BalanceKind.WALLET, asset, acct.id)
+            purse = acct.purses[asset] = Purse(wallet, ledger.open(BalanceKind.HOLD, asset, acct.id))
+        return purse
 
-    def hold(self, acct: Account, asset: str) -> Balance:
-        bal = acct.holds.get(asset)
-        if bal is None:
-            bal = acct.holds[asset] = self.ledger.open(BalanceKind.HOLD, asset, acct.id)
-        return bal
+    def wallet(self, acct: Account, asset: str) -> Balance:
+        return self.purse(acct, asset).wallet
 
     @staticmethod
     def wallet_amount(acct: Account, asset: str) -> int:
         """Read without opening: a check must never create a balance."""
-        bal = acct.wallets.get(asset)
-        return 0 if bal is None else bal.amount
+        purse = acct.purses.get(asset)
+        return 0 if purse is None else purse.wallet.amount
 
     # -- settings -----------------------------------------------------------------------------------------------
     @staticmethod

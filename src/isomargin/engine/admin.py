@@ -287,7 +287,10 @@ class Admin:
 
     def commit_mark(self, plan: tuple[Market, int, Decimal, int, Decimal]) -> None:
         market, mark, mark_dec, index, index_dec = plan
-        market.mark, market.mark_dec, market.index, market.index_dec = mark, mark_dec, index, index_dec
+        market.mark = mark
+        market.mark_dec = mark_dec
+        market.index = index
+        market.index_dec = index_dec
         self._emit(MarkPriceUpdated(self.e.ctx.env, 0, market.inst.symbol, mark_dec, index_dec))
         if market.triggers.size:
             self.e.trading.run_triggers(market)

@@ -16,7 +16,12 @@ class AmendPlan:
     __slots__ = ("acct", "keeps_priority", "lots", "market", "order", "ticks")
 
     def __init__(self, acct: Account, market: Market, order: Order, lots: int, ticks: int, keeps: bool) -> None:
-        self.acct, self.market, self.order, self.lots, self.ticks, self.keeps_priority = acct, market, order, lots, ticks, keeps
+        self.acct = acct
+        self.market = market
+        self.order = order
+        self.lots = lots
+        self.ticks = ticks
+        self.keeps_priority = keeps
 
 
 class Amendments:
@@ -70,7 +75,10 @@ class Amendments:
 
     def commit(self, plan: AmendPlan) -> None:
         t = self.trading
-        acct, market, order, remaining = plan.acct, plan.market, plan.order, plan.lots
+        acct = plan.acct
+        market = plan.market
+        order = plan.order
+        remaining = plan.lots
         book = market.book
         risk = t.risk
         if plan.keeps_priority:  # no new match: shrink in place

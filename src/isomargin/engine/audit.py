@@ -53,7 +53,8 @@ def orders_sound(engine: Engine) -> None:
             held[asset] = held.get(asset, 0) + order.hold
             if order.reduce_only or order.waiting:
                 assert order.hold == 0, f"order {order.id} holds margin it must not"
-        for asset, bal in acct.holds.items():
+        for asset, purse in acct.purses.items():
+            bal = purse.hold
             assert bal.amount == held.get(asset, 0), f"account {acct.id} {asset} hold {bal.amount} != orders'"
         assert acct.reducing == sum(1 for o in acct.orders.values() if o.reduce_only)
         for cid, oid in acct.client_ids.items():
@@ -94,6 +95,6 @@ def _isolated_sound(pos: Position) -> None:
     Positions.refresh(pos)  # idempotent: recomputes the same values from the same inputs
     assert (pos.liquidation, pos.bankruptcy) == cached, f"stale liquidation price on {pos.account} {pos.symbol}"
     long = pos.lots > 0
-    where = pos.market.watch.where.get((pos.account, pos.side.value, LIQ))
+    where = pos.market.watch.where.get((pos.account, pos.side, LIQ))
     want = threshold(pos.liquidation, long)
     assert (where[0] if where else None) == want, f"watch out of date for {pos.account} {pos.symbol}"

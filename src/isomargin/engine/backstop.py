@@ -61,9 +61,12 @@ class Backstop:
     def __init__(
         self, trading: Trading, positions: Positions, health: Health, accounts: Accounts, orders: Orders, ctx: Context
     ) -> None:
-        self.trading, self.positions, self.health, self.accounts, self.orders, self.ctx = (
-            trading, positions, health, accounts, orders, ctx,
-        )  # fmt: skip
+        self.trading = trading
+        self.positions = positions
+        self.health = health
+        self.accounts = accounts
+        self.orders = orders
+        self.ctx = ctx
         self.liquidation: Liquidation | None = None  # wired by the engine (steps are reported there)
 
     # -- the price everything here closes at -----------------------------------------------------------------
@@ -83,7 +86,8 @@ class Backstop:
     def _cross_bankruptcy(self, pos: Position) -> Decimal | None:
         acct = self.accounts.by_id[pos.account]
         asset = pos.inst.settle
-        legs, base = [], self.accounts.wallet_amount(acct, asset)
+        legs = []
+        base = self.accounts.wallet_amount(acct, asset)
         for p in acct.positions.values():
             if p.isolated or not p.lots or p.inst.settle != asset:
                 continue
@@ -208,6 +212,8 @@ class Backstop:
         self.trading.upkeep_all(touched)
         return bool(result.fills)
 
-    def _step(self, pos: Position, step: LiquidationStep, mark: int, lots: int, price: int, fund: int | None = None) -> None:
+    def _step(
+        self, pos: Position, step: LiquidationStep, mark: int, lots: int, price: int, fund: int | None = None
+    ) -> None:
         assert self.liquidation is not None
         self.liquidation.step(pos, step, mark, pos.inst.qty(lots), points(price), None if fund is None else money(fund))

@@ -36,7 +36,11 @@ class RestingOrder:
     __slots__ = ("account", "order_id", "price", "qty", "side")
 
     def __init__(self, order_id: int, account: int, side: int, price: int, qty: int) -> None:
-        self.order_id, self.account, self.side, self.price, self.qty = order_id, account, side, price, qty
+        self.order_id = order_id
+        self.account = account
+        self.side = side
+        self.price = price
+        self.qty = qty
 
     def _key(self) -> tuple[int, int, int, int, int]:
         return (self.order_id, self.account, self.side, self.price, self.qty)
@@ -62,9 +66,14 @@ class Fill:
         self, maker_order_id: int, maker_account: int, taker_order_id: int, taker_account: int, side: int,
         price: int, qty: int, maker_remaining: int,
     ) -> None:  # fmt: skip
-        self.maker_order_id, self.maker_account = maker_order_id, maker_account
-        self.taker_order_id, self.taker_account = taker_order_id, taker_account
-        self.side, self.price, self.qty, self.maker_remaining = side, price, qty, maker_remaining  # side: the taker's
+        self.maker_order_id = maker_order_id
+        self.maker_account = maker_account
+        self.taker_order_id = taker_order_id
+        self.taker_account = taker_account
+        self.side = side
+        self.price = price
+        self.qty = qty
+        self.maker_remaining = maker_remaining  # side: the taker's
 
     def _key(self) -> tuple[int, ...]:
         return (self.maker_order_id, self.maker_account, self.taker_order_id, self.taker_account, self.side,
@@ -90,8 +99,13 @@ class MatchResult:
         self, fills: tuple[Fill, ...], filled: int, remaining: int, rested: bool, expired_makers: tuple[int, ...],
         reject: str | None, stp_expired_taker: bool,
     ) -> None:  # fmt: skip
-        self.fills, self.filled, self.remaining, self.rested = fills, filled, remaining, rested
-        self.expired_makers, self.reject, self.stp_expired_taker = expired_makers, reject, stp_expired_taker
+        self.fills = fills
+        self.filled = filled
+        self.remaining = remaining
+        self.rested = rested
+        self.expired_makers = expired_makers
+        self.reject = reject
+        self.stp_expired_taker = stp_expired_taker
 
     def _key(self) -> tuple[object, ...]:
         return (self.fills, self.filled, self.remaining, self.rested, self.expired_makers, self.reject,
@@ -186,9 +200,13 @@ class OrderBook:
         Raises ValueError for a bad side, a non-positive price or qty, or an id that is already resting.
         """
         if side == BUY:
-            opp_heap, opp, limit = self._ask_heap, self._asks, price
+            opp_heap = self._ask_heap
+            opp = self._asks
+            limit = price
         elif side == SELL:
-            opp_heap, opp, limit = self._bid_heap, self._bids, -price
+            opp_heap = self._bid_heap
+            opp = self._bids
+            limit = -price
         else:
             raise ValueError(f"side must be BUY (1) or SELL (-1), got {side!r}")
         if price <= 0 or qty <= 0:
@@ -349,9 +367,13 @@ class OrderBook:
 
     def _rest(self, order: RestingOrder) -> None:
         if order.side == BUY:
-            heap, levels, key = self._bid_heap, self._bids, -order.price
+            heap = self._bid_heap
+            levels = self._bids
+            key = -order.price
         else:
-            heap, levels, key = self._ask_heap, self._asks, order.price
+            heap = self._ask_heap
+            levels = self._asks
+            key = order.price
         level = levels.get(key)
         if level is None:
             levels[key] = deque((order,))
@@ -491,7 +513,8 @@ class OrderBook:
                     if order_id in book._orders:
                         raise ValueError(f"duplicate order id {order_id} in snapshot")
                     book._rest(RestingOrder(order_id, account, side, price, qty))
-        bid, ask = book.best_bid(), book.best_ask()
+        bid = book.best_bid()
+        ask = book.best_ask()
         if bid is not None and ask is not None and bid >= ask:
             raise ValueError(f"snapshot is crossed: best bid {bid} >= best ask {ask}")
         return book

@@ -92,9 +92,8 @@ class Engine:
                                 f"({type(exc).__name__}: {exc})")  # fmt: skip
         try:
             commit(plan)
-            rows = self.ledger.take()
-            if rows:
-                out.append(Posted(env, len(out), rows))
+            if self.ledger.postings:
+                out.append(Posted(env, len(out), self.ledger.take()))
             if self.debug:
                 audit(self)
         except BaseException as exc:
@@ -108,12 +107,16 @@ class Engine:
         return [Rejected(env, 0, code, message)]
 
     def stats(self) -> dict[str, Any]:
-        """Counters for benchmarks and health endpoints: commands, rejections, trades, resting orders per market."""
+        """Counters for benchmarks, health endpoints and journal tools: commands applied, rejections, trades,
+        accounts, instruments, open orders, open positions, resting orders per market, and the failure if any."""
         return {
             "commands": self.seq,
             "rejected": self.rejected,
             "trades": self.trading.next_trade_id - 1,
+            "accounts": len(self.accounts.by_id),
+            "instruments": len(self.markets),
             "open_orders": len(self.orders),
+            "positions": sum(len(m.positions) for m in self.markets.values()),
             "resting": {s: len(m.book) for s, m in self.markets.items()},
+            "failed": self.failed,
         }
-

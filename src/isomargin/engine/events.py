@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from decimal import Decimal
-from enum import Enum
+from enum import Enum, IntEnum
 from typing import Any, ClassVar
 
 from isomargin.engine.codes import (
@@ -46,7 +46,8 @@ class Envelope:
     __slots__ = ("command", "seq")
 
     def __init__(self, seq: int, command: Command) -> None:
-        self.seq, self.command = seq, command
+        self.seq = seq
+        self.command = command
 
     @property
     def ts(self) -> int:
@@ -72,9 +73,12 @@ class Envelope:
 
 
 def plain(value: Any) -> Any:
-    """A field value as JSON-ready data: decimals as strings, enums by value, tuples as lists."""
+    """A field value as JSON-ready data: decimals as strings, enums by value (an order side by name: BUY, SELL),
+    tuples as lists."""
     if isinstance(value, Decimal):
         return str(value)
+    if isinstance(value, IntEnum):
+        return value.name
     if isinstance(value, Enum):
         return value.value
     if isinstance(value, tuple):
@@ -139,14 +143,29 @@ class OrderSpec:
         callback_rate: Decimal | None,
         activation_price: Decimal | None,
     ) -> None:
-        self.id, self.account, self.grid, self.symbol = id, account, grid, grid.symbol
-        self.side, self.type, self.tif, self.stop_price = side, type, tif, stop_price
-        self.reduce_only, self.close_position, self.position_side = reduce_only, close_position, position_side
-        self.client_order_id, self.working_type, self.stp, self.created = client_order_id, working_type, stp, created
-        self.callback_rate, self.activation_price = callback_rate, activation_price
+        self.id = id
+        self.account = account
+        self.grid = grid
+        self.symbol = grid.symbol
+        self.side = side
+        self.type = type
+        self.tif = tif
+        self.stop_price = stop_price
+        self.reduce_only = reduce_only
+        self.close_position = close_position
+        self.position_side = position_side
+        self.client_order_id = client_order_id
+        self.working_type = working_type
+        self.stp = stp
+        self.created = created
+        self.callback_rate = callback_rate
+        self.activation_price = activation_price
 
     def raw(self) -> dict[str, Any]:
-        return {name: plain(getattr(self, name)) for name in _SPEC_FIELDS} | {"grid": self.grid.spec}
+        out = {name: plain(getattr(self, name)) for name in _SPEC_FIELDS}
+        out["side"] = int(self.side)
+        out["grid"] = self.grid.spec
+        return out
 
     @classmethod
     def from_raw(cls, r: dict[str, Any], grid: Grid) -> OrderSpec:
@@ -190,54 +209,76 @@ class OrderUpdated(Event):
         ticks: int | None,
         reason: OrderReason | Code | None,
     ) -> None:
-        self.env, self.index, self.spec, self.status, self.reason = env, index, spec, status, reason
-        self._lots, self._filled, self._cost, self._ticks = lots, filled, cost, ticks
+        self.env = env
+        self.index = index
+        self.spec = spec
+        self.status = status
+        self.reason = reason
+        self._lots = lots
+        self._filled = filled
+        self._cost = cost
+        self._ticks = ticks
 
     @property
     def order_id(self) -> Any:
         return self.spec.id
+
     @property
     def account(self) -> Any:
         return self.spec.account
+
     @property
     def symbol(self) -> Any:
         return self.spec.symbol
+
     @property
     def client_order_id(self) -> Any:
         return self.spec.client_order_id
+
     @property
     def side(self) -> Any:
         return self.spec.side
+
     @property
     def type(self) -> Any:
         return self.spec.type
+
     @property
     def time_in_force(self) -> Any:
         return self.spec.tif
+
     @property
     def stop_price(self) -> Any:
         return self.spec.stop_price
+
     @property
     def reduce_only(self) -> Any:
         return self.spec.reduce_only
+
     @property
     def close_position(self) -> Any:
         return self.spec.close_position
+
     @property
     def position_side(self) -> Any:
         return self.spec.position_side
+
     @property
     def working_type(self) -> Any:
         return self.spec.working_type
+
     @property
     def callback_rate(self) -> Any:
         return self.spec.callback_rate
+
     @property
     def activation_price(self) -> Any:
         return self.spec.activation_price
+
     @property
     def stp(self) -> Any:
         return self.spec.stp
+
     @property
     def created(self) -> Any:
         return self.spec.created
@@ -318,29 +359,46 @@ class Trade(Event):
         maker_pnl: int,
         taker_pnl: int,
     ) -> None:
-        self.env, self.index, self.trade_id, self.grid, self._ticks, self._lots = env, index, trade_id, grid, ticks, lots
-        self.taker_side, self.maker_order_id, self.taker_order_id = taker_side, maker_order_id, taker_order_id
-        self.maker_account, self.taker_account = maker_account, taker_account
-        self._maker_fee, self._taker_fee, self._maker_pnl, self._taker_pnl = maker_fee, taker_fee, maker_pnl, taker_pnl
+        self.env = env
+        self.index = index
+        self.trade_id = trade_id
+        self.grid = grid
+        self._ticks = ticks
+        self._lots = lots
+        self.taker_side = taker_side
+        self.maker_order_id = maker_order_id
+        self.taker_order_id = taker_order_id
+        self.maker_account = maker_account
+        self.taker_account = taker_account
+        self._maker_fee = maker_fee
+        self._taker_fee = taker_fee
+        self._maker_pnl = maker_pnl
+        self._taker_pnl = taker_pnl
 
     @property
     def symbol(self) -> Any:
         return self.grid.symbol
+
     @property
     def price(self) -> Any:
         return self.grid.price(self._ticks)
+
     @property
     def qty(self) -> Any:
         return self.grid.qty(self._lots)
+
     @property
     def maker_fee(self) -> Any:
         return money(self._maker_fee)
+
     @property
     def taker_fee(self) -> Any:
         return money(self._taker_fee)
+
     @property
     def maker_realized_pnl(self) -> Any:
         return money(self._maker_pnl)
+
     @property
     def taker_realized_pnl(self) -> Any:
         return money(self._taker_pnl)
@@ -396,19 +454,31 @@ class PositionUpdated(Event):
         liquidation_price: Decimal | None,
         realized: int,
     ) -> None:
-        self.env, self.index, self.account, self.grid, self.position_side = env, index, account, grid, position_side
-        self._lots, self._cost, self.margin_mode, self.leverage = lots, cost, margin_mode, leverage
-        self._margin, self.liquidation_price, self._realized = margin, liquidation_price, realized
+        self.env = env
+        self.index = index
+        self.account = account
+        self.grid = grid
+        self.position_side = position_side
+        self._lots = lots
+        self._cost = cost
+        self.margin_mode = margin_mode
+        self.leverage = leverage
+        self._margin = margin
+        self.liquidation_price = liquidation_price
+        self._realized = realized
 
     @property
     def symbol(self) -> Any:
         return self.grid.symbol
+
     @property
     def size(self) -> Any:
         return self.grid.qty(self._lots)
+
     @property
     def isolated_margin(self) -> Any:
         return money(self._margin)
+
     @property
     def realized_pnl(self) -> Any:
         return money(self._realized)
@@ -452,8 +522,10 @@ class Posted(Event):
     __slots__ = ("rows",)
     PUBLIC = ("postings",)
 
-    def __init__(self, env: Envelope, index: int, rows: tuple[PostingRow, ...]) -> None:
-        self.env, self.index, self.rows = env, index, rows
+    def __init__(self, env: Envelope, index: int, rows: list[PostingRow]) -> None:
+        self.env = env
+        self.index = index
+        self.rows = rows  # the ledger hands its list over; never changed after
 
     @property
     def postings(self) -> tuple[Transfer, ...]:
@@ -469,7 +541,7 @@ class Posted(Event):
 
     @classmethod
     def from_raw(cls, env: Envelope, index: int, r: dict[str, Any], grids: GridCache) -> Posted:
-        return cls(env, index, tuple((d, c, a, n, Posting(p)) for d, c, a, n, p in r["rows"]))
+        return cls(env, index, [(d, c, a, n, Posting(p)) for d, c, a, n, p in r["rows"]])
 
 
 # ------------------------------------------------------------------------------------- the colder events
@@ -501,7 +573,10 @@ class Rejected(ColdEvent):
     FIELDS = (("code", Code), ("message", _same))
 
     def __init__(self, env: Envelope, index: int, code: Code, message: str) -> None:
-        self.env, self.index, self.code, self.message = env, index, code, message
+        self.env = env
+        self.index = index
+        self.code = code
+        self.message = message
 
     @property
     def command(self) -> str:
@@ -528,9 +603,17 @@ class InstrumentListed(ColdEvent):
         self, env: Envelope, index: int, symbol: str, venue: str, settle: str, tick_size: Decimal, step_size: Decimal,
         min_notional: Decimal, maker_fee: Decimal, taker_fee: Decimal, price_band: Decimal,
     ) -> None:  # fmt: skip
-        self.env, self.index, self.symbol, self.venue, self.settle = env, index, symbol, venue, settle
-        self.tick_size, self.step_size, self.min_notional = tick_size, step_size, min_notional
-        self.maker_fee, self.taker_fee, self.price_band = maker_fee, taker_fee, price_band
+        self.env = env
+        self.index = index
+        self.symbol = symbol
+        self.venue = venue
+        self.settle = settle
+        self.tick_size = tick_size
+        self.step_size = step_size
+        self.min_notional = min_notional
+        self.maker_fee = maker_fee
+        self.taker_fee = taker_fee
+        self.price_band = price_band
 
 
 class MarketStatusChanged(ColdEvent):
@@ -538,7 +621,10 @@ class MarketStatusChanged(ColdEvent):
     FIELDS = (("symbol", _same), ("paused", _same))
 
     def __init__(self, env: Envelope, index: int, symbol: str, paused: bool) -> None:
-        self.env, self.index, self.symbol, self.paused = env, index, symbol, paused
+        self.env = env
+        self.index = index
+        self.symbol = symbol
+        self.paused = paused
 
 
 class AccountCreated(ColdEvent):
@@ -546,7 +632,10 @@ class AccountCreated(ColdEvent):
     FIELDS = (("account", _same), ("hedge_mode", _same))
 
     def __init__(self, env: Envelope, index: int, account: int, hedge_mode: bool) -> None:
-        self.env, self.index, self.account, self.hedge_mode = env, index, account, hedge_mode
+        self.env = env
+        self.index = index
+        self.account = account
+        self.hedge_mode = hedge_mode
 
 
 class SettingChanged(ColdEvent):
@@ -557,9 +646,12 @@ class SettingChanged(ColdEvent):
 
     def __init__(self, env: Envelope, index: int, account: int, setting: str, value: str,
                  symbol: str | None = None) -> None:  # fmt: skip
-        self.env, self.index, self.account, self.setting, self.value, self.symbol = (
-            env, index, account, setting, value, symbol,
-        )  # fmt: skip
+        self.env = env
+        self.index = index
+        self.account = account
+        self.setting = setting
+        self.value = value
+        self.symbol = symbol
 
 
 class MarkPriceUpdated(ColdEvent):
@@ -567,7 +659,11 @@ class MarkPriceUpdated(ColdEvent):
     FIELDS = (("symbol", _same), ("mark", Decimal), ("index_price", Decimal))
 
     def __init__(self, env: Envelope, index: int, symbol: str, mark: Decimal, index_price: Decimal) -> None:
-        self.env, self.index, self.symbol, self.mark, self.index_price = env, index, symbol, mark, index_price
+        self.env = env
+        self.index = index
+        self.symbol = symbol
+        self.mark = mark
+        self.index_price = index_price
 
 
 class FundingPaid(ColdEvent):
@@ -579,8 +675,14 @@ class FundingPaid(ColdEvent):
 
     def __init__(self, env: Envelope, index: int, account: int, symbol: str, position_side: PositionSide,
                  rate: Decimal, mark: Decimal, amount: Decimal) -> None:  # fmt: skip
-        self.env, self.index, self.account, self.symbol, self.position_side = env, index, account, symbol, position_side
-        self.rate, self.mark, self.amount = rate, mark, amount
+        self.env = env
+        self.index = index
+        self.account = account
+        self.symbol = symbol
+        self.position_side = position_side
+        self.rate = rate
+        self.mark = mark
+        self.amount = amount
 
 
 class MarginAdjusted(ColdEvent):
@@ -590,8 +692,14 @@ class MarginAdjusted(ColdEvent):
 
     def __init__(self, env: Envelope, index: int, account: int, symbol: str, position_side: PositionSide,
                  amount: Decimal, isolated_margin: Decimal, liquidation_price: Decimal | None) -> None:  # fmt: skip
-        self.env, self.index, self.account, self.symbol, self.position_side = env, index, account, symbol, position_side
-        self.amount, self.isolated_margin, self.liquidation_price = amount, isolated_margin, liquidation_price
+        self.env = env
+        self.index = index
+        self.account = account
+        self.symbol = symbol
+        self.position_side = position_side
+        self.amount = amount
+        self.isolated_margin = isolated_margin
+        self.liquidation_price = liquidation_price
 
 
 class BadDebt(ColdEvent):
@@ -603,8 +711,13 @@ class BadDebt(ColdEvent):
 
     def __init__(self, env: Envelope, index: int, account: int, symbol: str, asset: str, amount: Decimal,
                  reason: ShortfallReason) -> None:  # fmt: skip
-        self.env, self.index, self.account, self.symbol, self.asset = env, index, account, symbol, asset
-        self.amount, self.reason = amount, reason
+        self.env = env
+        self.index = index
+        self.account = account
+        self.symbol = symbol
+        self.asset = asset
+        self.amount = amount
+        self.reason = reason
 
 
 class Liquidated(ColdEvent):
@@ -625,10 +738,19 @@ class Liquidated(ColdEvent):
         bankruptcy_price: Decimal | None, qty: Decimal | None = None, price: Decimal | None = None,
         fund_change: Decimal | None = None,
     ) -> None:  # fmt: skip
-        self.env, self.index, self.account, self.symbol, self.position_side = env, index, account, symbol, position_side
-        self.margin_mode, self.step, self.mark = margin_mode, step, mark
-        self.liquidation_price, self.bankruptcy_price = liquidation_price, bankruptcy_price
-        self.qty, self.price, self.fund_change = qty, price, fund_change
+        self.env = env
+        self.index = index
+        self.account = account
+        self.symbol = symbol
+        self.position_side = position_side
+        self.margin_mode = margin_mode
+        self.step = step
+        self.mark = mark
+        self.liquidation_price = liquidation_price
+        self.bankruptcy_price = bankruptcy_price
+        self.qty = qty
+        self.price = price
+        self.fund_change = fund_change
 
 
 class AutoDeleveraged(ColdEvent):
@@ -645,9 +767,17 @@ class AutoDeleveraged(ColdEvent):
         self, env: Envelope, index: int, account: int, symbol: str, position_side: PositionSide, qty: Decimal,
         price: Decimal, realized_pnl: Decimal, liquidated_account: int, side: str, liquidated_side: str,
     ) -> None:  # fmt: skip
-        self.env, self.index, self.account, self.symbol, self.position_side = env, index, account, symbol, position_side
-        self.qty, self.price, self.realized_pnl, self.liquidated_account = qty, price, realized_pnl, liquidated_account
-        self.side, self.liquidated_side = side, liquidated_side  # long | short: the deleveraged and the bankrupt side
+        self.env = env
+        self.index = index
+        self.account = account
+        self.symbol = symbol
+        self.position_side = position_side
+        self.qty = qty
+        self.price = price
+        self.realized_pnl = realized_pnl
+        self.liquidated_account = liquidated_account
+        self.side = side
+        self.liquidated_side = liquidated_side  # long | short: the deleveraged and the bankrupt side
 
 
 class MarginCall(ColdEvent):
@@ -659,8 +789,13 @@ class MarginCall(ColdEvent):
 
     def __init__(self, env: Envelope, index: int, account: int, symbol: str | None,
                  position_side: PositionSide | None, level: AlertLevel, ratio: Decimal) -> None:  # fmt: skip
-        self.env, self.index, self.account, self.symbol, self.position_side = env, index, account, symbol, position_side
-        self.level, self.ratio = level, ratio
+        self.env = env
+        self.index = index
+        self.account = account
+        self.symbol = symbol
+        self.position_side = position_side
+        self.level = level
+        self.ratio = ratio
 
 
 HOT_EVENTS: tuple[type[Event], ...] = (OrderUpdated, Trade, PositionUpdated, Posted)

@@ -1,6 +1,7 @@
 """Funding: at each settlement every position on the market pays or receives size × mark × rate (longs pay a
-positive rate) from or to its collateral, through the asset's funding clearing balance; the fund's taken-over inventory pays
-and earns it too. A payment rounds against the position (paid up, received down); the dust stays with the venue.
+positive rate) from or to its collateral, through the asset's funding clearing balance; the fund's taken-over
+inventory pays and earns it too. A payment rounds against the position (paid up, received down); the dust stays
+with the venue.
 """
 
 from __future__ import annotations
@@ -24,8 +25,14 @@ class Funding:
 
     __slots__ = ("accounts", "ctx", "health", "positions", "trading")
 
-    def __init__(self, positions: Positions, accounts: Accounts, health: Health, trading: Trading, ctx: Context) -> None:
-        self.positions, self.accounts, self.health, self.trading, self.ctx = positions, accounts, health, trading, ctx
+    def __init__(
+        self, positions: Positions, accounts: Accounts, health: Health, trading: Trading, ctx: Context
+    ) -> None:
+        self.positions = positions
+        self.accounts = accounts
+        self.health = health
+        self.trading = trading
+        self.ctx = ctx
 
     def settle(self, market: Market, rate: Decimal) -> None:
         assert market.mark is not None and market.mark_dec is not None

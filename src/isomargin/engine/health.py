@@ -22,7 +22,10 @@ from isomargin.margin.numbers import MONEY
 from isomargin.venues import RatioConvention, VenueProfile
 
 ONE = Decimal(1)
-LIQ, ALERT, LO, HI = "liq", "alert", "lo", "hi"
+LIQ = "liq"
+ALERT = "alert"
+LO = "lo"
+HI = "hi"
 
 
 class Health:
@@ -31,7 +34,8 @@ class Health:
     __slots__ = ("cross_alerts", "dirty", "markets", "positions")
 
     def __init__(self, positions: Positions, markets: dict[str, Market]) -> None:
-        self.positions, self.markets = positions, markets
+        self.positions = positions
+        self.markets = markets
         self.dirty: dict[int, None] = {}  # cross accounts to re-measure at the next mark tick
         self.cross_alerts: dict[tuple[int, str], AlertLevel] = {}  # (account, asset) -> level last reported
 
@@ -44,10 +48,10 @@ class Health:
             return
         pos.liquidation = pos.bankruptcy = None
         watch = pos.market.watch
-        key = (pos.account, pos.side.value, LIQ)
+        key = (pos.account, pos.side, LIQ)  # the StrEnum member is its own string: no Enum.value call
         if key in watch.where:
             watch.drop(key)
-            watch.drop((pos.account, pos.side.value, ALERT))
+            watch.drop((pos.account, pos.side, ALERT))
         if not pos.isolated:
             self.dirty[pos.account] = None
 
@@ -55,7 +59,7 @@ class Health:
         """(Re-)index an isolated position at its liquidation price and next alert price."""
         watch = pos.market.watch
         long = pos.lots > 0
-        side = pos.side.value
+        side = pos.side
         watch.set((pos.account, side, LIQ), threshold(pos.liquidation, long), long)
         profile = pos.inst.profile
         first = profile.alerts.warning if profile.alerts.warning is not None else profile.alerts.cancel_orders
@@ -90,8 +94,8 @@ class Health:
     def measure(self, acct: Account, asset: str) -> tuple[int, int, VenueProfile | None]:
         """(equity, maintenance margin, the profile of the first position) of the account's cross positions in
         `asset`, at each market's reference price, in quanta (each rounded against the account)."""
-        wallet = acct.wallets.get(asset)
-        equity = 0 if wallet is None else wallet.amount
+        purse = acct.purses.get(asset)
+        equity = 0 if purse is None else purse.wallet.amount
         mm = 0
         profile: VenueProfile | None = None
         for pos in acct.positions.values():
@@ -126,7 +130,8 @@ class Health:
         factors = [Fraction(1), *(_factor(profile, t) for t in (profile.alerts.warning, profile.alerts.cancel_orders))]
         gaps = [(abs(equity * c.denominator - mm * c.numerator), c) for c in factors if c]
         k = len(symbols)
-        key_lo, key_hi = (acct.id, asset, LO), (acct.id, asset, HI)
+        key_lo = (acct.id, asset, LO)
+        key_hi = (acct.id, asset, HI)
         for symbol, legs in symbols.items():
             market = self.markets[symbol]
             inst = market.inst
@@ -144,12 +149,14 @@ class Health:
                 delta = d if delta is None or d < delta else delta
             if delta is None:
                 continue  # nothing on this market can move the level
-            lo, hi = mark - delta - 1, mark + delta + 1
+            lo = mark - delta - 1
+            hi = mark + delta + 1
             market.cross.set(key_lo, lo if lo > 0 else None, True)
             market.cross.set(key_hi, hi, False)
 
     def unband(self, acct: Account, asset: str) -> None:
-        key_lo, key_hi = (acct.id, asset, LO), (acct.id, asset, HI)
+        key_lo = (acct.id, asset, LO)
+        key_hi = (acct.id, asset, HI)
         for market in self.markets.values():
             cross = market.cross
             if key_lo in cross.where or key_hi in cross.where:

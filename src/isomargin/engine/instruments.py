@@ -19,20 +19,25 @@ from isomargin.margin.numbers import MONEY
 from isomargin.venues import SymbolSpec, VenueProfile
 
 MAX_LEVERAGE: Final = 1000  # above any venue's tier tables; leverage is a whole number 1..this
-MEMO_ENTRIES: Final = 4096  # Decimal → ticks/lots conversions remembered per instrument (prices repeat near the touch)
 
 
 class Grid:
     """How one instrument's integers read as Decimals: ticks → price, lots → quantity (immutable)."""
 
-    __slots__ = ("settle", "spec", "step", "symbol", "tick", "_qm", "_qx", "_tm", "_tx")
+    __slots__ = ("_qm", "_qx", "_tm", "_tx", "settle", "spec", "step", "symbol", "tick")
 
     def __init__(self, symbol: str, settle: str, tick: Decimal, step: Decimal) -> None:
-        self.symbol, self.settle, self.tick, self.step = symbol, settle, tick, step
-        t, s = tick.as_tuple(), step.as_tuple()
+        self.symbol = symbol
+        self.settle = settle
+        self.tick = tick
+        self.step = step
+        t = tick.as_tuple()
+        s = step.as_tuple()
         assert isinstance(t.exponent, int) and isinstance(s.exponent, int)
-        self._tm, self._tx = int(tick.scaleb(-t.exponent)), t.exponent
-        self._qm, self._qx = int(step.scaleb(-s.exponent)), s.exponent
+        self._tm = int(tick.scaleb(-t.exponent))
+        self._tx = t.exponent
+        self._qm = int(step.scaleb(-s.exponent))
+        self._qx = s.exponent
         self.spec = f"{symbol}|{settle}|{tick}|{step}"  # what the journal codec writes for this grid
 
     def price(self, ticks: int) -> Decimal:
@@ -94,7 +99,8 @@ class Schedule:
         for lev, tier_cap in zip(self.levs, self.caps, strict=True):
             if lev < leverage:
                 break
-            allowed, cap = True, tier_cap
+            allowed = True
+            cap = tier_cap
         return allowed, cap
 
 
@@ -109,6 +115,10 @@ class Instrument:
     """A listed market's fixed parameters (immutable once listed)."""
 
     __slots__ = (
+        "_sden",
+        "_snum",
+        "_tden",
+        "_tnum",
         "band",
         "fee_in_mm",
         "grid",
@@ -133,20 +143,18 @@ class Instrument:
         "tick",
         "tick_k",
         "tick_pp",
-        "_lots_memo",
-        "_sden",
-        "_snum",
-        "_tden",
-        "_ticks_memo",
-        "_tnum",
     )
 
     def __init__(
         self, profile: VenueProfile, spec: SymbolSpec, maker_fee: Decimal, taker_fee: Decimal, price_band: Decimal
     ) -> None:
-        self.profile, self.spec, self.symbol, self.settle = profile, spec, spec.symbol, spec.settle
+        self.profile = profile
+        self.spec = spec
+        self.symbol = spec.symbol
+        self.settle = spec.settle
         self.kind = spec.kind
-        self.tick, self.step = spec.tick_size, spec.step_size
+        self.tick = spec.tick_size
+        self.step = spec.step_size
         self.grid = Grid(spec.symbol, spec.settle, self.tick, self.step)
         tick_pp = scaled(self.tick, PRICE_POINTS)
         with localcontext(MONEY):
@@ -154,14 +162,16 @@ class Instrument:
         if not tick_pp or not tick_k or spec.kind is not ContractKind.LINEAR:
             raise ValueError(f"{spec.symbol}: tick {self.tick} must be a multiple of 1e-8 and tick × step "
                              f"({self.tick} × {self.step}) a multiple of 1e-10")  # fmt: skip
-        self.tick_pp, self.tick_k = tick_pp, tick_k  # price points per tick; quanta per lot per tick
+        self.tick_pp = tick_pp
+        self.tick_k = tick_k  # price points per tick; quanta per lot per tick
         self.mark_num, self.mark_den = _mark_ratio(self.step)
         self._tnum, self._tden = self.tick.as_integer_ratio()
         self._snum, self._sden = self.step.as_integer_ratio()
         self.max_ticks = MAX_MAGNITUDE * PRICE_POINTS // tick_pp
         self.max_lots = max(1, MAX_MAGNITUDE * self._sden // self._snum)
         self.min_notional = _quanta_ceil(spec.min_notional)
-        self.maker_fee, self.taker_fee = Rate(maker_fee), Rate(taker_fee)
+        self.maker_fee = Rate(maker_fee)
+        self.taker_fee = Rate(taker_fee)
         self.price_band = price_band
         self.band = Rate(price_band)
         self.liq_fee = Rate(spec.liquidation_fee_rate)
@@ -169,10 +179,6 @@ class Instrument:
         self.mm_on_entry = profile.mm_basis is MMBasis.ENTRY
         self.mm = Schedule(spec.table, self.step, taker_fee if self.fee_in_mm else Decimal(0))
         self.lev_caps: dict[int, tuple[bool, int | None]] = {}
-        # Pure-function memos (a value's ticks never change), bounded: cleared when full, so results never depend
-        # on them. They save the exact conversion (as_integer_ratio and a gcd) for the prices and sizes that repeat.
-        self._ticks_memo: dict[Decimal, int] = {}
-        self._lots_memo: dict[Decimal, int] = {}
 
     # -- notionals -----------------------------------------------------------------------------------
     def value_down(self, lots: int, points: int) -> int:
@@ -181,30 +187,17 @@ class Instrument:
 
     def value_up(self, lots: int, points: int) -> int:
         """Notional (quanta) of `lots` at a price in points, rounded up."""
-        return -(-lots * points * self.mark_num // self.mark_den)
+        return div_up(lots * points * self.mark_num, self.mark_den)
 
     # -- the grid ------------------------------------------------------------------------------------
     def to_ticks(self, value: object) -> int | None:
         """Ticks of a positive on-grid price within bounds, else None."""
-        if type(value) is Decimal and value.is_finite():
-            memo = self._ticks_memo
-            ticks = memo.get(value)
-            if ticks is not None:
-                return ticks
-            ticks = self._to_ticks(value)
-            if ticks is not None:
-                if len(memo) >= MEMO_ENTRIES:
-                    memo.clear()
-                memo[value] = ticks
-            return ticks
-        return None
-
-    def _to_ticks(self, value: Decimal) -> int | None:
         r = ratio_of(value)
         if r is None:
             return None
         num, den = r
-        n, d = num * self._tden, den * self._tnum
+        n = num * self._tden
+        d = den * self._tnum
         if n <= 0 or n % d:
             return None
         ticks = n // d
@@ -212,25 +205,12 @@ class Instrument:
 
     def to_lots(self, value: object) -> int | None:
         """Lots of a positive on-grid quantity within bounds, else None."""
-        if type(value) is Decimal and value.is_finite():
-            memo = self._lots_memo
-            lots = memo.get(value)
-            if lots is not None:
-                return lots
-            lots = self._to_lots(value)
-            if lots is not None:
-                if len(memo) >= MEMO_ENTRIES:
-                    memo.clear()
-                memo[value] = lots
-            return lots
-        return None
-
-    def _to_lots(self, value: Decimal) -> int | None:
         r = ratio_of(value)
         if r is None:
             return None
         num, den = r
-        n, d = num * self._sden, den * self._snum
+        n = num * self._sden
+        d = den * self._snum
         if n <= 0 or n % d:
             return None
         lots = n // d

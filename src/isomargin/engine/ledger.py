@@ -1,10 +1,11 @@
-"""Double-entry ledger in integer quanta (10⁻¹⁰): every movement of money is a debit from one balance and an equal
-credit to another, so the balances of each asset always sum to exactly zero.
+"""Double-entry ledger in integer quanta (10⁻¹⁰): every movement of money is a debit from one balance and an
+equal credit to another, so the balances of each asset always sum to exactly zero.
 
 Balances are objects owned by what they belong to (an account's wallet and hold, a position's isolated pool, a
 fund), named `wallet:<acct>:<asset>`, `hold:<acct>:<asset>`, `isolated:<acct>:<symbol>:<side>`,
 `insurance:<asset>[:<symbol>]`, `fees:<asset>`, `settlement:<asset>` (realised PnL clears through it),
-`funding:<asset>` (funding clears through it) and `external:<asset>` (the outside world). A command's postings are collected and reported as one event.
+`funding:<asset>` (funding clears through it) and `external:<asset>` (the outside world). A command's
+postings are collected and reported as one event.
 """
 
 from __future__ import annotations
@@ -25,7 +26,10 @@ class Balance:
     __slots__ = ("amount", "asset", "key", "kind", "owner")
 
     def __init__(self, key: str, kind: BalanceKind, asset: str, owner: int) -> None:
-        self.key, self.kind, self.asset, self.owner = key, kind, asset, owner
+        self.key = key
+        self.kind = kind
+        self.asset = asset
+        self.owner = owner
         self.amount = 0
 
     def __repr__(self) -> str:
@@ -75,10 +79,10 @@ class Ledger:
         if credit.kind is BalanceKind.INSURANCE:
             self._remember(credit, reason, amount)
 
-    def take(self) -> tuple[PostingRow, ...]:
-        """The postings since the last call (one command's), clearing the buffer."""
-        rows = tuple(self.postings)
-        self.postings.clear()
+    def take(self) -> list[PostingRow]:
+        """The postings since the last call (one command's), handing the list over and starting a new one."""
+        rows = self.postings
+        self.postings = []
         return rows
 
     def _remember(self, fund: Balance, reason: Posting, amount: int) -> None:

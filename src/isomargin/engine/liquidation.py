@@ -14,7 +14,7 @@ The isolated owner's wallet never pays; a flat account never pays; ADL never tou
 from __future__ import annotations
 
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
-from typing import Final
+from typing import Final, cast
 
 from isomargin.engine.accounts import Accounts
 from isomargin.engine.backstop import Backstop, collateral
@@ -29,13 +29,14 @@ from isomargin.engine.orders import Orders
 from isomargin.engine.positions import Positions
 from isomargin.engine.state import Account, Market, Position
 from isomargin.engine.trading import Trading
-from isomargin.engine.units import money, points, quotient
-from isomargin.margin.numbers import MONEY
+from isomargin.engine.units import div_up, money, points, quotient
 
 MAX_TICK_ROUNDS: Final = 100_000  # passes of one mark tick; each one that trades consumes resting orders
 MAX_WATCH_ROUNDS: Final = 1_000_000  # a pass's watch rounds; each round removes at least one entry for good
 MAX_PARTIAL_STEPS: Final = 1_000  # partial-liquidation steps of one position within one tick
-_CANCEL, _DONE, _CLOSE = LiquidationStep.CANCEL_ORDERS, LiquidationStep.DONE, LiquidationStep.CLOSE
+_CANCEL = LiquidationStep.CANCEL_ORDERS
+_DONE = LiquidationStep.DONE
+_CLOSE = LiquidationStep.CLOSE
 
 
 class Liquidation:
@@ -54,8 +55,14 @@ class Liquidation:
         markets: dict[str, Market],
         ctx: Context,
     ) -> None:
-        self.trading, self.backstop, self.positions, self.health = trading, backstop, positions, health
-        self.accounts, self.orders, self.markets, self.ctx = accounts, orders, markets, ctx
+        self.trading = trading
+        self.backstop = backstop
+        self.positions = positions
+        self.health = health
+        self.accounts = accounts
+        self.orders = orders
+        self.markets = markets
+        self.ctx = ctx
 
     # ================================================================ on every mark change
     def after_mark(self, market: Market) -> None:
@@ -80,7 +87,7 @@ class Liquidation:
             if not fired:
                 return
             for account, side, kind in fired:
-                pos = by_id[account].positions.get((symbol, PositionSide(side)))
+                pos = by_id[account].positions.get((symbol, cast(PositionSide, side)))  # the key holds the member
                 if pos is None or not pos.lots or not pos.isolated:
                     continue
                 if kind == LIQ:
@@ -115,7 +122,9 @@ class Liquidation:
             self._call(pos.account, pos.symbol, pos.side, level, ratio)
         self.health.watch(pos)
 
-    def _call(self, account: int, symbol: str | None, side: PositionSide | None, level: AlertLevel, ratio: Decimal) -> None:
+    def _call(
+        self, account: int, symbol: str | None, side: PositionSide | None, level: AlertLevel, ratio: Decimal
+    ) -> None:
         out = self.ctx.out
         out.append(MarginCall(self.ctx.env, len(out), account, symbol, side, level, ratio))
 
@@ -179,7 +188,7 @@ class Liquidation:
         if bankrupt is None or bankrupt <= 0:
             ticks = self.trading.band_ticks(market, side)  # nothing to lose at any price: take the market
         elif side is OrderSide.SELL:  # never worse than bankruptcy
-            ticks = -(-bankrupt // inst.tick_pp)
+            ticks = div_up(bankrupt, inst.tick_pp)
         else:
             ticks = bankrupt // inst.tick_pp
         if ticks is None or ticks <= 0:
@@ -288,4 +297,3 @@ class Liquidation:
 def _alert(level: str) -> AlertLevel:
     """The venue's level as an alert: at 'liquidate' the alert says cancel_orders (the pipeline does the rest)."""
     return AlertLevel.CANCEL_ORDERS if level == "liquidate" else AlertLevel(level)
-

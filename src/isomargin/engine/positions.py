@@ -9,6 +9,7 @@ the owner's other money never pays for an isolated loss, and a wallet is never n
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Final
 
 from isomargin.engine.accounts import Accounts
 from isomargin.engine.codes import BalanceKind, Posting, ShortfallReason
@@ -21,8 +22,12 @@ from isomargin.engine.units import Rate, money
 from isomargin.margin import Side, bankruptcy_price, make_leg, solve_liquidation_price
 from isomargin.margin.numbers import MONEY
 
-_CLOSED = ShortfallReason.CLOSED_BEYOND_BANKRUPTCY
-_CROSS_GONE = ShortfallReason.CROSS_WALLET_EXHAUSTED
+_CLOSED: Final = ShortfallReason.CLOSED_BEYOND_BANKRUPTCY
+_CROSS_GONE: Final = ShortfallReason.CROSS_WALLET_EXHAUSTED
+_ISOLATED: Final = MarginMode.ISOLATED
+_TRADING_FEE: Final = Posting.TRADING_FEE
+_REALIZED_PNL: Final = Posting.REALIZED_PNL
+_ISOLATED_MARGIN: Final = Posting.ISOLATED_MARGIN
 
 
 class Positions:
@@ -31,7 +36,9 @@ class Positions:
     __slots__ = ("accounts", "ctx", "fees", "funding", "ledger", "settlement")
 
     def __init__(self, ledger: Ledger, accounts: Accounts, ctx: Context) -> None:
-        self.ledger, self.accounts, self.ctx = ledger, accounts, ctx
+        self.ledger = ledger
+        self.accounts = accounts
+        self.ctx = ctx
         self.settlement: dict[str, Balance] = {}
         self.fees: dict[str, Balance] = {}
         self.funding: dict[str, Balance] = {}
@@ -52,7 +59,8 @@ class Positions:
         pos = acct.positions.get(key)
         if pos is None:
             setting = acct.setting(key[0])
-            pos = Position(acct.id, market, side, setting.margin_mode is MarginMode.ISOLATED, setting.leverage)
+            pos = Position(acct.id, market, side, setting.margin_mode is _ISOLATED, setting.leverage, acct,
+                           self.accounts.purse(acct, market.inst.settle))  # fmt: skip
             acct.positions[key] = pos
             market.positions[(acct.id, side)] = pos
         return pos
@@ -102,20 +110,20 @@ class Positions:
             whole = abs(pos.lots)
             share = pool.amount * lots // whole  # pro rata: the remainder's liquidation price holds
             pnl = self._close(pos, lots, notional, pool, settlement)
-            ledger.post(pool, fees, fee, Posting.TRADING_FEE)
+            ledger.post(pool, fees, fee, _TRADING_FEE)
             if lots == whole:
                 self.cover(pool, pos.account, pos.market, _CLOSED)
                 payout = pool.amount
             else:
                 payout = share + pnl - fee
             if payout > 0:
-                ledger.post(pool, self.accounts.wallet(acct, pos.inst.settle), payout, Posting.MARGIN_RELEASE)
+                ledger.post(pool, self._wallet(acct, pos), payout, Posting.MARGIN_RELEASE)
             self.cover(pool, pos.account, pos.market, _CLOSED)
             return pnl, fee
-        wallet = self.accounts.wallet(acct, pos.inst.settle)
+        wallet = self._wallet(acct, pos)
         pnl = self._close(pos, lots, notional, wallet, settlement)
         if fee:
-            ledger.post(wallet, fees, fee, Posting.TRADING_FEE)
+            ledger.post(wallet, fees, fee, _TRADING_FEE)
         if wallet.amount < 0:
             self.cover(wallet, pos.account, pos.market, _CROSS_GONE)
         return pnl, fee
@@ -123,21 +131,25 @@ class Positions:
     def _increase(self, acct: Account, pos: Position, side: OrderSide, lots: int, notional: int, rate: Rate) -> int:
         ledger = self.ledger
         asset = pos.inst.settle
-        wallet = self.accounts.wallet(acct, asset)
+        wallet = self._wallet(acct, pos)
         if pos.lots == 0:  # a new position takes the account's current mode and leverage
             setting = acct.setting(pos.symbol)
-            pos.isolated = setting.margin_mode is MarginMode.ISOLATED
+            pos.isolated = setting.margin_mode is _ISOLATED
             pos.leverage = setting.leverage
         if pos.isolated:
-            ledger.post(wallet, self._pool(pos), notional // pos.leverage, Posting.ISOLATED_MARGIN)
+            ledger.post(wallet, self._pool(pos), notional // pos.leverage, _ISOLATED_MARGIN)
         fee = rate.up(notional) if rate.num else 0
         if fee:
-            ledger.post(wallet, self.asset_books(asset)[1], fee, Posting.TRADING_FEE)
+            ledger.post(wallet, self.asset_books(asset)[1], fee, _TRADING_FEE)
             if wallet.amount < 0:
                 self.cover(wallet, pos.account, pos.market, ShortfallReason.FEE_SHORTFALL)
         pos.cost += notional
         pos.lots += side * lots
         return fee
+
+    def _wallet(self, acct: Account, pos: Position) -> Balance:
+        purse = pos.purse
+        return purse.wallet if purse is not None else self.accounts.wallet(acct, pos.inst.settle)
 
     def realize(self, pos: Position, lots: int, notional: int, collateral: Balance) -> int:
         """Close `lots` worth `notional` quanta with the PnL into `collateral` only (no fee, no payout): the
@@ -149,7 +161,7 @@ class Positions:
         whole = abs(pos.lots)
         released = pos.cost if lots == whole else pos.cost * lots // whole
         pnl = (notional - released) if pos.lots > 0 else (released - notional)
-        self.ledger.post(settlement, into, pnl, Posting.REALIZED_PNL)
+        self.ledger.post(settlement, into, pnl, _REALIZED_PNL)
         pos.cost -= released
         pos.lots -= lots if pos.lots > 0 else -lots
         pos.realized += pnl

@@ -56,7 +56,9 @@ def reference_price(engine: Engine, symbol: str) -> Decimal | None:
     return None if ref is None else points(ref)
 
 
-def depth(engine: Engine, symbol: str, limit: int) -> tuple[list[tuple[Decimal, Decimal]], list[tuple[Decimal, Decimal]]]:
+def depth(
+    engine: Engine, symbol: str, limit: int
+) -> tuple[list[tuple[Decimal, Decimal]], list[tuple[Decimal, Decimal]]]:
     """Top `limit` aggregated (price, qty) levels per side: bids descending, asks ascending."""
     m = engine.markets[symbol]
     bids, asks = m.book.depth(limit)
@@ -109,7 +111,8 @@ def balances(engine: Engine, account_id: int, asset: str = "USDT") -> dict[str, 
     a = _account(engine, account_id)
     wallet_quanta = engine.accounts.wallet_amount(a, asset)
     im, pnl = engine.risk.cross_requirements(a, asset)
-    hold = a.holds.get(asset)
+    purse = a.purses.get(asset)
+    hold = None if purse is None else purse.hold
     isolated = sum(p.margin for p in a.positions.values() if p.isolated and p.inst.settle == asset)
     return {
         "wallet": money(wallet_quanta),
@@ -128,7 +131,9 @@ def positions(engine: Engine, account_id: int) -> list[dict[str, Any]]:
     return [position_view(engine, p) for p in _account(engine, account_id).positions.values() if p.lots]
 
 
-def position(engine: Engine, account_id: int, symbol: str, side: PositionSide = PositionSide.BOTH) -> dict[str, Any] | None:
+def position(
+    engine: Engine, account_id: int, symbol: str, side: PositionSide = PositionSide.BOTH
+) -> dict[str, Any] | None:
     a = engine.accounts.by_id.get(account_id)
     pos = None if a is None else a.positions.get((symbol, side))
     return None if pos is None or not pos.lots else position_view(engine, pos)

@@ -8,6 +8,8 @@ venue requires rounds up, every amount it releases rounds down. Reads here never
 
 from __future__ import annotations
 
+from typing import Final
+
 from isomargin.engine.accounts import Accounts
 from isomargin.engine.codes import Code, Posting
 from isomargin.engine.commands import OrderSide, PositionSide
@@ -18,6 +20,9 @@ from isomargin.engine.units import div_up, money
 from isomargin.margin import MarginError
 from isomargin.margin.numbers import MONEY
 
+_ORDER_HOLD: Final = Posting.ORDER_HOLD
+_HOLD_RELEASE: Final = Posting.HOLD_RELEASE
+
 
 class Risk:
     """Stateless checks over accounts, positions and markets; holds move through the ledger."""
@@ -25,7 +30,8 @@ class Risk:
     __slots__ = ("accounts", "ledger")
 
     def __init__(self, ledger: Ledger, accounts: Accounts) -> None:
-        self.ledger, self.accounts = ledger, accounts
+        self.ledger = ledger
+        self.accounts = accounts
 
     # -- balances ---------------------------------------------------------------------------------------------
     @staticmethod
@@ -47,14 +53,14 @@ class Risk:
             else:
                 value = reference_value(pos, up=True)
                 pnl += pos.cost - value
-            im += -(-value // lev)
+            im += div_up(value, lev)
         return im, pnl
 
     def available(self, acct: Account, asset: str, leverage: tuple[str, int] | None = None) -> int:
         """Free to open, withdraw or move into isolated margin: wallet less cross initial margin, with cross
         unrealised losses counted and profits not (the venue-protecting reading of Binance's formula)."""
-        wallet = acct.wallets.get(asset)
-        free = 0 if wallet is None else wallet.amount
+        purse = acct.purses.get(asset)
+        free = 0 if purse is None else purse.wallet.amount
         if acct.positions:
             im, pnl = self.cross_requirements(acct, asset, leverage)
             free -= im - (pnl if pnl < 0 else 0)
@@ -81,13 +87,20 @@ class Risk:
         return inst.value_up(lots, gap) if gap > 0 else 0
 
     def required(
-        self, acct: Account, market: Market, side: OrderSide, lots: int, ticks: int, may_rest: bool,
+        self,
+        acct: Account,
+        market: Market,
+        side: OrderSide,
+        lots: int,
+        ticks: int,
+        may_rest: bool,
         pos: Position | None,
+        leverage: int | None = None,
     ) -> int:
         """Free balance an opening order of `lots` at `ticks` needs before it may touch the book (quanta, rounded
         up): initial margin and the taker fee at its worst fill price, plus the open loss if it may rest."""
         inst = market.inst
-        lev = acct.setting(inst.symbol).leverage
+        lev = acct.setting(inst.symbol).leverage if leverage is None else leverage
         worst = self.worst_ticks(market, side, ticks) * inst.tick_k
         opening = lots
         credit = 0
@@ -96,7 +109,7 @@ class Risk:
             opening = lots - closing  # a taker's reducing part runs first and needs nothing
             if pos.isolated:
                 credit = self.release_credit(pos, closing, closing * ticks * inst.tick_k)
-        need = -(-opening * worst // lev) + inst.taker_fee.up(lots * worst) - credit
+        need = div_up(opening * worst, lev) + inst.taker_fee.up(lots * worst) - credit
         if may_rest:
             need += self.open_loss(market, side, ticks, lots)
         return need
@@ -118,7 +131,7 @@ class Risk:
             return 0
         inst = market.inst
         lots = order.lots - order.filled
-        lev = acct.setting(inst.symbol).leverage
+        lev = order.leverage
         notional = lots * order.ticks * inst.tick_k
         fee = inst.taker_fee
         hold = notional * (fee.den + lev * fee.num) // (lev * fee.den)  # notional × (1/lev + fee), rounded down
@@ -128,19 +141,17 @@ class Risk:
         hold = self.hold_for(acct, market, order)
         if not hold:
             return
-        asset = market.inst.settle
-        wallet = self.accounts.wallet(acct, asset)
+        purse = self.accounts.purse(acct, market.inst.settle)
+        wallet = purse.wallet
         if hold > wallet.amount:  # pre-checked; the cap only guards rounding dust
             hold = max(wallet.amount, 0)
-        self.ledger.post(wallet, self.accounts.hold(acct, asset), hold, Posting.ORDER_HOLD)
+        self.ledger.post(wallet, purse.hold, hold, _ORDER_HOLD)
         order.hold += hold
 
     def release(self, acct: Account, market: Market, order: Order) -> None:
         if order.hold:
-            asset = market.inst.settle
-            self.ledger.post(
-                self.accounts.hold(acct, asset), self.accounts.wallet(acct, asset), order.hold, Posting.HOLD_RELEASE
-            )
+            purse = self.accounts.purse(acct, market.inst.settle)
+            self.ledger.post(purse.hold, purse.wallet, order.hold, _HOLD_RELEASE)
             order.hold = 0
 
     def release_share(self, acct: Account, market: Market, order: Order, lots: int) -> None:
@@ -148,14 +159,15 @@ class Risk:
         hold = order.hold
         rest = order.lots - order.filled
         share = hold if lots == rest else hold * lots // rest
-        asset = market.inst.settle
-        self.ledger.post(self.accounts.hold(acct, asset), self.accounts.wallet(acct, asset), share, Posting.HOLD_RELEASE)
+        purse = self.accounts.purse(acct, market.inst.settle)
+        self.ledger.post(purse.hold, purse.wallet, share, _HOLD_RELEASE)
         order.hold = hold - share
 
     # -- size checks -------------------------------------------------------------------------------------------
     def check_size(
-        self, acct: Account, market: Market, side: OrderSide, pside: PositionSide, lots: int, ticks: int | None
-    ) -> None:
+        self, acct: Account, market: Market, side: OrderSide, pside: PositionSide, lots: int, ticks: int | None,
+        leverage: int | None = None,
+    ) -> None:  # fmt: skip
         """Min notional and the leverage tier of the position this order can grow to (Reject if not)."""
         inst = market.inst
         ref = None
@@ -169,9 +181,9 @@ class Risk:
                 Code.BELOW_MIN_NOTIONAL,
                 f"order value {money(notional)} is below the minimum {inst.spec.min_notional}",
             )
-        pos = acct.positions.get((inst.symbol, pside))
+        pos = acct.positions.get(market.keys[pside])
         grown = lots + (abs(pos.lots) if pos is not None and pos.sign == side else 0)
-        lev = acct.setting(inst.symbol).leverage
+        lev = acct.setting(inst.symbol).leverage if leverage is None else leverage
         value = grown * ticks * inst.tick_k if ticks is not None else inst.value_up(grown, ref or 0)
         if not inst.leverage_ok(lev, grown, value):
             self._leverage_reject(market, grown, value, lev)

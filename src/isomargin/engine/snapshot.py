@@ -21,7 +21,7 @@ from isomargin.engine.engine import Engine
 from isomargin.engine.events import OrderSpec
 from isomargin.engine.instruments import Instrument
 from isomargin.engine.ledger import FUND_HISTORY, Balance
-from isomargin.engine.state import INSURANCE, Account, Market, Order, Position, Setting
+from isomargin.engine.state import INSURANCE, Account, Market, Order, Position, Purse, Setting
 from isomargin.venues import get_profile
 
 VERSION: Final = 2
@@ -85,7 +85,7 @@ def _account(a: Account) -> dict[str, Any]:
     return {
         "id": a.id, "hedge_mode": a.hedge_mode,
         "settings": {sym: [s.margin_mode.value, s.leverage] for sym, s in a.settings.items()},
-        "wallets": [b.key for b in a.wallets.values()], "holds": [b.key for b in a.holds.values()],
+        "purses": [[asset, p.wallet.key, p.hold.key] for asset, p in a.purses.items()],
         "positions": [_position(p) for p in a.positions.values()],
     }  # fmt: skip
 
@@ -102,7 +102,8 @@ def _position(p: Position) -> dict[str, Any]:
 def _order(o: Order) -> dict[str, Any]:
     s = o.spec
     return {
-        "spec": s.raw(), "lots": o.lots, "ticks": o.ticks, "stop": o.stop, "filled": o.filled, "cost": o.cost,
+        "spec": s.raw(), "leverage": o.leverage, "lots": o.lots, "ticks": o.ticks, "stop": o.stop,
+        "filled": o.filled, "cost": o.cost,
         "hold": o.hold, "status": o.status.value, "triggered": o.triggered, "extreme": o.extreme,
         "activated": o.activated,
     }  # fmt: skip
@@ -124,7 +125,8 @@ def restore(data: dict[str, Any], *, debug: bool = False) -> Engine:
         bal = balances[key] = Balance(key, BalanceKind(kind), asset, owner)
         bal.amount = amount
     e.ledger.history = {
-        k: deque(((Posting(r), a, b) for r, a, b in log), maxlen=FUND_HISTORY) for k, log in data["fund_history"].items()
+        k: deque(((Posting(r), a, b) for r, a, b in log), maxlen=FUND_HISTORY)
+        for k, log in data["fund_history"].items()
     }
     for raw in data["markets"]:
         _restore_market(e, raw, balances)
@@ -166,16 +168,18 @@ def _restore_market(e: Engine, raw: dict[str, Any], balances: dict[str, Balance]
 def _restore_account(e: Engine, raw: dict[str, Any], balances: dict[str, Balance]) -> None:
     acct = e.accounts.by_id[raw["id"]] = Account(raw["id"], raw["hedge_mode"])
     acct.settings = {sym: Setting(MarginMode(m), lev) for sym, (m, lev) in raw["settings"].items()}
-    acct.wallets = {balances[k].asset: balances[k] for k in raw["wallets"]}
-    acct.holds = {balances[k].asset: balances[k] for k in raw["holds"]}
+    acct.purses = {asset: Purse(balances[w], balances[h]) for asset, w, h in raw["purses"]}
     for p in raw["positions"]:
-        pos = _restore_position(e, p, balances)
+        pos = _restore_position(e, p, balances, acct)
         acct.positions[(pos.symbol, pos.side)] = pos
 
 
-def _restore_position(e: Engine, raw: dict[str, Any], balances: dict[str, Balance]) -> Position:
+def _restore_position(
+    e: Engine, raw: dict[str, Any], balances: dict[str, Balance], owner: Account | None = None
+) -> Position:
     market = e.markets[raw["symbol"]]
-    pos = Position(raw["account"], market, PositionSide(raw["side"]), raw["isolated"], raw["leverage"])
+    purse = None if owner is None else e.accounts.purse(owner, market.inst.settle)
+    pos = Position(raw["account"], market, PositionSide(raw["side"]), raw["isolated"], raw["leverage"], owner, purse)
     pos.lots, pos.cost, pos.realized, pos.funding = raw["lots"], raw["cost"], raw["realized"], raw["funding"]
     pos.liquidation, pos.bankruptcy = _dd(raw["liquidation"]), _dd(raw["bankruptcy"])
     pos.alert = AlertLevel(raw["alert"])
@@ -188,11 +192,11 @@ def _restore_order(e: Engine, raw: dict[str, Any]) -> None:
     s = raw["spec"]
     market = e.markets[s["grid"].split("|")[0]]
     spec = OrderSpec.from_raw(s, market.inst.grid)
-    order = Order(spec, raw["lots"], raw["ticks"], raw["stop"])
+    owner = e.accounts.by_id[spec.account]
+    order = Order(spec, owner, raw["leverage"], raw["lots"], raw["ticks"], raw["stop"])
     order.filled, order.cost, order.hold = raw["filled"], raw["cost"], raw["hold"]
     order.status, order.triggered = OrderStatus(raw["status"]), raw["triggered"]
     order.extreme, order.activated = raw["extreme"], raw["activated"]
     e.orders.add(e.accounts.by_id[order.account], order)
     if order.waiting:
         market.triggers.add(order)
-

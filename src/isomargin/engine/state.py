@@ -29,22 +29,33 @@ class Setting:
     __slots__ = ("leverage", "margin_mode")
 
     def __init__(self, margin_mode: MarginMode = MarginMode.CROSS, leverage: int = DEFAULT_LEVERAGE) -> None:
-        self.margin_mode, self.leverage = margin_mode, leverage
+        self.margin_mode = margin_mode
+        self.leverage = leverage
 
 
 DEFAULT_SETTING: Final = Setting()  # read-only: handed out for symbols never configured
 
 
+class Purse:
+    """An account's two balances in one asset: the wallet, and the margin its resting orders hold."""
+
+    __slots__ = ("hold", "wallet")
+
+    def __init__(self, wallet: Balance, hold: Balance) -> None:
+        self.wallet = wallet
+        self.hold = hold
+
+
 class Account:
     """One trading account: mode, per-symbol settings, its balances, open orders and positions."""
 
-    __slots__ = ("client_ids", "hedge_mode", "holds", "id", "orders", "positions", "reducing", "settings", "wallets")
+    __slots__ = ("client_ids", "hedge_mode", "id", "orders", "positions", "purses", "reducing", "settings")
 
     def __init__(self, account_id: int, hedge_mode: bool = False) -> None:
-        self.id, self.hedge_mode = account_id, hedge_mode
+        self.id = account_id
+        self.hedge_mode = hedge_mode
         self.settings: dict[str, Setting] = {}
-        self.wallets: dict[str, Balance] = {}  # by asset
-        self.holds: dict[str, Balance] = {}  # margin reserved by resting orders, by asset
+        self.purses: dict[str, Purse] = {}  # wallet and hold balances, by asset (opened by `Accounts.purse`)
         self.orders: dict[int, Order] = {}  # open orders (resting and conditional), by id
         self.client_ids: dict[str, int] = {}
         self.positions: dict[tuple[str, PositionSide], Position] = {}
@@ -60,14 +71,44 @@ class Order:
     """A live order: the immutable spec plus what changes (size after trims, fills, hold, trigger state)."""
 
     __slots__ = (
-        "account", "activated", "extreme", "filled", "cost", "hold", "id", "lots", "position_side", "reduce_only",
-        "side", "spec", "status", "stop", "symbol", "ticks", "tif", "triggered", "type",
+        "account",
+        "activated",
+        "cost",
+        "extreme",
+        "filled",
+        "hold",
+        "id",
+        "leverage",
+        "lots",
+        "owner",
+        "position_side",
+        "reduce_only",
+        "side",
+        "spec",
+        "status",
+        "stop",
+        "symbol",
+        "ticks",
+        "tif",
+        "triggered",
+        "type",
     )  # fmt: skip
 
-    def __init__(self, spec: OrderSpec, lots: int, ticks: int | None, stop: int | None) -> None:
+    def __init__(
+        self, spec: OrderSpec, owner: Account, leverage: int, lots: int, ticks: int | None, stop: int | None
+    ) -> None:
         self.spec = spec
-        self.id, self.account, self.symbol, self.side = spec.id, spec.account, spec.symbol, spec.side
-        self.type, self.tif, self.reduce_only, self.position_side = spec.type, spec.tif, spec.reduce_only, spec.position_side
+        self.owner = owner
+        # The account's leverage on the symbol when the order was placed: it cannot change while the order is open.
+        self.leverage = leverage
+        self.id = spec.id
+        self.account = spec.account
+        self.symbol = spec.symbol
+        self.side = spec.side
+        self.type = spec.type
+        self.tif = spec.tif
+        self.reduce_only = spec.reduce_only
+        self.position_side = spec.position_side
         self.lots = lots  # total quantity (0 for a close-position order that has not fired)
         self.ticks = ticks  # limit price; None for market orders
         self.stop = stop  # trigger price in price points (conditional orders)
@@ -99,13 +140,22 @@ class Position:
 
     __slots__ = (
         "account", "alert", "bankruptcy", "cost", "funding", "inst", "isolated", "leverage", "liquidation", "lots",
-        "market", "pool", "realized", "side", "symbol",
+        "market", "owner", "pool", "purse", "realized", "side", "symbol",
     )  # fmt: skip
 
-    def __init__(self, account: int, market: Market, side: PositionSide, isolated: bool, leverage: int) -> None:
-        self.account, self.market, self.inst, self.side = account, market, market.inst, side
+    def __init__(
+        self, account: int, market: Market, side: PositionSide, isolated: bool, leverage: int,
+        owner: Account | None = None, purse: Purse | None = None,
+    ) -> None:  # fmt: skip
+        self.account = account
+        self.market = market
+        self.inst = market.inst
+        self.side = side
+        self.owner = owner
+        self.purse = purse  # None for the insurance fund's inventory
         self.symbol = market.inst.symbol
-        self.isolated, self.leverage = isolated, leverage
+        self.isolated = isolated
+        self.leverage = leverage
         self.lots = 0  # long > 0, short < 0
         self.cost = 0  # notional of the open exposure at entry (quanta), ≥ 0
         self.realized = 0

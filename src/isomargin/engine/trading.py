@@ -38,7 +38,7 @@ from isomargin.engine.positions import Positions
 from isomargin.engine.risk import Risk
 from isomargin.engine.state import Account, Market, Order, Position
 from isomargin.engine.triggers import would_fire
-from isomargin.engine.units import PRICE_POINTS, Rate, money
+from isomargin.engine.units import PRICE_POINTS, Rate, div_up, money
 
 MAX_CLIENT_ID: Final = 36  # characters (Binance's limit)
 MAX_OPEN_ORDERS: Final = 10_000  # per account: bounds every per-account loop over orders
@@ -89,7 +89,9 @@ class Execution:
     __slots__ = ("acct", "allowed", "market", "order", "park", "ticks")
 
     def __init__(self, acct: Account, market: Market, order: Order, ticks: int | None, allowed: int) -> None:
-        self.acct, self.market, self.order = acct, market, order
+        self.acct = acct
+        self.market = market
+        self.order = order
         self.ticks = ticks  # the limit, or a market order's band price; None: nothing to measure against
         self.allowed = allowed  # reduce-only: lots it may close (0 for opening orders)
         self.park = False  # a conditional order: into the trigger index, not the book
@@ -111,8 +113,14 @@ class Trading:
         markets: dict[str, Market],
         ctx: Context,
     ) -> None:
-        self.ledger, self.accounts, self.orders, self.positions = ledger, accounts, orders, positions
-        self.risk, self.health, self.markets, self.ctx = risk, health, markets, ctx
+        self.ledger = ledger
+        self.accounts = accounts
+        self.orders = orders
+        self.positions = positions
+        self.risk = risk
+        self.health = health
+        self.markets = markets
+        self.ctx = ctx
         self.next_trade_id = 1
 
     # ================================================================================ look-ups
@@ -143,7 +151,8 @@ class Trading:
         return self.check_execute(acct, market, order)
 
     def commit_place(self, plan: Execution) -> None:
-        market, order = plan.market, plan.order
+        market = plan.market
+        order = plan.order
         self.orders.allocate()  # the id `_build` read: consumed only now that the order is accepted
         if plan.park:
             market.triggers.add(order)
@@ -156,7 +165,10 @@ class Trading:
 
     def _build(self, acct: Account, market: Market, cmd: PlaceOrder) -> Order:
         """Validate a PlaceOrder completely (raising Reject) and return the order it describes."""
-        kind, side, tif, pside = cmd.type, cmd.side, cmd.tif, cmd.position_side
+        kind = cmd.type
+        side = cmd.side
+        tif = cmd.tif
+        pside = cmd.position_side
         if type(side) is not OrderSide or type(kind) is not OrderType or type(tif) is not TimeInForce:
             raise Reject(Code.BAD_ENUM, "side, type and time in force must be OrderSide, OrderType and TimeInForce")
         if type(pside) is not PositionSide or type(cmd.stp) is not STP or type(cmd.working_type) is not WorkingType:
@@ -207,9 +219,10 @@ class Trading:
                 raise Reject(Code.DUPLICATE_CLIENT_ORDER_ID, f"client order id {cid!r} is in use")
         if type(cmd.ts) is not int:
             raise Reject(Code.BAD_TIMESTAMP, "ts must be an integer")
-        closing = (side is _SELL) == (pside is PositionSide.LONG) if hedge else cmd.reduce_only or cmd.close_position
+        closing = (side is _SELL) == (pside is _LONG) if hedge else cmd.reduce_only or cmd.close_position
+        leverage = acct.setting(inst.symbol).leverage
         if not closing and not cmd.close_position:
-            self.risk.check_size(acct, market, side, pside, lots, ticks)
+            self.risk.check_size(acct, market, side, pside, lots, ticks, leverage)
         # Anything that executes without a limit price (market, stop-market, take-profit-market, trailing) is IOC
         # whatever the command says: a triggered market order must never rest at its band price.
         if kind not in LIMIT_TYPES:
@@ -220,7 +233,7 @@ class Trading:
             cmd.callback_rate if kind is OrderType.TRAILING_STOP_MARKET else None,
             cmd.activation_price if kind is OrderType.TRAILING_STOP_MARKET else None,
         )  # fmt: skip
-        return Order(spec, lots, ticks, stop)
+        return Order(spec, acct, leverage, lots, ticks, stop)
 
     @staticmethod
     def _stop(to_ticks: Callable[[object], int | None], tick_pp: int, kind: OrderType, cmd: PlaceOrder) -> int | None:
@@ -255,7 +268,8 @@ class Trading:
         assert order.stop is not None
         if price is not None and would_fire(order.side, order.type, order.stop, price):
             raise Reject(
-                Code.WOULD_IMMEDIATELY_TRIGGER, f"stop {order.spec.stop_price} is already reached at {price / PRICE_POINTS}"
+                Code.WOULD_IMMEDIATELY_TRIGGER,
+                f"stop {order.spec.stop_price} is already reached at {price / PRICE_POINTS}",
             )
 
     def check_execute(self, acct: Account, market: Market, order: Order) -> Execution:
@@ -273,7 +287,7 @@ class Trading:
                 raise Reject(Code.REDUCE_ONLY_REJECTED, "a reduce-only order must reduce an open position")
             lots = min(lots, allowed)
         else:
-            need = self.risk.required(acct, market, order.side, lots, ticks, order.may_rest, pos)
+            need = self.risk.required(acct, market, order.side, lots, ticks, order.may_rest, pos, order.leverage)
             free = self.risk.available(acct, market.inst.settle)
             if need > free:
                 raise Reject(Code.INSUFFICIENT_MARGIN, f"order needs {_amount(need)} {market.inst.settle}, "
@@ -291,7 +305,10 @@ class Trading:
     # ================================================================================ execution
     def execute(self, plan: Execution) -> None:
         """Send a checked order (new, or a conditional one just fired) to the book."""
-        acct, market, order, ticks = plan.acct, plan.market, plan.order, plan.ticks
+        acct = plan.acct
+        market = plan.market
+        order = plan.order
+        ticks = plan.ticks
         if ticks is None:
             self.announce(order, _EXPIRED, OrderReason.NO_LIQUIDITY)
             return
@@ -329,26 +346,39 @@ class Trading:
         close or update the maker, expire STP'd makers and move the last price. Returns the positions touched
         (each once, in the order first touched)."""
         ctx = self.ctx
-        out, env = ctx.out, ctx.env
+        out = ctx.out
+        env = ctx.env
         inst = market.inst
-        grid, tick_k, maker_rate, taker_rate = inst.grid, inst.tick_k, inst.maker_fee, inst.taker_fee
-        by_id, accounts = self.orders.by_id, self.accounts.by_id
-        fill, risk = self.positions.fill, self.risk
+        grid = inst.grid
+        tick_k = inst.tick_k
+        maker_rate = inst.maker_fee
+        taker_rate = inst.taker_fee
+        by_id = self.orders.by_id
+        accounts = self.accounts.by_id
+        fill = self.positions.fill
+        risk = self.risk
         keys = market.keys
         touched: list[Position] = []
         if taker is not None and result.fills:  # (STP expiries alone open no position)
-            taker_id, taker_account, taker_side = taker.id, taker.account, taker.side
-            tacct = accounts[taker_account]
-            tpos = tacct.positions.get(keys[taker.position_side]) or self.positions.open(tacct, market, taker.position_side)
+            taker_id = taker.id
+            taker_account = taker.account
+            taker_side = taker.side
+            tacct = taker.owner
+            tpos = tacct.positions.get(keys[taker.position_side]) or self.positions.open(
+                tacct, market, taker.position_side
+            )
             touched.append(tpos)
         for f in result.fills:
             maker = by_id[f.maker_order_id]
-            macct = accounts[maker.account]
-            lots, ticks = f.qty, f.price
+            macct = maker.owner
+            lots = f.qty
+            ticks = f.price
             notional = lots * ticks * tick_k
             if maker.hold:
                 risk.release_share(macct, market, maker, lots)
-            mpos = macct.positions.get(keys[maker.position_side]) or self.positions.open(macct, market, maker.position_side)
+            mpos = macct.positions.get(keys[maker.position_side]) or self.positions.open(
+                macct, market, maker.position_side
+            )
             maker_fee, maker_pnl = fill(macct, mpos, maker.side, lots, notional, maker_rate)
             maker.filled += lots
             maker.cost += notional
@@ -388,7 +418,7 @@ class Trading:
         band = inst.band
         if side is _BUY:
             return ref * (band.den + band.num) // (band.den * inst.tick_pp)
-        return max(1, -(-ref * (band.den - band.num) // (band.den * inst.tick_pp)))
+        return max(1, div_up(ref * (band.den - band.num), band.den * inst.tick_pp))
 
     # ================================================================================ order bookkeeping
     def announce(self, order: Order, status: OrderStatus, reason: OrderReason | Code | None = None) -> None:
@@ -418,9 +448,10 @@ class Trading:
             self.upkeep_position(acct, pos)
 
     def upkeep_all(self, positions: list[Position]) -> None:
-        by_id = self.accounts.by_id
         for pos in positions:
-            self.upkeep_position(by_id[pos.account], pos)
+            owner = pos.owner
+            if owner is not None:
+                self.upkeep_position(owner, pos)
 
     def upkeep_position(self, acct: Account, pos: Position) -> None:
         if acct.positions.get(pos.market.keys[pos.side]) is not pos:
@@ -498,7 +529,9 @@ class Trading:
         acct, market = plan
         self.cancel_orders(acct, market, OrderReason.USER)
 
-    def cancel_orders(self, acct: Account, market: Market | None, reason: OrderReason, side: PositionSide | None = None) -> None:
+    def cancel_orders(
+        self, acct: Account, market: Market | None, reason: OrderReason, side: PositionSide | None = None
+    ) -> None:
         """Cancel the account's open orders (on one market, and one position side, if given)."""
         for order in [o for o in acct.orders.values() if market is None or o.symbol == market.inst.symbol]:
             if side is None or order.position_side is side:

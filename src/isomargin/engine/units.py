@@ -21,7 +21,7 @@ MAX_PLACES: Final = 8  # decimals accepted for money, marks, rates (Binance's pr
 MAX_MAGNITUDE: Final = 10**12  # |value| must stay below this in any unit: far above real balances and prices
 MIN_ADJUSTED: Final = -19  # Decimal.adjusted() bounds checked before any conversion touches the digits
 MAX_ADJUSTED: Final = 15
-MAX_DENOMINATOR_BITS: Final = 80  # a value's exact denominator beyond 2⁸⁰ (≈ 10²⁴) cannot sit on any grid here
+MAX_DENOMINATOR: Final = 2**80  # a value's exact denominator beyond 2⁸⁰ (≈ 10²⁴) cannot sit on any grid here
 
 _DECIMAL: Final = Decimal
 _ONE: Final = Decimal(1)
@@ -34,15 +34,14 @@ def ratio_of(value: object) -> tuple[int, int] | None:
     exact ratio, never an exception; the exponent is bounded before the digits are expanded."""
     if type(value) is not _DECIMAL:
         return None
-    if not value.is_finite():
-        return None
-    if not value:  # zero, including −0: callers decide whether zero is allowed
-        return (0, 1)
-    adjusted = value.adjusted()
+    adjusted = value.adjusted()  # 0 for NaN and infinities, which as_integer_ratio then refuses
     if adjusted < MIN_ADJUSTED or adjusted > MAX_ADJUSTED:
         return None
-    num, den = value.as_integer_ratio()
-    if den.bit_length() > MAX_DENOMINATOR_BITS:
+    try:
+        num, den = value.as_integer_ratio()
+    except (ValueError, OverflowError):  # NaN, sNaN, ±Infinity
+        return None
+    if den > MAX_DENOMINATOR:
         return None
     return num, den
 
@@ -97,7 +96,10 @@ class Rate:
 
     def up(self, amount: int) -> int:
         """amount × rate rounded up: what a trader pays (a fee) never falls short by rounding."""
-        return -(-amount * self.num // self.den)
+        x = amount * self.num
+        if x >= 0:  # non-negative operands keep compiled floor division on its fast path
+            return (x + self.den - 1) // self.den
+        return -(-x // self.den)
 
     def down(self, amount: int) -> int:
         """amount × rate rounded down: what a trader receives never exceeds the exact value."""
@@ -119,4 +121,6 @@ def quotient(a: Decimal, b: Decimal) -> Decimal:
 
 def div_up(a: int, b: int) -> int:
     """⌈a / b⌉ for b > 0."""
+    if a >= 0:
+        return (a + b - 1) // b
     return -(-a // b)

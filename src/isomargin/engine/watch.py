@@ -41,7 +41,9 @@ class PriceWatch:
         """Remove and return every key whose price the mark has reached: falling first (highest price first,
         the deepest underwater long), then rising (lowest first)."""
         out: list[Key] = []
-        falling, rising, where = self.falling, self.rising, self.where
+        falling = self.falling
+        rising = self.rising
+        where = self.where
         while falling and falling[-1][0] >= mark:
             key = falling.pop()[1]
             del where[key]
