@@ -7,7 +7,7 @@ import random
 from pathlib import Path
 
 import pytest
-from journalkit import tamper
+from journalkit import tamper, write_old_journal
 from typer.testing import CliRunner
 
 from isomargin.cli import app
@@ -71,6 +71,28 @@ def test_inspect(journal: Path) -> None:
     assert text.exit_code == 0 and "ListInstrument" in text.output and "InstrumentListed" in text.output
 
 
+def test_inspect_events_are_the_engines_dicts(journal: Path) -> None:
+    """Events are shown as Event.to_dict(): with the seq and ts of their record, the command and their index."""
+    res = runner.invoke(app, ["journal", "inspect", str(journal), "--json", "--events", "--from", "1", "--limit", "3"])
+    listed, created, deposit = json.loads(res.output)["records"]
+    (event,) = listed["event_list"]
+    assert event["event"] == "InstrumentListed" and event["seq"] == 1 and event["index"] == 0
+    assert event["command"] == "ListInstrument" and event["ts"] == STREAM[0].ts and event["tick_size"] == "0.10"
+    assert created["event_list"][0] == {
+        "event": "AccountCreated",
+        "seq": 2,
+        "ts": STREAM[1].ts,
+        "command": "CreateAccount",
+        "cause_account": 1,
+        "cause_client_order_id": None,
+        "index": 0,
+        "account": 1,
+        "hedge_mode": False,
+    }
+    (posted,) = deposit["event_list"]
+    assert posted["postings"] == [["external:USDT", "wallet:1:USDT", "USDT", "1000000", "deposit"]]
+
+
 def test_inspect_shows_bad_records_and_replay_reports_the_torn_tail(journal: Path) -> None:
     tamper(str(journal / "journal.sqlite3"), 900, "payload", lambda raw: raw[:10])
     data = json.loads(runner.invoke(app, ["journal", "inspect", str(journal), "--json"]).output)
@@ -94,6 +116,14 @@ def test_errors_are_one_line_exit_2(args: list[str], code: str) -> None:
     assert res.exit_code == 2
     lines = res.output.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(f"error: {code}: ")
+
+
+def test_a_format_1_journal_is_a_one_line_error(tmp_path: Path) -> None:
+    write_old_journal(str(tmp_path / "journal.sqlite3"))
+    for args in (["replay", str(tmp_path)], ["journal", "inspect", str(tmp_path)]):
+        res = runner.invoke(app, args)
+        assert res.exit_code == 2 and res.output.startswith("error: journal_format: ")
+        assert "journal format 1, this build reads 2" in res.output and len(res.output.strip().splitlines()) == 1
 
 
 def test_corrupt_middle_is_a_one_line_error(journal: Path) -> None:

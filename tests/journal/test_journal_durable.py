@@ -1,5 +1,6 @@
 """DurableEngine: acknowledgement after the sync, snapshot + tail = full replay, the same hash on SQLite and
-PostgreSQL, idempotent retries across restarts, group commit from many threads."""
+PostgreSQL, idempotent retries across restarts (within the key window), group commit from many threads, and
+fail-stop: an engine fault mid-group acknowledges exactly the journaled prefix."""
 
 from __future__ import annotations
 
@@ -22,10 +23,15 @@ from isomargin.engine import (
     state_hash,
 )
 from isomargin.engine.events import Event
-from isomargin.journal import DurableEngine, GroupCommitter, JournalError, Record, open_journal, rebuild
+from isomargin.journal import DurableEngine, GroupCommitter, JournalCode, JournalError, Record, open_journal, rebuild
 from isomargin.journal.crashchild import seeded_stream
 
 STREAM = seeded_stream(11, 1200)
+
+
+def dicts(events: list[Event]) -> list[dict[str, object]]:
+    """Events as the engine shows them (events compare by what they say, not by identity)."""
+    return [e.to_dict() for e in events]
 
 
 def clean_hash(n: int) -> str:
@@ -36,7 +42,7 @@ def clean_hash(n: int) -> str:
 
 
 def run(target: str, cmds: list, batch: int = 16, **options: object) -> str:  # type: ignore[type-arg]
-    with DurableEngine.open(target, **options) as venue:  # type: ignore[arg-type]
+    with DurableEngine.open(target, **options) as venue:
         for i in range(0, len(cmds), batch):
             venue.submit_batch(cmds[i : i + batch])
         return venue.state_hash()
@@ -108,19 +114,19 @@ def test_idempotent_retries_across_restarts(target: str) -> None:
         venue.submit_batch(SETUP)
         first = venue.submit(order("c1", ts=10))
         t1 = venue.submit(Deposit(1, "USDT", Decimal(5), ts=11), key="transfer-1")
-        assert venue.submit(order("c1", ts=12)) == first  # same request again: same answer, nothing done
-        assert venue.seq == 6
+        assert dicts(venue.submit(order("c1", ts=12))) == dicts(first)  # same request again: same answer, nothing done
+        assert [e.env.seq for e in first] == [5] * len(first) and venue.seq == 6
         h = venue.state_hash()
     with DurableEngine.open(target) as venue:
-        assert venue.submit(order("c1", ts=20)) == first
-        assert venue.submit(Deposit(1, "USDT", Decimal(5), ts=21), key="transfer-1") == t1
+        assert dicts(venue.submit(order("c1", ts=20))) == dicts(first)
+        assert dicts(venue.submit(Deposit(1, "USDT", Decimal(5), ts=21), key="transfer-1")) == dicts(t1)
         assert venue.seq == 6 and venue.state_hash() == h
         clash = venue.submit(order("c1", qty="0.02", ts=22))
         assert isinstance(clash[0], Rejected) and clash[0].code == "idempotency_key_reused"
         assert venue.seq == 6 and venue.state_hash() == h
         # a key repeated inside one group: the second gets the first's result
         a, b = venue.submit_batch([order("c2", ts=30), order("c2", ts=31)])
-        assert a == b and venue.seq == 7
+        assert dicts(a) == dicts(b) and venue.seq == 7
 
 
 def test_unencodable_command_is_rejected_at_the_edge(sqlite_target: str) -> None:
@@ -194,7 +200,7 @@ def test_group_commit_from_many_threads(target: str) -> None:
         h = venue.state_hash()
     with DurableEngine.open(target) as venue:
         assert venue.state_hash() == h
-        assert venue.submit(Deposit(1, "USDT", Decimal(101), ts=0), key="dep-100") == results[100]
+        assert dicts(venue.submit(Deposit(1, "USDT", Decimal(101), ts=0), key="dep-100")) == dicts(results[100])
 
 
 def test_async_front(sqlite_target: str) -> None:
@@ -221,3 +227,28 @@ def test_read_only_journal_cannot_drive_an_engine(tmp_path: Path) -> None:
     with open_journal(tmp_path, read_only=True) as j, pytest.raises(JournalError) as exc:
         DurableEngine(j)
     assert exc.value.code == "journal_read_only"
+
+
+def test_a_failed_periodic_snapshot_does_not_fail_the_durable_group(sqlite_target: str) -> None:
+    with DurableEngine.open(sqlite_target, snapshot_every=2) as venue:
+
+        def broken(seq: int, engine: Engine) -> None:
+            raise JournalError(JournalCode.JOURNAL_DB_ERROR, "disk full")
+
+        real = venue.journal.write_snapshot
+        venue.journal.write_snapshot = broken  # type: ignore[assignment]
+        results = venue.submit_batch(SETUP)  # durable: its results are returned even though the snapshot failed
+        assert len(results) == 4 and venue.seq == 4
+        assert venue.snapshot_error is not None and "disk full" in venue.snapshot_error
+        venue.journal.write_snapshot = real  # type: ignore[method-assign]
+        venue.submit(Deposit(1, "USDT", Decimal(1), ts=5))  # retried after the next group
+        assert venue.snapshot_error is None and venue.journal.backend.snapshot_seqs() == [5]
+
+
+def test_keys_must_match_the_commands(sqlite_target: str) -> None:
+    with DurableEngine.open(sqlite_target) as venue:
+        with pytest.raises(ValueError, match="4 commands but 1 keys"):
+            venue.submit_batch(SETUP, ["k"])
+        assert venue.seq == 0 and venue.failed is None
+        venue.submit_batch(SETUP)
+        assert venue.seq == 4

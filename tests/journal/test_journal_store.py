@@ -10,7 +10,7 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from journalkit import put_column, tamper
+from journalkit import put_column, stored_format, tamper, write_old_journal
 
 from isomargin.engine import Engine, state_hash
 from isomargin.journal import DurableEngine, JournalError, open_journal, rebuild
@@ -178,3 +178,22 @@ def test_pg_bad_schema_and_unreachable() -> None:
     with pytest.raises(JournalError) as exc:
         open_journal("postgresql://127.0.0.1:1/test")
     assert exc.value.code == "journal_unreachable"
+
+
+@pytest.mark.parametrize(("stored", "number"), [("isomargin-journal-1", "1"), ("isomargin-journal-3", "3")])
+def test_a_journal_of_another_format_is_refused_at_open(target: str, stored: str, number: str) -> None:
+    """Format 1 (isomargin <= 0.1) holds the old engine's events: refused, for writing and for reading, with
+    both format numbers named, and left exactly as it was."""
+    write_old_journal(target, stored)
+    for attempt in (
+        lambda: open_journal(target),
+        lambda: open_journal(target, read_only=True),
+        lambda: DurableEngine.open(target),
+    ):
+        with pytest.raises(JournalError) as exc:
+            attempt()
+        assert exc.value.code == "journal_format"
+        assert f"journal format {number}, this build reads 2" in exc.value.message
+        if number == "1":
+            assert "isomargin <= 0.1" in exc.value.message
+    assert stored_format(target) == (stored, 1)  # nothing truncated, nothing rewritten

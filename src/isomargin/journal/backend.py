@@ -1,7 +1,8 @@
 """The storage interface every journal backend implements, and the URL that picks one.
 
 A backend stores records and snapshot rows and makes an appended group durable with one sync before
-`append` returns. It does not judge what it stores: checksums and ordering are checked by `Journal`.
+`append` returns. It does not judge what it stores: checksums and ordering are checked by `Journal`. Every backend
+stamps its store with the journal format (`FORMAT_VERSION`) and refuses, at open, a format this build does not read.
 """
 
 from __future__ import annotations
@@ -10,11 +11,33 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from isomargin.journal.errors import JournalError
+from isomargin.journal.errors import JournalCode, JournalError
 from isomargin.journal.record import Record, SnapshotRow
 
 DEFAULT_FILE = "journal.sqlite3"
 PAGE = 4096
+FORMAT_VERSION = 2  # 2: engine v2 events ({"@type", **raw}), commands "@v": 2; 1: isomargin <= 0.1
+READS = (2,)  # journal formats this build opens
+_FORMAT_PREFIX = "isomargin-journal-"
+FORMAT = f"{_FORMAT_PREFIX}{FORMAT_VERSION}"  # the value a store's meta row `format` holds
+
+
+def check_format(stored: str | None, location: str) -> None:
+    """Refuse a store this build cannot read: not an isomargin journal, or a journal format it does not read."""
+    if stored is None or not stored.startswith(_FORMAT_PREFIX):
+        found = "no isomargin journal" if stored is None else f"format {stored!r}"
+        raise JournalError(JournalCode.NOT_A_JOURNAL, f"{location} holds {found}; expected {FORMAT}")
+    version = stored.removeprefix(_FORMAT_PREFIX)
+    if not version.isdigit() or int(version) not in READS:
+        reads = ", ".join(map(str, READS))
+        hint = (
+            "replay it with isomargin <= 0.1 or start a new journal"
+            if version == "1"
+            else "open it with the isomargin build that wrote it"
+        )
+        raise JournalError(
+            JournalCode.JOURNAL_FORMAT, f"{location}: journal format {version}, this build reads {reads}: {hint}"
+        )
 
 
 class Backend(ABC):
@@ -71,11 +94,14 @@ def open_backend(target: str | Path, *, read_only: bool = False, create: bool = 
     if text.startswith("sqlite://"):
         text = text.removeprefix("sqlite://")
         if not text:
-            raise JournalError("bad_journal_url", "sqlite:// needs a path, e.g. sqlite:///var/venue/journal.sqlite3")
+            raise JournalError(
+                JournalCode.BAD_JOURNAL_URL, "sqlite:// needs a path, e.g. sqlite:///var/venue/journal.sqlite3"
+            )
     elif "://" in text:
         scheme = text.split("://", 1)[0]
         raise JournalError(
-            "bad_journal_url", f"unknown journal scheme {scheme!r}: use a path, sqlite:///path or postgresql://…"
+            JournalCode.BAD_JOURNAL_URL,
+            f"unknown journal scheme {scheme!r}: use a path, sqlite:///path or postgresql://…",
         )
     path = Path(text)
     if path.is_dir():

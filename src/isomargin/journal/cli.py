@@ -1,18 +1,22 @@
 """`isomargin replay` and `isomargin journal inspect`: read a command journal (never writing to it) and
-report the rebuilt state's hash, counts and balances, or the records themselves.
+report the rebuilt state's hash, counts and balances, or the records themselves (events as the engine shows
+them: `Event.to_dict()`, with their seq and index). State is read through `isomargin.engine.queries` only.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 from rich.table import Table
 
 from isomargin.cliutil import JsonOpt, fail, js, out
 from isomargin.margin import plain
+
+if TYPE_CHECKING:
+    from isomargin.journal.record import Record
 
 T = TypeVar("T")
 journal_cli = typer.Typer(help="Look inside a command journal.", no_args_is_help=True)
@@ -82,11 +86,13 @@ def replay(
 
 def replay_figures(target: str, upto: int | None, full: bool, verify: bool) -> dict[str, Any]:
     from isomargin.engine import state_hash
+    from isomargin.engine.queries import stats
     from isomargin.journal import balance_report, open_journal, rebuild
 
     with open_journal(target, read_only=True) as j:
         rb = rebuild(j, upto=upto, use_snapshots=not full, verify_events=verify)
         engine = rb.engine
+        counts = stats(engine)
         return {
             "journal": j.location,
             "records": rb.scan.last_seq,
@@ -100,12 +106,7 @@ def replay_figures(target: str, upto: int | None, full: bool, verify: bool) -> d
             "rejected": rb.rejected,
             "divergent": rb.divergent,
             "notes": rb.notes,
-            "state": {
-                "accounts": len(engine.accounts),
-                "instruments": len(engine.instruments),
-                "open_orders": len(engine.orders),
-                "positions": sum(1 for a in engine.accounts.values() for p in a.positions.values() if p.lots),
-            },
+            "state": {k: counts[k] for k in ("accounts", "instruments", "open_orders", "positions")},
             "balances": balance_report(engine),
         }
 
@@ -169,17 +170,14 @@ def inspect_figures(target: str, start: int, limit: int, with_events: bool) -> d
         }
 
 
-def _record_view(rec: Any, ok: bool, with_events: bool) -> dict[str, Any]:
+def _record_view(rec: Record, ok: bool, with_events: bool) -> dict[str, Any]:
     try:
         data = json.loads(rec.payload)
         fields_ = {k: v for k, v in data.items() if not k.startswith("@") and k != "ts" and v not in (None, False)}
         summary = f"{data.get('@type', '?')} " + " ".join(f"{k}={v}" for k, v in fields_.items())
-    except ValueError:
+    except (ValueError, AttributeError):
         data, summary = None, "(unreadable payload)"
-    try:
-        evs = json.loads(rec.events) if rec.events is not None else None
-    except ValueError:
-        evs = None
+    evs = _events_view(rec) if rec.events is not None else None
     view: dict[str, Any] = {
         "seq": rec.seq,
         "ts": rec.ts,
@@ -193,3 +191,20 @@ def _record_view(rec: Any, ok: bool, with_events: bool) -> dict[str, Any]:
     if with_events and evs is not None:
         view["event_list"] = evs
     return view
+
+
+def _events_view(rec: Record) -> list[Any] | None:
+    """The record's events as `Event.to_dict()` (seq, index, fields as the engine shows them); if they do not
+    decode, as stored (with a note first); None if not even JSON."""
+    from isomargin.journal.codec import command_from_bytes, decode_events
+    from isomargin.journal.errors import CodecError
+
+    assert rec.events is not None
+    try:
+        return [e.to_dict() for e in decode_events(rec.events, rec.seq, command_from_bytes(rec.payload))]
+    except CodecError as exc:
+        try:
+            stored = json.loads(rec.events)
+        except ValueError:
+            return None
+        return [{"undecodable": exc.message}, *stored] if isinstance(stored, list) else None

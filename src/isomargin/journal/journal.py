@@ -2,21 +2,23 @@
 
 `scan()` verifies every record's checksum and that seqs run 1, 2, 3… without a gap. Bad records at the
 end (a torn or corrupt tail) are reported and, when writing, truncated past the last good record; a bad
-record followed by good ones is corruption in the middle and refuses to start.
+record followed by good ones is corruption in the middle and refuses to start. Snapshots are stored here too,
+each covering the records up to its seq (the restored engine's `seq` must say the same).
 """
 
 from __future__ import annotations
 
 import json
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from isomargin.engine import Engine
 from isomargin.engine.snapshot import canonical, restore, snapshot, state_hash
 from isomargin.journal.backend import Backend, open_backend
-from isomargin.journal.errors import JournalError
+from isomargin.journal.errors import JournalCode, JournalError
+from isomargin.journal.keys import KeyIndex
 from isomargin.journal.record import Record, SnapshotRow
 
 
@@ -25,7 +27,7 @@ class Scan:
     """What `Journal.scan` found: the good prefix 1..last_seq and what lay beyond it."""
 
     last_seq: int = 0
-    keys: dict[str, int] = field(default_factory=dict)
+    keys: KeyIndex | None = None  # the idempotency keys of the good prefix's retention window, when asked for
     bad_tail: list[int] = field(default_factory=list)  # seqs of bad records past the good prefix
     truncated: int = 0  # records removed by `repair`
 
@@ -45,16 +47,18 @@ class Journal:
     def location(self) -> str:
         return f"{self.backend.name}:{self.backend.location}"
 
-    def scan(self) -> Scan:
-        """Verify every record; raise `journal_corrupt` on damage followed by good records."""
-        out = Scan()
+    def scan(self, keys: KeyIndex | None = None) -> Scan:
+        """Verify every record; raise `journal_corrupt` on damage followed by good records. Every good record is
+        noted in `keys` (if given), which keeps those of its retention window."""
+        out = Scan(keys=keys)
+        note = None if keys is None else keys.note
         expected = 1
         first_bad: tuple[int, str] | None = None
         for rec in self.backend.records():
             if first_bad is None:
                 if rec.seq == expected and rec.valid:
-                    if rec.key is not None:
-                        out.keys[rec.key] = rec.seq
+                    if note is not None:
+                        note(rec.seq, rec.ts, rec.key)
                     out.last_seq = expected
                     expected += 1
                     continue
@@ -73,7 +77,7 @@ class Journal:
 
     def _corrupt(self, first_bad: tuple[int, str], good_seq: int) -> JournalError:
         return JournalError(
-            "journal_corrupt",
+            JournalCode.JOURNAL_CORRUPT,
             f"{self.location}: {first_bad[1]} but valid record {good_seq} follows, so this is not a torn tail; "
             "refusing to start (restore the journal from a replica or backup)",
         )
@@ -85,13 +89,13 @@ class Journal:
 
     def append(self, records: list[Record]) -> None:
         if self.read_only:
-            raise JournalError("journal_read_only", f"{self.location} was opened read-only")
+            raise JournalError(JournalCode.JOURNAL_READ_ONLY, f"{self.location} was opened read-only")
         self.backend.append(records)
 
     def get(self, seq: int) -> Record | None:
         return self.backend.get(seq)
 
-    def records(self, after: int = 0, upto: int | None = None) -> Any:
+    def records(self, after: int = 0, upto: int | None = None) -> Iterator[Record]:
         for rec in self.backend.records(after):
             if upto is not None and rec.seq > upto:
                 return
@@ -101,7 +105,11 @@ class Journal:
     def write_snapshot(self, seq: int, engine: Engine) -> SnapshotRow:
         """Store `engine` as the state after record `seq`."""
         if self.read_only:
-            raise JournalError("journal_read_only", f"{self.location} was opened read-only")
+            raise JournalError(JournalCode.JOURNAL_READ_ONLY, f"{self.location} was opened read-only")
+        if engine.seq != seq:
+            raise JournalError(
+                JournalCode.SEQ_MISMATCH, f"{self.location}: snapshot for record {seq} of an engine at seq {engine.seq}"
+            )
         row = SnapshotRow(seq, state_hash(engine), zlib.compress(canonical(snapshot(engine)), 1)).sealed()
         self.backend.put_snapshot(row)
         return row
@@ -120,11 +128,14 @@ class Journal:
                 continue
             try:
                 engine = restore(json.loads(zlib.decompress(row.data)))
-            except (ValueError, KeyError, TypeError, zlib.error) as exc:
+            except (ValueError, KeyError, TypeError, AttributeError, zlib.error) as exc:  # incl. SnapshotError
                 _note(notes, f"snapshot {seq} does not restore ({exc}); skipped")
                 continue
             if state_hash(engine) != row.hash:
                 _note(notes, f"snapshot {seq} restores to a different hash; skipped")
+                continue
+            if engine.seq != seq:
+                _note(notes, f"snapshot {seq} restores an engine at seq {engine.seq}; skipped")
                 continue
             return seq, engine
         return None

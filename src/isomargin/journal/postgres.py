@@ -16,11 +16,10 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import psycopg
 from psycopg import sql
 
-from isomargin.journal.backend import PAGE, Backend
-from isomargin.journal.errors import JournalError
+from isomargin.journal.backend import FORMAT, PAGE, Backend, check_format
+from isomargin.journal.errors import JournalCode, JournalError
 from isomargin.journal.record import Record, SnapshotRow
 
-FORMAT = "isomargin-journal-1"
 DEFAULT_SCHEMA = "isomargin"
 _NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 _COLS = sql.SQL("seq, ts, kind, idem_key, payload, events, checksum")
@@ -38,7 +37,9 @@ def split_url(url: str) -> tuple[str, str]:
         else:
             rest.append((k, v))
     if not _NAME.match(schema):
-        raise JournalError("bad_journal_url", f"schema {schema!r} must match [a-z_][a-z0-9_]* (≤ 63 characters)")
+        raise JournalError(
+            JournalCode.BAD_JOURNAL_URL, f"schema {schema!r} must match [a-z_][a-z0-9_]* (≤ 63 characters)"
+        )
     return urlunsplit(parts._replace(query=urlencode(rest))), schema
 
 
@@ -53,7 +54,7 @@ def _guard(where: str) -> Iterator[None]:
         yield
     except psycopg.Error as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise JournalError("journal_db_error", f"{where}: {first}") from None
+        raise JournalError(JournalCode.JOURNAL_DB_ERROR, f"{where}: {first}") from None
 
 
 class PostgresBackend(Backend):
@@ -67,9 +68,9 @@ class PostgresBackend(Backend):
             self.db = psycopg.connect(conninfo, autocommit=True, connect_timeout=5)
         except psycopg.Error as exc:
             msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise JournalError("journal_unreachable", f"cannot connect to {self.location}: {msg}") from None
+            raise JournalError(JournalCode.JOURNAL_UNREACHABLE, f"cannot connect to {self.location}: {msg}") from None
         except (ValueError, psycopg.ProgrammingError) as exc:
-            raise JournalError("bad_journal_url", f"{self.location}: {exc}") from None
+            raise JournalError(JournalCode.BAD_JOURNAL_URL, f"{self.location}: {exc}") from None
         try:
             with _guard(self.location):
                 self._setup(read_only, create)
@@ -83,17 +84,19 @@ class PostgresBackend(Backend):
     def _setup(self, read_only: bool, create: bool) -> None:
         if self.db.execute("SHOW synchronous_commit").fetchone() == ("off",):
             raise JournalError(
-                "journal_unsafe", f"{self.location}: synchronous_commit is off; commits would not be durable"
+                JournalCode.JOURNAL_UNSAFE, f"{self.location}: synchronous_commit is off; commits would not be durable"
             )
         exists = self.db.execute(
             "SELECT 1 FROM information_schema.tables WHERE table_schema = %s AND table_name = 'meta'", (self.schema,)
         ).fetchone()
         if not exists and (read_only or not create):
-            raise JournalError("journal_missing", f"no journal in {self.location}")
+            raise JournalError(JournalCode.JOURNAL_MISSING, f"no journal in {self.location}")
         if not read_only:
             got = self.db.execute("SELECT pg_try_advisory_lock(hashtext(%s))", (f"isomargin:{self.schema}",)).fetchone()
             if not got or not got[0]:
-                raise JournalError("journal_locked", f"{self.location} is open for writing by another process")
+                raise JournalError(
+                    JournalCode.JOURNAL_LOCKED, f"{self.location} is open for writing by another process"
+                )
         if not exists:
             with self.db.transaction():
                 self.db.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(self.schema)))
@@ -117,8 +120,7 @@ class PostgresBackend(Backend):
                 )
                 self.db.execute(sql.SQL("INSERT INTO {} VALUES ('format', %s)").format(self._t("meta")), (FORMAT,))
         row = self.db.execute(sql.SQL("SELECT value FROM {} WHERE key = 'format'").format(self._t("meta"))).fetchone()
-        if row is None or row[0] != FORMAT:
-            raise JournalError("not_a_journal", f"{self.location} holds no {FORMAT} journal")
+        check_format(None if row is None else str(row[0]), self.location)
 
     def append(self, records: Sequence[Record]) -> None:
         rows = [(r.seq, r.ts, r.kind, r.key, r.payload, r.events, r.checksum) for r in records]

@@ -1,7 +1,8 @@
 """Journal records and snapshot rows, each sealed with a SHA-256 checksum over every stored field.
 
 A record is one command as journaled: its sequence number and edge timestamp, the canonical command
-bytes, an optional idempotency key and the canonical bytes of the events it produced.
+bytes, an optional idempotency key and the canonical bytes of the events it produced. The checksum tags name
+the journal format (2), so a record of another format never verifies as one of this format.
 """
 
 from __future__ import annotations
@@ -11,8 +12,8 @@ import struct
 from dataclasses import dataclass, replace
 
 KIND_COMMAND = "command"
-_RECORD_TAG = b"isomargin.record.v1"
-_SNAPSHOT_TAG = b"isomargin.snapshot.v1"
+_RECORD_TAG = b"isomargin.record.v2"
+_SNAPSHOT_TAG = b"isomargin.snapshot.v2"
 
 
 def _field(h: hashlib._Hash, value: bytes | None) -> None:

@@ -2,6 +2,8 @@
 
 `rebuild` is what recovery and `isomargin replay` share. With `verify_events` every replayed command's
 events are compared byte for byte with the events journaled when it first ran (a determinism check).
+Each replayed record must become the engine's command of the same seq; the engine is read only through
+`isomargin.engine.queries` and its snapshot.
 """
 
 from __future__ import annotations
@@ -12,10 +14,12 @@ from dataclasses import dataclass, field
 from decimal import Decimal, Inexact, localcontext
 from typing import Any
 
-from isomargin.engine import Engine, Rejected
+from isomargin.engine import Engine, EngineFailed, Rejected
+from isomargin.engine.queries import ledger_summary
 from isomargin.journal.codec import command_from_bytes, encode_events
-from isomargin.journal.errors import CodecError, JournalError
+from isomargin.journal.errors import CodecError, JournalCode, JournalError
 from isomargin.journal.journal import Journal, Scan
+from isomargin.journal.keys import KeyIndex
 
 
 @dataclass(slots=True)
@@ -41,11 +45,13 @@ def rebuild(
     use_snapshots: bool = True,
     verify_events: bool = False,
     scan: Scan | None = None,
+    keys: KeyIndex | None = None,
 ) -> Rebuild:
-    """Scan (and, unless read-only, repair) the journal, then rebuild state up to `upto` (default: all)."""
+    """Scan (and, unless read-only, repair) the journal, then rebuild state up to `upto` (default: all).
+    `keys`, if given, is filled with the idempotency keys of the retention window while scanning."""
     t0 = time.perf_counter()
     if scan is None:
-        scan = journal.scan()
+        scan = journal.scan(keys)
         journal.repair(scan)
     last = scan.last_seq if upto is None else min(upto, scan.last_seq)
     out = Rebuild(Engine(), scan, last_seq=last)
@@ -61,13 +67,26 @@ def rebuild(
         if found is not None:
             start, out.engine = found
             out.snapshot_seq = start
-    apply = out.engine.apply
+    engine = out.engine
+    apply = engine.apply
     for rec in journal.records(after=start, upto=last):
         try:
             cmd = command_from_bytes(rec.payload)
         except CodecError as exc:
             raise JournalError(exc.code, f"record {rec.seq}: {exc.message}") from None
-        events = apply(cmd)
+        try:
+            events = apply(cmd)
+        except EngineFailed as exc:
+            raise JournalError(
+                JournalCode.ENGINE_FAILED,
+                f"{journal.location}: the engine failed replaying record {rec.seq} ({exc}); this build cannot "
+                "rebuild the journal past it",
+            ) from None
+        if engine.seq != rec.seq:
+            raise JournalError(
+                JournalCode.SEQ_MISMATCH,
+                f"{journal.location}: record {rec.seq} became engine command {engine.seq}; refusing to go on",
+            )
         out.commands[type(cmd).__name__] += 1
         if events and isinstance(events[0], Rejected):
             out.rejected += 1
@@ -79,30 +98,17 @@ def rebuild(
 
 
 def balance_report(engine: Engine) -> dict[str, Any]:
-    """Ledger totals per asset and balance kind; the residual (sum of every balance) must be exactly 0.
-
-    Sums are exact (wide precision, Inexact trapped), so a residual is the ledger's, not the report's."""
+    """Ledger totals per asset and balance kind (`queries.ledger_summary`); the residual (sum of every balance)
+    must be exactly 0. Sums are exact (wide precision, Inexact trapped), so a residual is the ledger's."""
     with localcontext() as ctx:
         ctx.prec = 100_000
         ctx.traps[Inexact] = True
-        return _balance_report(engine)
-
-
-def _balance_report(engine: Engine) -> dict[str, Any]:
-    per_asset: dict[str, dict[str, Decimal]] = {}
-    for key, value in engine.ledger.balances.items():
-        parts = key.split(":")
-        kind = parts[0]
-        if kind == "isolated":
-            inst = engine.instruments.get(parts[2])
-            asset = inst.settle if inst is not None else "?"
-        else:
-            asset = parts[-1]
-        kinds = per_asset.setdefault(asset, {})
-        kinds[kind] = kinds.get(kind, Decimal(0)) + value
-    report: dict[str, Any] = {}
-    for asset in sorted(per_asset):
-        kinds = per_asset[asset]
-        residual = sum(kinds.values(), Decimal(0))
-        report[asset] = {**{k: kinds[k] for k in sorted(kinds)}, "residual": residual}
-    return {"assets": report, "residual": sum(engine.ledger.balances.values(), Decimal(0))}
+        summary = ledger_summary(engine)
+        report: dict[str, Any] = {}
+        total = Decimal(0)
+        for asset in sorted(summary):
+            kinds = summary[asset]
+            residual = sum(kinds.values(), Decimal(0))
+            total += residual
+            report[asset] = {**{k: kinds[k] for k in sorted(kinds)}, "residual": residual}
+        return {"assets": report, "residual": total}

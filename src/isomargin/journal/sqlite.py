@@ -14,11 +14,10 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from isomargin.journal.backend import PAGE, Backend
-from isomargin.journal.errors import JournalError
+from isomargin.journal.backend import FORMAT, PAGE, Backend, check_format
+from isomargin.journal.errors import JournalCode, JournalError
 from isomargin.journal.record import Record, SnapshotRow
 
-FORMAT = "isomargin-journal-1"
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS records (
@@ -51,7 +50,7 @@ def _guard(path: Path) -> Iterator[None]:
     try:
         yield
     except sqlite3.DatabaseError as exc:
-        raise JournalError("journal_unreadable", f"{path}: SQLite says: {exc}") from None
+        raise JournalError(JournalCode.JOURNAL_UNREADABLE, f"{path}: SQLite says: {exc}") from None
 
 
 class SQLiteBackend(Backend):
@@ -63,7 +62,7 @@ class SQLiteBackend(Backend):
         self._lock_fd: int | None = None
         if not path.exists():
             if read_only or not create:
-                raise JournalError("journal_missing", f"no journal at {path}")
+                raise JournalError(JournalCode.JOURNAL_MISSING, f"no journal at {path}")
             path.parent.mkdir(parents=True, exist_ok=True)
         if not read_only:
             self._lock()
@@ -84,7 +83,9 @@ class SQLiteBackend(Backend):
             self.db.execute("PRAGMA synchronous=FULL")
             sync = self.db.execute("PRAGMA synchronous").fetchone()[0]
             if mode != "wal" or sync != 2:
-                raise JournalError("journal_unsafe", f"{path}: could not set WAL + synchronous=FULL ({mode}, {sync})")
+                raise JournalError(
+                    JournalCode.JOURNAL_UNSAFE, f"{path}: could not set WAL + synchronous=FULL ({mode}, {sync})"
+                )
             fresh = self.db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0] == 0
             if fresh:
                 self.db.executescript("BEGIN;" + _SCHEMA + "COMMIT;")
@@ -97,7 +98,9 @@ class SQLiteBackend(Backend):
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             os.close(fd)
-            raise JournalError("journal_locked", f"{self.path} is open for writing by another process") from None
+            raise JournalError(
+                JournalCode.JOURNAL_LOCKED, f"{self.path} is open for writing by another process"
+            ) from None
         self._lock_fd = fd
 
     def _check_format(self) -> None:
@@ -105,9 +108,7 @@ class SQLiteBackend(Backend):
             row = self.db.execute("SELECT value FROM meta WHERE key = 'format'").fetchone()
         except sqlite3.OperationalError:
             row = None
-        if row is None or row[0] != FORMAT:
-            found = "no isomargin journal" if row is None else f"format {row[0]!r}"
-            raise JournalError("not_a_journal", f"{self.path} holds {found}; expected {FORMAT}")
+        check_format(None if row is None else str(row[0]), str(self.path))
 
     def append(self, records: Sequence[Record]) -> None:
         rows = [(r.seq, r.ts, r.kind, r.key, r.payload, r.events, r.checksum) for r in records]
