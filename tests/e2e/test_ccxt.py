@@ -119,6 +119,7 @@ def test_liquidation_after_operator_mark_move(venue: RunningVenue, trader: Any) 
     assert Decimal(bal["USDT"]["isolated_margin"]) == 0 and margin > 0
     _, rows = signed(venue.base, "/api/v1/my-liquidations", creds["apiKey"], creds["secret"])
     assert any(r["step"] == "close" for r in rows)
+    assert {r["margin_mode"] for r in rows if r["event"] == "Liquidated"} == {"isolated"}  # the venue's spelling
 
 
 def test_binance_class_with_swap_default(venue: RunningVenue) -> None:

@@ -17,12 +17,15 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from isomargin.engine import queries as q
+from isomargin.engine.errors import Reject
+from isomargin.journal import JournalError
 from isomargin.server import fapi, native
 from isomargin.server.auth import RateLimiter, weight_of
 from isomargin.server.config import VenueConfig
-from isomargin.server.errors import ApiError
+from isomargin.server.errors import ApiError, from_reject
 from isomargin.server.market import DemoMarket
-from isomargin.server.venue import Venue, fmt, now_ms
+from isomargin.server.venue import HALT, Venue, fmt, now_ms
 
 DESCRIPTION = """Native API of the isomargin venue. Signed endpoints: header `X-MBX-APIKEY`, query `timestamp`
 (ms, within `recvWindow` and at most 1 s ahead) and `signature` = hex HMAC-SHA256(secret, raw query string
@@ -63,6 +66,24 @@ class RateLimit:
         await self.app(scope, receive, send_with_weight)
 
 
+class HaltGuard:
+    """Pure ASGI middleware: once the engine (or the journal) failed, every API request and /health gets 503
+    `engine_failed` — reads too, since the state in memory may be half changed."""
+
+    def __init__(self, app: ASGIApp, holder: dict[str, Any]) -> None:
+        self.app = app
+        self.holder = holder
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        venue: Venue | None = self.holder.get("venue")
+        path = scope.get("path", "")
+        guarded = path.startswith(("/fapi", "/api/")) or path == "/health"
+        if scope["type"] == "http" and guarded and venue is not None and venue.failure is not None:
+            await _error(path, venue.halted_error())(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
 def create_app(config: VenueConfig, on_ready: Callable[[Venue], None] | None = None) -> FastAPI:
     holder: dict[str, Any] = {}
 
@@ -86,6 +107,7 @@ def create_app(config: VenueConfig, on_ready: Callable[[Venue], None] | None = N
 
     app = FastAPI(title="isomargin venue", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
     app.add_middleware(RateLimit, limiter=RateLimiter(config.rate_limit, config.ban_after, config.ban_seconds))
+    app.add_middleware(HaltGuard, holder=holder)  # outermost: a stopped venue answers before anything else runs
     app.include_router(native.router)
     app.include_router(fapi.router)
 
@@ -104,6 +126,17 @@ def create_app(config: VenueConfig, on_ready: Callable[[Venue], None] | None = N
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
         return _error(request.url.path, ApiError(exc.status_code, code, str(exc.detail), -1000))
+
+    @app.exception_handler(Reject)
+    async def rejected(request: Request, exc: Reject) -> Response:  # a query on what does not exist
+        return _error(request.url.path, from_reject(exc.code.value, exc.message))
+
+    @app.exception_handler(JournalError)
+    async def journal_error(request: Request, exc: JournalError) -> Response:
+        venue: Venue = request.app.state.venue
+        if venue.failure is not None:
+            return _error(request.url.path, venue.halted_error())
+        return _error(request.url.path, ApiError(503, exc.code.value, exc.message, -1001))
 
     @app.exception_handler(Exception)
     async def internal(request: Request, exc: Exception) -> Response:  # never a traceback to the client
@@ -132,6 +165,11 @@ def create_app(config: VenueConfig, on_ready: Callable[[Venue], None] | None = N
 
     async def stream(websocket: WebSocket, listen_key: str | None) -> None:
         venue: Venue = websocket.app.state.venue
+        if venue.failure is not None:  # accept, then say why and close (a refused handshake would not say)
+            await websocket.accept()
+            await websocket.send_json({"e": HALT, "E": now_ms(), "message": venue.failure})
+            await websocket.close(code=1011, reason=HALT)
+            return
         topics: set[str] = set()
         if listen_key:
             acct = venue.listen_keys.account(listen_key)
@@ -165,7 +203,11 @@ def create_app(config: VenueConfig, on_ready: Callable[[Venue], None] | None = N
 
         async def writer() -> None:
             while True:
-                await websocket.send_json(await queue.get())
+                msg = await queue.get()
+                await websocket.send_json(msg)
+                if msg.get("e") == HALT:
+                    await websocket.close(code=1011, reason=HALT)
+                    return
 
         tasks = [asyncio.create_task(reader()), asyncio.create_task(writer())]
         try:
@@ -181,7 +223,7 @@ def create_app(config: VenueConfig, on_ready: Callable[[Venue], None] | None = N
 
     async def send_snapshot(websocket: WebSocket, venue: Venue, topic: str) -> None:
         kind, _, symbol = topic.partition(":")
-        if kind == "book" and symbol in venue.core.engine.instruments:
+        if kind == "book" and venue.read(lambda: q.instrument(venue.engine, symbol)) is not None:
             bids, asks = venue.book_snapshot(symbol)
             await websocket.send_json({
                 "e": "depthSnapshot", "E": now_ms(), "s": symbol, "u": venue.book_seq,

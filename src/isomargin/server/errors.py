@@ -71,6 +71,10 @@ _REJECTS: dict[str, tuple[int, int, str | None]] = {
     "bad_close_position": (400, -4137, None),
     "no_reference_price": (400, -2010, None),
     "market_paused": (400, -2010, "Market is paused by the operator."),
+    "fok_unfillable": (400, -2010, "Due to the order could not be filled immediately, the FOK order is rejected."),
+    "too_many_orders": (400, -2010, "Reach max open order limit."),
+    "above_max_tier": (400, -2010, "Exceeded the maximum allowable position at current leverage."),
+    "engine_failed": (503, -1001, None),
 }
 
 _FILTER = {"bad_quantity": "LOT_SIZE", "bad_price": "PRICE_FILTER", "bad_stop_price": "PRICE_FILTER"}

@@ -11,12 +11,13 @@ from isomargin.engine import (
     CancelAllOrders,
     CancelOrder,
     MarginMode,
+    OrderSide,
     PositionSide,
     SetLeverage,
     SetMarginMode,
     SetPositionMode,
 )
-from isomargin.engine.queries import balances, positions
+from isomargin.engine import queries as q
 from isomargin.server.auth import Principal
 from isomargin.server.errors import ApiError
 from isomargin.server.fapi_base import (
@@ -33,16 +34,18 @@ from isomargin.server.fapi_base import (
     symbol_of,
 )
 from isomargin.server.native import place
-from isomargin.server.venue import Venue, dec, fmt, now_ms
+from isomargin.server.venue import MARGIN_MODE_NAMES, OPEN_STATUSES, Venue, dec, fmt, now_ms
+
+SYMBOL_CONFIG_MARGIN = {MarginMode.ISOLATED: "ISOLATED", MarginMode.CROSS: "CROSSED"}  # Binance's symbolConfig spelling
 
 
 def _account(venue: Venue, account: int, v3: bool) -> dict[str, Any]:
-    e = venue.core.engine
-    b = balances(e, account)
-    pos = positions(e, account)
+    e = venue.engine
+    b = q.balances(e, account)
+    pos = q.positions(e, account)
     wallet = b["wallet"] + b["held"] + b["isolated_margin"]
     upnl = sum((x["unrealized_pnl"] for x in pos), ZERO)
-    iso_upnl = sum((x["unrealized_pnl"] for x in pos if x["margin_mode"] == "isolated"), ZERO)
+    iso_upnl = sum((x["unrealized_pnl"] for x in pos if x["margin_mode"] is MarginMode.ISOLATED), ZERO)
     pos_im = sum((x["initial_margin"] for x in pos), ZERO)
     mm = sum((x["maintenance_margin"] for x in pos), ZERO)
     t = now_ms()
@@ -65,7 +68,7 @@ def _account(venue: Venue, account: int, v3: bool) -> dict[str, Any]:
             "updateTime": venue.history.position_time.get((account, x["symbol"], x["position_side"]), t),
         }  # fmt: skip
         if not v3:
-            row.update(leverage=str(x["leverage"]), isolated=x["margin_mode"] == "isolated",
+            row.update(leverage=str(x["leverage"]), isolated=x["margin_mode"] is MarginMode.ISOLATED,
                        entryPrice=fmt(x["entry_price"]), positionInitialMargin=fmt(x["initial_margin"]),
                        openOrderInitialMargin="0", maxNotional="0", bidNotional="0", askNotional="0")  # fmt: skip
         plist.append(row)
@@ -102,40 +105,44 @@ async def balance(venue: Venue, p: dict[str, str], who: Principal | None) -> Any
 
 
 def _position_risk(venue: Venue, account: int, symbol: str | None, v3: bool) -> list[dict[str, Any]]:
-    e = venue.core.engine
+    e = venue.engine
     out = []
-    for x in positions(e, account):
+    for x in q.positions(e, account):
         if symbol is not None and x["symbol"] != symbol:
             continue
-        inst = e.instruments[x["symbol"]]
+        inst = q.instrument(e, x["symbol"])
+        assert inst is not None
         liq = x["liquidation_price"]
+        isolated = x["margin_mode"] is MarginMode.ISOLATED
+        margin_type = MARGIN_MODE_NAMES[x["margin_mode"]]
         row = {
             "symbol": x["symbol"], "positionSide": x["position_side"], "positionAmt": fmt(x["size"]),
             "entryPrice": fmt(x["entry_price"]), "breakEvenPrice": fmt(x["break_even_price"]),
             "markPrice": fmt(x["mark_price"]), "unRealizedProfit": fmt(x["unrealized_pnl"]),
             "liquidationPrice": fmt(liq if liq is not None and liq > 0 else ZERO),
-            "isolatedMargin": fmt(x["isolated_margin"] + x["unrealized_pnl"] if x["margin_mode"] == "isolated" else 0),
+            "isolatedMargin": fmt(x["isolated_margin"] + x["unrealized_pnl"] if isolated else 0),
             "notional": fmt(x["size"] * x["mark_price"]), "isolatedWallet": fmt(x["isolated_margin"]),
             "updateTime": venue.history.position_time.get((account, x["symbol"], x["position_side"]), now_ms()),
         }  # fmt: skip
         tier = inst.spec.table.tiers[x["tier"] - 1]
         if v3:
             row.update(marginAsset=inst.settle, initialMargin=fmt(x["initial_margin"]), leverage=str(x["leverage"]),
-                       marginType=x["margin_mode"],
+                       marginType=margin_type,
                        maintMargin=fmt(x["maintenance_margin"]), positionInitialMargin=fmt(x["initial_margin"]),
                        openOrderInitialMargin="0", adl=0, bidNotional="0", askNotional="0")  # fmt: skip
         else:
-            row.update(leverage=str(x["leverage"]), marginType=x["margin_mode"], isAutoAddMargin="false",
+            row.update(leverage=str(x["leverage"]), marginType=margin_type, isAutoAddMargin="false",
                        maxNotionalValue=fmt(tier.cap) if tier.cap is not None else "9223372036854775807")  # fmt: skip
         out.append(row)
     if not out and symbol is not None and not v3:
-        acct = e.account(account)
-        st = acct.setting(symbol)
-        pside = "BOTH" if not acct.hedge_mode else "LONG"
+        mode, lev = q.setting(e, account, symbol)
+        pside = "LONG" if q.account(e, account)["hedge_mode"] else "BOTH"
+        m = q.market(e, symbol)
+        assert m is not None
         out.append({"symbol": symbol, "positionSide": pside, "positionAmt": "0", "entryPrice": "0",
-                    "breakEvenPrice": "0", "markPrice": fmt(e.marks.get(symbol)), "unRealizedProfit": "0",
+                    "breakEvenPrice": "0", "markPrice": fmt(m["mark_price"]), "unRealizedProfit": "0",
                     "liquidationPrice": "0", "isolatedMargin": "0", "notional": "0", "isolatedWallet": "0",
-                    "updateTime": 0, "leverage": str(st.leverage), "marginType": st.margin_mode.value.lower(),
+                    "updateTime": 0, "leverage": str(lev), "marginType": MARGIN_MODE_NAMES[mode],
                     "isAutoAddMargin": "false", "maxNotionalValue": "0"})  # fmt: skip
     return out
 
@@ -156,8 +163,9 @@ async def position_risk_v3(venue: Venue, p: dict[str, str], who: Principal | Non
 async def leverage_bracket(venue: Venue, p: dict[str, str], who: Principal | None) -> Any:
     s = symbol_of(venue, p, required=False)
     out = []
-    for sym, inst in venue.core.engine.instruments.items():
-        if s is not None and sym != s:
+    for sym in venue.read(lambda: q.symbols(venue.engine)):
+        inst = q.instrument(venue.engine, sym)
+        if inst is None or (s is not None and sym != s):
             continue
         out.append({"symbol": sym, "notionalCoef": 1.0, "brackets": [
             {"bracket": t.tier, "initialLeverage": int(t.max_leverage), "notionalCap": float(t.cap or 0),
@@ -170,17 +178,29 @@ async def leverage_bracket(venue: Venue, p: dict[str, str], who: Principal | Non
 @route("GET", "v1/symbolConfig", auth="read")
 async def symbol_config(venue: Venue, p: dict[str, str], who: Principal | None) -> Any:
     s = symbol_of(venue, p, required=False)
-    acct = venue.read(lambda: venue.core.engine.account(me(who)))
-    return [{"symbol": sym, "marginType": "ISOLATED" if acct.setting(sym).margin_mode is MarginMode.ISOLATED
-             else "CROSSED", "isAutoAddMargin": False, "leverage": acct.setting(sym).leverage,
-             "maxNotionalValue": "0"} for sym in venue.core.engine.instruments if s is None or sym == s]  # fmt: skip
+
+    def build() -> list[dict[str, Any]]:
+        out = []
+        for sym in q.symbols(venue.engine):
+            if s is None or sym == s:
+                mode, lev = q.setting(venue.engine, me(who), sym)
+                out.append({"symbol": sym, "marginType": SYMBOL_CONFIG_MARGIN[mode], "isAutoAddMargin": False,
+                            "leverage": lev, "maxNotionalValue": "0"})  # fmt: skip
+        return out
+
+    return venue.read(build)
 
 
 @route("GET", "v1/commissionRate", auth="read")
 async def commission(venue: Venue, p: dict[str, str], who: Principal | None) -> Any:
     s = symbol_of(venue, p)
-    inst = venue.core.engine.instruments[s or ""]
-    return {"symbol": s, "makerCommissionRate": fmt(inst.maker_fee), "takerCommissionRate": fmt(inst.taker_fee)}
+    inst = q.instrument(venue.engine, s or "")
+    assert inst is not None
+    return {
+        "symbol": s,
+        "makerCommissionRate": fmt(inst.maker_fee.decimal),
+        "takerCommissionRate": fmt(inst.taker_fee.decimal),
+    }
 
 
 # ================================================================ settings
@@ -193,7 +213,9 @@ async def leverage(venue: Venue, p: dict[str, str], who: Principal | None) -> An
         need(p, "leverage")
     assert lev is not None
     await venue.submit(SetLeverage(me(who), s, lev))
-    tiers = venue.core.engine.instruments[s].spec.table.tiers
+    inst = q.instrument(venue.engine, s)
+    assert inst is not None
+    tiers = inst.spec.table.tiers
     cap = max((t.cap or ZERO for t in tiers if t.max_leverage >= lev), default=ZERO)
     return {"leverage": lev, "maxNotionalValue": fmt(cap), "symbol": s}
 
@@ -207,7 +229,7 @@ async def margin_type(venue: Venue, p: dict[str, str], who: Principal | None) ->
         raise ApiError(400, "bad_margin_type", "marginType must be ISOLATED or CROSSED", -4044,
                        "Invalid marginType.")  # fmt: skip
     mode = MarginMode.ISOLATED if kind == "ISOLATED" else MarginMode.CROSS
-    if venue.read(lambda: venue.core.engine.account(me(who)).setting(s).margin_mode) is mode:
+    if venue.read(lambda: q.setting(venue.engine, me(who), s)[0]) is mode:
         raise ApiError(400, "no_change", "margin type is already set", -4046, "No need to change margin type.")
     await venue.submit(SetMarginMode(me(who), s, mode))
     return ok()
@@ -215,13 +237,13 @@ async def margin_type(venue: Venue, p: dict[str, str], who: Principal | None) ->
 
 @route("GET", "v1/positionSide/dual", auth="read")
 async def get_dual(venue: Venue, p: dict[str, str], who: Principal | None) -> Any:
-    return {"dualSidePosition": venue.read(lambda: venue.core.engine.account(me(who)).hedge_mode)}
+    return {"dualSidePosition": venue.read(lambda: q.account(venue.engine, me(who))["hedge_mode"])}
 
 
 @route("POST", "v1/positionSide/dual", auth="trade")
 async def set_dual(venue: Venue, p: dict[str, str], who: Principal | None) -> Any:
     want = need(p, "dualSidePosition").lower() == "true"
-    if venue.read(lambda: venue.core.engine.account(me(who)).hedge_mode) == want:
+    if venue.read(lambda: q.account(venue.engine, me(who))["hedge_mode"]) == want:
         raise ApiError(400, "no_change", "position side is already set", -4059, "No need to change position side.")
     await venue.submit(SetPositionMode(me(who), want))
     return ok()
@@ -294,7 +316,7 @@ async def open_orders(venue: Venue, p: dict[str, str], who: Principal | None) ->
 @route("GET", "v1/openOrder", auth="read")
 async def open_order(venue: Venue, p: dict[str, str], who: Principal | None) -> Any:
     rec = find_order(venue, me(who), p, "orderId", "origClientOrderId")
-    if rec["status"] not in ("NEW", "PARTIALLY_FILLED", "TRIGGERED"):
+    if rec["status"] not in OPEN_STATUSES:
         raise ApiError(400, "unknown_order", "order is not open", -2013, "Order does not exist.")
     return b_order(rec)
 
@@ -367,9 +389,9 @@ async def user_trades(venue: Venue, p: dict[str, str], who: Principal | None) ->
         and (start is None or r["time"] >= start) and (end is None or r["time"] <= end)
     ])  # fmt: skip
     return [{
-        "buyer": r["side"] == "BUY", "commission": fmt(r["fee"]), "commissionAsset": "USDT", "id": r["id"],
+        "buyer": r["side"] is OrderSide.BUY, "commission": fmt(r["fee"]), "commissionAsset": "USDT", "id": r["id"],
         "maker": r["maker"], "orderId": r["order_id"], "price": fmt(r["price"]), "qty": fmt(r["qty"]),
-        "quoteQty": fmt(r["quote"]), "realizedPnl": fmt(r["realized_pnl"]), "side": r["side"],
+        "quoteQty": fmt(r["quote"]), "realizedPnl": fmt(r["realized_pnl"]), "side": r["side"].name,
         "positionSide": r["position_side"], "symbol": r["symbol"], "time": r["time"],
     } for r in rows[-limit:]]  # fmt: skip
 

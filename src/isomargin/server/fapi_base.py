@@ -13,17 +13,14 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
-from isomargin.engine import (
-    OrderType,
-)
+from isomargin.engine import OrderStatus, OrderType
 from isomargin.server.auth import Principal, authenticate, request_params
 from isomargin.server.errors import ApiError
-from isomargin.server.venue import Venue, fmt
+from isomargin.server.venue import OPEN_STATUSES, Venue, fmt
 
 router = APIRouter()
 Handler = Callable[[Venue, dict[str, str], Principal | None], Awaitable[Any]]
 ZERO = Decimal(0)
-CONDITIONAL = {t.value for t in OrderType if t.conditional}
 ORDER_TYPES = ["LIMIT", "MARKET", "STOP", "STOP_MARKET", "TAKE_PROFIT", "TAKE_PROFIT_MARKET", "TRAILING_STOP_MARKET"]
 
 
@@ -81,7 +78,7 @@ def symbol_of(venue: Venue, p: dict[str, str], required: bool = True) -> str | N
             need(p, "symbol")
         return None
     s = s.upper()
-    if s not in venue.core.engine.instruments:
+    if not venue.listed(s):
         raise ApiError(400, "unknown_symbol", f"no market {s!r}", -1121, "Invalid symbol.")
     return s
 
@@ -115,9 +112,9 @@ def ok(msg: str = "success") -> dict[str, Any]:
     return {"code": 200, "msg": msg}
 
 
-def status_of(rec: dict[str, Any]) -> str:
-    s: str = rec["status"]
-    return "NEW" if s == "TRIGGERED" else s
+def status_of(rec: dict[str, Any]) -> OrderStatus:
+    s: OrderStatus = rec["status"]
+    return OrderStatus.NEW if s is OrderStatus.TRIGGERED else s
 
 
 def b_order(rec: dict[str, Any]) -> dict[str, Any]:
@@ -128,7 +125,7 @@ def b_order(rec: dict[str, Any]) -> dict[str, Any]:
         "avgPrice": fmt(avg), "origQty": fmt(rec["qty"]), "executedQty": fmt(rec["filled"]),
         "cumQty": fmt(rec["filled"]), "cumQuote": fmt(rec["filled"] * avg), "timeInForce": rec.get("tif", "GTC"),
         "type": rec["type"], "reduceOnly": rec["reduce_only"], "closePosition": rec.get("close_position", False),
-        "side": rec["side"], "positionSide": rec["position_side"], "stopPrice": fmt(rec.get("stop_price") or ZERO),
+        "side": rec["side"].name, "positionSide": rec["position_side"], "stopPrice": fmt(rec.get("stop_price") or ZERO),
         "workingType": rec.get("working_type", "CONTRACT_PRICE"), "priceProtect": False,
         "origType": rec.get("orig_type", rec["type"]), "priceMatch": "NONE", "selfTradePreventionMode": "NONE",
         "goodTillDate": 0, "time": rec["created"], "updateTime": rec["updated"],
@@ -137,14 +134,16 @@ def b_order(rec: dict[str, Any]) -> dict[str, Any]:
     }  # fmt: skip
 
 
-_ALGO_STATUS = {"NEW": "NEW", "TRIGGERED": "TRIGGERED", "PARTIALLY_FILLED": "TRIGGERED", "FILLED": "FINISHED",
-                "CANCELED": "CANCELED", "EXPIRED": "EXPIRED"}  # fmt: skip
+_ALGO_STATUS = {OrderStatus.NEW: "NEW", OrderStatus.TRIGGERED: "TRIGGERED", OrderStatus.PARTIALLY_FILLED: "TRIGGERED",
+                OrderStatus.FILLED: "FINISHED", OrderStatus.CANCELED: "CANCELED",
+                OrderStatus.EXPIRED: "EXPIRED"}  # fmt: skip
 
 
 def b_algo(rec: dict[str, Any]) -> dict[str, Any]:
     return {
         "algoId": rec["order_id"], "clientAlgoId": rec.get("client_order_id") or "", "algoType": "CONDITIONAL",
-        "orderType": rec["type"], "symbol": rec["symbol"], "side": rec["side"], "positionSide": rec["position_side"],
+        "orderType": rec["type"], "symbol": rec["symbol"], "side": rec["side"].name,
+        "positionSide": rec["position_side"],
         "timeInForce": rec.get("tif", "GTC"), "quantity": fmt(rec["qty"]),
         "algoStatus": _ALGO_STATUS.get(rec["status"], rec["status"]),
         "triggerPrice": fmt(rec.get("stop_price") or ZERO), "price": fmt(rec.get("price") or ZERO),
@@ -185,8 +184,8 @@ def orders_of(venue: Venue, account: int, symbol: str | None, conditional: bool,
         return [
             r for r in venue.history.orders.values()
             if r["account"] == account and (symbol is None or r["symbol"] == symbol)
-            and (r.get("orig_type", r["type"]) in CONDITIONAL) == conditional
-            and (not open_only or r["status"] in ("NEW", "PARTIALLY_FILLED", "TRIGGERED"))
+            and OrderType(r["orig_type"]).conditional == conditional
+            and (not open_only or r["status"] in OPEN_STATUSES)
         ]  # fmt: skip
 
     return venue.read(look)  # type: ignore[no-any-return]

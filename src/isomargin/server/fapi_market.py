@@ -8,6 +8,7 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
+from isomargin.engine import queries as q
 from isomargin.server.auth import Principal
 from isomargin.server.errors import ApiError
 from isomargin.server.fapi_base import ORDER_TYPES, ZERO, integer, me, need, route, symbol_of
@@ -29,7 +30,10 @@ async def time_(venue: Venue, p: dict[str, str], who: Principal | None) -> Any:
 async def exchange_info(venue: Venue, p: dict[str, str], who: Principal | None) -> Any:
     def build() -> list[dict[str, Any]]:
         out = []
-        for sym, inst in venue.core.engine.instruments.items():
+        e = venue.engine
+        for sym in q.symbols(e):
+            inst, m = q.instrument(e, sym), q.market(e, sym)
+            assert inst is not None and m is not None
             base = sym[: -len(inst.settle)]
             tiers = inst.spec.table.tiers
             t1 = tiers[0]
@@ -37,7 +41,7 @@ async def exchange_info(venue: Venue, p: dict[str, str], who: Principal | None) 
             pp = max(0, -inst.tick.normalize().as_tuple().exponent)  # type: ignore[operator]
             out.append({
                 "symbol": sym, "pair": sym, "contractType": "PERPETUAL", "deliveryDate": 4133404800000,
-                "onboardDate": 1569398400000, "status": "BREAK" if venue.paused(sym) else "TRADING",
+                "onboardDate": 1569398400000, "status": "BREAK" if m["paused"] else "TRADING",
                 "maintMarginPercent": fmt(t1.mmr * 100), "requiredMarginPercent": fmt(100 / t1.max_leverage),
                 "baseAsset": base, "quoteAsset": inst.settle, "marginAsset": inst.settle,
                 "pricePrecision": pp, "quantityPrecision": qp, "baseAssetPrecision": 8, "quotePrecision": 8,
@@ -136,7 +140,7 @@ def _each(venue: Venue, p: dict[str, str], one: Callable[[str], dict[str, Any]])
     s = symbol_of(venue, p, required=False)
     if s is not None:
         return venue.read(lambda: one(s))
-    return venue.read(lambda: [one(x) for x in venue.core.engine.instruments])
+    return venue.read(lambda: [one(x) for x in q.symbols(venue.engine)])
 
 
 @route("GET", "v1/ticker/24hr")
@@ -144,8 +148,9 @@ async def ticker_24h(venue: Venue, p: dict[str, str], who: Principal | None) -> 
     def one(s: str) -> dict[str, Any]:
         now = now_ms()
         bars = [b for t, b in venue.history.bar(s, "last").bars.items() if t >= now - 1440 * MINUTE]
-        e = venue.core.engine
-        last = e.last_prices.get(s) or e.marks.get(s) or ZERO
+        m = q.market(venue.engine, s)
+        assert m is not None
+        last = m["last_price"] or m["mark_price"] or ZERO
         tr = venue.history.trades.get(s)
         if bars:
             o, hi, lo = bars[0][0], max(b[1] for b in bars), min(b[2] for b in bars)
@@ -172,9 +177,12 @@ async def ticker_24h(venue: Venue, p: dict[str, str], who: Principal | None) -> 
 
 @route("GET", "v1/ticker/price", "v2/ticker/price")
 async def ticker_price(venue: Venue, p: dict[str, str], who: Principal | None) -> Any:
-    e = venue.core.engine
-    return _each(venue, p, lambda s: {"symbol": s, "price": fmt(e.last_prices.get(s) or e.marks.get(s)),
-                                      "time": now_ms()})  # fmt: skip
+    def one(s: str) -> dict[str, Any]:
+        m = q.market(venue.engine, s)
+        assert m is not None
+        return {"symbol": s, "price": fmt(m["last_price"] or m["mark_price"]), "time": now_ms()}
+
+    return _each(venue, p, one)
 
 
 @route("GET", "v1/ticker/bookTicker")
@@ -191,12 +199,12 @@ async def book_ticker(venue: Venue, p: dict[str, str], who: Principal | None) ->
 
 @route("GET", "v1/premiumIndex")
 async def premium_index(venue: Venue, p: dict[str, str], who: Principal | None) -> Any:
-    e = venue.core.engine
-
     def one(s: str) -> dict[str, Any]:
+        m = q.market(venue.engine, s)
+        assert m is not None
         return {
-            "symbol": s, "markPrice": fmt(e.marks.get(s)), "indexPrice": fmt(e.index_prices.get(s)),
-            "estimatedSettlePrice": fmt(e.index_prices.get(s)),
+            "symbol": s, "markPrice": fmt(m["mark_price"]), "indexPrice": fmt(m["index_price"]),
+            "estimatedSettlePrice": fmt(m["index_price"]),
             "lastFundingRate": fmt(venue.funding_estimate.get(s, ZERO), 8), "interestRate": "0.00010000",
             "nextFundingTime": venue.next_funding.get(s, 0), "time": now_ms(),
         }  # fmt: skip
@@ -223,7 +231,7 @@ async def funding_rate(venue: Venue, p: dict[str, str], who: Principal | None) -
 @route("GET", "v1/fundingInfo")
 async def funding_info(venue: Venue, p: dict[str, str], who: Principal | None) -> Any:
     return [{"symbol": s, "adjustedFundingRateCap": "0.00750000", "adjustedFundingRateFloor": "-0.00750000",
-             "fundingIntervalHours": 8} for s in venue.core.engine.instruments]  # fmt: skip
+             "fundingIntervalHours": 8} for s in venue.read(lambda: q.symbols(venue.engine))]  # fmt: skip
 
 
 @route("GET", "v1/forceOrders", auth="read")

@@ -21,6 +21,7 @@ from isomargin.engine import (
     SettleFunding,
     TimeInForce,
 )
+from isomargin.engine import queries as q
 from isomargin.server.venue import Venue, now_ms
 
 LEVELS = 6
@@ -59,11 +60,8 @@ class DemoMarket:
     def __init__(self, venue: Venue) -> None:
         self.venue = venue
         self.config = venue.config
-        engine = venue.core.engine
         self.paths = {
-            s: PricePath(
-                engine.index_prices.get(s) or self.config.start_prices.get(s, Decimal(100)), self.config.seed + i
-            )
+            s: PricePath(self._index(s) or self.config.start_prices.get(s, Decimal(100)), self.config.seed + i)
             for i, s in enumerate(self.config.symbols)
         }
         self.tasks: list[asyncio.Task[None]] = []
@@ -79,6 +77,19 @@ class DemoMarket:
         if self.config.market_maker and self.venue.market_maker is not None:
             self.tasks.append(asyncio.create_task(self._loop(self.config.quote_interval, self.quote_tick, first=0)))
 
+    def _index(self, symbol: str) -> Decimal | None:
+        m = self.venue.read(lambda: q.market(self.venue.engine, symbol))
+        return None if m is None else m["index_price"]
+
+    def _maker_state(self, mm: int, symbol: str) -> tuple[Decimal, int, Decimal] | None:
+        """(index, the maker's leverage, its signed size) on an open market with an index, else None."""
+        engine = self.venue.engine
+        m = q.market(engine, symbol)
+        if m is None or m["index_price"] is None or m["paused"]:
+            return None
+        size = sum((p["size"] for p in q.positions(engine, mm) if p["symbol"] == symbol), Decimal(0))
+        return m["index_price"], q.setting(engine, mm, symbol)[1], size
+
     async def stop(self) -> None:
         for t in self.tasks:
             t.cancel()
@@ -89,6 +100,8 @@ class DemoMarket:
     async def _loop(self, interval: float, fn: object, first: float | None = None) -> None:
         await asyncio.sleep(interval if first is None else first)
         while True:
+            if self.venue.failure is not None:  # a stopped engine takes no more commands
+                return
             try:
                 await fn()  # type: ignore[operator]
             except asyncio.CancelledError:
@@ -98,10 +111,10 @@ class DemoMarket:
             await asyncio.sleep(interval)
 
     async def feed_tick(self) -> None:
-        engine = self.venue.core.engine
+        engine = self.venue.engine
         cmds: list[Command] = []
         for s, path in self.paths.items():
-            inst = engine.instruments.get(s)
+            inst = q.instrument(engine, s)
             if inst is None:
                 continue
             price = on_tick(path.step(), inst.tick)
@@ -112,19 +125,18 @@ class DemoMarket:
         venue = self.venue
         mm = venue.market_maker
         assert mm is not None
-        engine = venue.core.engine
+        engine = venue.engine
         cmds: list[Command] = []
         for s in self.config.symbols:
-            inst = engine.instruments.get(s)
-            index = engine.index_prices.get(s)
-            if inst is None or index is None or venue.paused(s):
+            inst = q.instrument(engine, s)
+            state = venue.read(lambda: self._maker_state(mm, s))  # noqa: B023 (read at once, not later)
+            if inst is None or state is None:
                 continue
-            if engine.accounts[mm].setting(s).leverage != 5:
+            index, leverage, size = state
+            if leverage != 5:
                 cmds.append(CancelAllOrders(mm, s))
                 cmds.append(SetLeverage(mm, s, 5))
-            with venue.core.state_lock:
-                pos = sum(p.lots * p.sign for p in engine.accounts[mm].positions.values() if p.symbol == s)
-            inventory = inst.qty(abs(pos)) * index * (1 if pos >= 0 else -1)
+            inventory = size * index
             cmds.append(CancelAllOrders(mm, s))
             for i in range(LEVELS):
                 off = SPREAD + STEP * i
@@ -140,14 +152,12 @@ class DemoMarket:
 
     async def funding_tick(self) -> None:
         venue = self.venue
-        engine = venue.core.engine
         cmds: list[Command] = []
         for s in self.config.symbols:
-            index = engine.index_prices.get(s)
+            index = self._index(s)
             if index is None:
                 continue
-            with venue.core.state_lock:
-                bids, asks = venue.book(s, 1)
+            bids, asks = venue.read(lambda: venue.book(s, 1))  # noqa: B023 (read at once, not later)
             premium = Decimal(0)
             if bids and asks:
                 premium = ((bids[0][0] + asks[0][0]) / 2 - index) / index

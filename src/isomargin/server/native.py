@@ -29,11 +29,21 @@ from isomargin.engine import (
     SettleFunding,
     Withdraw,
 )
+from isomargin.engine import queries as q
 from isomargin.engine.commands import FundInsurance, SetMarketStatus
-from isomargin.engine.queries import balances, funding_history, insurance_fund
+from isomargin.engine.events import FundingPaid, OrderUpdated
 from isomargin.server.auth import Principal, authenticate
 from isomargin.server.errors import ApiError
-from isomargin.server.venue import MINUTE, Venue, dec, jsonable, now_ms
+from isomargin.server.venue import (
+    MARGIN_MODE_NAMES,
+    MINUTE,
+    OPEN_STATUSES,
+    Venue,
+    dec,
+    event_row,
+    jsonable,
+    now_ms,
+)
 from isomargin.server.views import max_removable, order_command, position_views
 
 router = APIRouter(prefix="/api/v1")
@@ -86,7 +96,7 @@ Operator = Annotated[None, operator()]
 
 def market(venue: Venue, symbol: str) -> str:
     s = symbol.upper()
-    if s not in venue.core.engine.instruments:
+    if not venue.listed(s):
         raise ApiError(404, "unknown_symbol", f"no market {symbol!r}", -1121, "Invalid symbol.")
     return s
 
@@ -107,14 +117,16 @@ async def markets(request: Request) -> list[dict[str, Any]]:
     venue = venue_of(request)
 
     def build() -> list[dict[str, Any]]:
-        e = venue.core.engine
+        e = venue.engine
         out = []
-        for sym, inst in e.instruments.items():
+        for sym in q.symbols(e):
+            inst, m = q.instrument(e, sym), q.market(e, sym)
+            assert inst is not None and m is not None
             out.append({
                 "symbol": sym, "settle": inst.settle, "tick_size": inst.tick, "step_size": inst.step,
-                "min_notional": inst.spec.min_notional, "maker_fee": inst.maker_fee, "taker_fee": inst.taker_fee,
-                "mark_price": e.marks.get(sym), "index_price": e.index_prices.get(sym),
-                "last_price": e.last_prices.get(sym), "paused": venue.paused(sym),
+                "min_notional": inst.spec.min_notional, "maker_fee": inst.maker_fee.decimal,
+                "taker_fee": inst.taker_fee.decimal, "mark_price": m["mark_price"], "index_price": m["index_price"],
+                "last_price": m["last_price"], "paused": m["paused"],
                 "tiers": [{"tier": t.tier, "floor": t.floor, "cap": t.cap, "maintenance_rate": t.mmr,
                            "max_leverage": t.max_leverage, "maintenance_amount": t.maint_amount}
                           for t in inst.spec.table.tiers],
@@ -161,11 +173,11 @@ async def klines(
 async def ticker(request: Request, symbol: Symbol) -> Any:
     venue = venue_of(request)
     s = market(venue, symbol)
-    e = venue.core.engine
+    m = venue.read(lambda: q.market(venue.engine, s))
     return jsonable({
-        "symbol": s, "mark_price": e.marks.get(s), "index_price": e.index_prices.get(s),
-        "last_price": e.last_prices.get(s), "funding_rate": venue.funding_estimate.get(s, Decimal(0)),
-        "next_funding_time": venue.next_funding.get(s, 0), "paused": venue.paused(s), "time": now_ms(),
+        "symbol": s, "mark_price": m["mark_price"], "index_price": m["index_price"],
+        "last_price": m["last_price"], "funding_rate": venue.funding_estimate.get(s, Decimal(0)),
+        "next_funding_time": venue.next_funding.get(s, 0), "paused": m["paused"], "time": now_ms(),
     })  # fmt: skip
 
 
@@ -193,7 +205,7 @@ async def liquidation_map(
 @router.get("/insurance-fund", tags=["market data"], summary="Insurance fund balance")
 async def insurance(request: Request, asset: Annotated[str, Query(pattern="^[A-Z0-9]{1,12}$")] = "USDT") -> Any:
     venue = venue_of(request)
-    return jsonable({"asset": asset, "balance": venue.read(lambda: insurance_fund(venue.core.engine, asset))})
+    return jsonable({"asset": asset, "balance": venue.read(lambda: q.insurance_fund(venue.engine, asset))})
 
 
 @router.get("/liquidations", tags=["market data"], summary="Liquidation and ADL history (all accounts)")
@@ -213,13 +225,13 @@ async def account(request: Request, who: Read) -> Any:
     venue = venue_of(request)
 
     def build() -> dict[str, Any]:
-        e = venue.core.engine
-        acct = e.account(who.account)
+        e = venue.engine
+        acct = q.account(e, who.account)
         return {
-            "account": who.account, "position_mode": "hedge" if acct.hedge_mode else "one_way",
-            "permissions": list(who.permissions), "balances": {"USDT": balances(e, who.account)},
-            "settings": {s: {"margin_mode": v.margin_mode.value.lower(), "leverage": v.leverage}
-                         for s, v in acct.settings.items()},
+            "account": who.account, "position_mode": "hedge" if acct["hedge_mode"] else "one_way",
+            "permissions": list(who.permissions), "balances": {"USDT": q.balances(e, who.account)},
+            "settings": {s: {"margin_mode": MARGIN_MODE_NAMES[v["margin_mode"]], "leverage": v["leverage"]}
+                         for s, v in acct["settings"].items()},
         }  # fmt: skip
 
     return jsonable(venue.read(build))
@@ -228,13 +240,13 @@ async def account(request: Request, who: Read) -> Any:
 @router.get("/balances", tags=["account"], summary="Wallet, available, held, isolated margin, margin balance")
 async def get_balances(request: Request, who: Read) -> Any:
     venue = venue_of(request)
-    return jsonable(venue.read(lambda: {"USDT": balances(venue.core.engine, who.account)}))
+    return jsonable(venue.read(lambda: {"USDT": q.balances(venue.engine, who.account)}))
 
 
 @router.get("/positions", tags=["positions"], summary="Get Positions: every figure a venue shows")
 async def get_positions(request: Request, who: Read) -> Any:
     venue = venue_of(request)
-    return jsonable(venue.read(lambda: position_views(venue.core.engine, who.account)))
+    return jsonable(venue.read(lambda: position_views(venue.engine, who.account)))
 
 
 class MarginIn(BaseModel):
@@ -248,7 +260,7 @@ async def get_margin(request: Request, symbol: Symbol, who: Read,
                      position_side: Literal["BOTH", "LONG", "SHORT"] = "BOTH") -> Any:  # fmt: skip
     venue = venue_of(request)
     s = market(venue, symbol)
-    e = venue.core.engine
+    e = venue.engine
     return jsonable({"symbol": s, "position_side": position_side,
                      "max_removable": venue.read(lambda: max_removable(e, who.account, s, position_side))})  # fmt: skip
 
@@ -262,7 +274,7 @@ async def post_margin(request: Request, symbol: Symbol, body: MarginIn, who: Tra
         raise ApiError(400, "bad_amount", "amount must be greater than zero", -4055, "Amount must be positive.")
     signed = amount if body.type == "add" else -amount
     await venue.submit(AdjustMargin(who.account, s, signed, PositionSide(body.position_side)))
-    e = venue.core.engine
+    e = venue.engine
     pos = venue.read(lambda: [p for p in position_views(e, who.account)
                               if p["symbol"] == s and p["position_side"] == body.position_side])  # fmt: skip
     return jsonable(pos[0] if pos else {})
@@ -326,7 +338,11 @@ class OrderIn(BaseModel):
 async def place(venue: Venue, account: int, params: dict[str, Any]) -> dict[str, Any]:
     """Shared by both APIs: build, check the market is open, submit; the order record afterwards."""
     cmd = order_command(account, params)
-    await venue.submit(cmd)
+    for ev in await venue.submit(cmd):  # the placed order's (only) OrderUpdated names its record
+        if isinstance(ev, OrderUpdated) and ev.account == account and ev.client_order_id == cmd.client_order_id:
+            rec = venue.history.orders.get(ev.order_id)
+            if rec is not None:
+                return rec
     for rec in reversed(venue.history.orders.values()):
         if rec["account"] == account and rec["client_order_id"] == cmd.client_order_id:
             return rec
@@ -359,7 +375,7 @@ async def get_orders(
     rows = [
         r for r in venue.history.orders.values()
         if r["account"] == who.account and (sym is None or r["symbol"] == sym)
-        and (status == "all" or r["status"] in ("NEW", "PARTIALLY_FILLED", "TRIGGERED"))
+        and (status == "all" or r["status"] in OPEN_STATUSES)
     ]  # fmt: skip
     return jsonable(rows[-limit:])
 
@@ -401,7 +417,7 @@ async def fills(request: Request, who: Read, limit: Annotated[int, Query(ge=1, l
 @router.get("/funding", tags=["history"], summary="The account's funding payments")
 async def funding(request: Request, who: Read) -> Any:
     venue = venue_of(request)
-    return venue.read(lambda: funding_history(venue.core.engine, who.account))
+    return list(venue.history.funding_paid.get(who.account, ()))
 
 
 @router.get("/income", tags=["history"], summary="Realised PnL, commissions and funding as income rows")
@@ -511,14 +527,14 @@ async def admin_revoke(request: Request, key: Annotated[str, Path(max_length=128
 async def admin_deposit(request: Request, body: MoneyIn, _: Operator) -> Any:
     venue = venue_of(request)
     await venue.submit(Deposit(body.account, body.asset, dec(body.amount, "amount")))
-    return jsonable(venue.read(lambda: balances(venue.core.engine, body.account, body.asset)))
+    return jsonable(venue.read(lambda: q.balances(venue.engine, body.account, body.asset)))
 
 
 @router.post("/admin/withdraw", tags=["operator"], summary="Withdraw from an account's wallet")
 async def admin_withdraw(request: Request, body: MoneyIn, _: Operator) -> Any:
     venue = venue_of(request)
     await venue.submit(Withdraw(body.account, body.asset, dec(body.amount, "amount")))
-    return jsonable(venue.read(lambda: balances(venue.core.engine, body.account, body.asset)))
+    return jsonable(venue.read(lambda: q.balances(venue.engine, body.account, body.asset)))
 
 
 @router.post("/admin/mark-price", tags=["operator"], summary="Set index and mark price of a symbol")
@@ -531,7 +547,7 @@ async def admin_mark(request: Request, body: MarkIn, _: Operator) -> Any:
     index = body.index or body.price
     events = await venue.submit(SetMarkPrice(s, dec(mark, "mark"), dec(index, "index") if index is not None else None))
     return jsonable({"symbol": s, "mark_price": mark, "index_price": index or mark,
-                     "events": [e.to_dict() for e in events]})  # fmt: skip
+                     "events": [event_row(e) for e in events]})  # fmt: skip
 
 
 @router.post("/admin/funding", tags=["operator"], summary="Settle funding now at a rate")
@@ -539,7 +555,7 @@ async def admin_funding(request: Request, body: FundingIn, _: Operator) -> Any:
     venue = venue_of(request)
     s = market(venue, body.symbol)
     events = await venue.submit(SettleFunding(s, dec(body.rate, "rate")))
-    return {"symbol": s, "rate": body.rate, "payments": sum(1 for e in events if type(e).__name__ == "FundingPaid")}
+    return {"symbol": s, "rate": body.rate, "payments": sum(1 for e in events if isinstance(e, FundingPaid))}
 
 
 @router.post("/admin/pause", tags=["operator"], summary="Pause or resume a market (new orders refused)")
@@ -555,4 +571,4 @@ async def admin_pause(request: Request, body: PauseIn, _: Operator) -> Any:
 async def admin_insurance(request: Request, body: InsuranceIn, _: Operator) -> Any:
     venue = venue_of(request)
     await venue.submit(FundInsurance(body.asset, dec(body.amount, "amount")))
-    return jsonable({"asset": body.asset, "balance": venue.read(lambda: insurance_fund(venue.core.engine, body.asset))})
+    return jsonable({"asset": body.asset, "balance": venue.read(lambda: q.insurance_fund(venue.engine, body.asset))})

@@ -1,4 +1,5 @@
-"""Helpers for tests, benches and scripts: run a venue server in a subprocess on a free loopback port and
+"""Helpers for tests, benches and scripts: run a venue server on a free loopback port — in a subprocess
+(`RunningVenue`) or in this process on a thread (`InProcessVenue`, whose `venue` a test can reach into) — and
 make signed requests to it the way Binance clients do.
 """
 
@@ -9,15 +10,20 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 from isomargin.server.keys import sign
+
+if TYPE_CHECKING:
+    from isomargin.server.config import VenueConfig
+    from isomargin.server.venue import Venue
 
 
 def free_port() -> int:
@@ -27,7 +33,26 @@ def free_port() -> int:
         return port
 
 
-class RunningVenue:
+class VenueClient:
+    """What tests do with a live venue: operator calls, accounts with keys, the demo credentials."""
+
+    base: str
+    admin_key: str
+    data: Path
+
+    def credentials(self) -> dict[str, Any]:
+        return dict(json.loads((self.data / "demo-credentials.json").read_text()))
+
+    def admin(self, path: str, body: dict[str, Any] | None = None, method: str = "POST") -> Any:
+        return request(self.base + "/api/v1/admin/" + path, method, body, {"X-Admin-Key": self.admin_key})[1]
+
+    def new_account(self, deposit: str = "100000", permissions: tuple[str, ...] = ("read", "trade")) -> dict[str, Any]:
+        acct = self.admin("accounts", {"deposit": deposit, "api_key": False})
+        key = self.admin("api-keys", {"account": acct["account"], "permissions": list(permissions)})
+        return {"account": acct["account"], "apiKey": key["apiKey"], "secret": key["secret"]}
+
+
+class RunningVenue(VenueClient):
     """`isomargin serve` in a child process; `stop()` (or leaving the `with`) terminates it."""
 
     def __init__(self, data: Path, *extra: str, admin_key: str = "test-admin", port: int | None = None) -> None:
@@ -54,17 +79,6 @@ class RunningVenue:
         self.stop()
         raise RuntimeError("server did not come up within 30 s")
 
-    def credentials(self) -> dict[str, Any]:
-        return dict(json.loads((self.data / "demo-credentials.json").read_text()))
-
-    def admin(self, path: str, body: dict[str, Any] | None = None, method: str = "POST") -> Any:
-        return request(self.base + "/api/v1/admin/" + path, method, body, {"X-Admin-Key": self.admin_key})[1]
-
-    def new_account(self, deposit: str = "100000", permissions: tuple[str, ...] = ("read", "trade")) -> dict[str, Any]:
-        acct = self.admin("accounts", {"deposit": deposit, "api_key": False})
-        key = self.admin("api-keys", {"account": acct["account"], "permissions": list(permissions)})
-        return {"account": acct["account"], "apiKey": key["apiKey"], "secret": key["secret"]}
-
     def stop(self) -> None:
         if self.proc.poll() is None:
             self.proc.terminate()
@@ -76,6 +90,45 @@ class RunningVenue:
         self.log.close()
 
     def __enter__(self) -> RunningVenue:
+        return self
+
+    def __exit__(self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None) -> None:
+        self.stop()
+
+
+class InProcessVenue(VenueClient):
+    """The venue app under uvicorn on a thread of this process, so a test can reach the running `venue` (its
+    engine, journal, histories). A real server on loopback all the same; `stop()` shuts it down cleanly."""
+
+    def __init__(self, config: VenueConfig, port: int | None = None) -> None:
+        import uvicorn
+
+        from isomargin.server.app import create_app
+
+        if config.admin_key is None:
+            raise ValueError("InProcessVenue needs a config with an admin_key")
+        self.data, self.admin_key = config.data_dir, config.admin_key
+        self.port = port or free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        ready: list[Venue] = []
+        app = create_app(config, on_ready=ready.append)
+        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning",
+                                                    access_log=False, ws="websockets-sansio"))  # fmt: skip
+        self.thread = threading.Thread(target=self.server.run, name="isomargin-test-venue", daemon=True)
+        self.thread.start()
+        deadline = time.time() + 30
+        while not (self.server.started and ready):
+            if not self.thread.is_alive() or time.time() > deadline:
+                self.stop()
+                raise RuntimeError("in-process venue did not come up within 30 s")
+            time.sleep(0.05)
+        self.venue = ready[0]
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(30)
+
+    def __enter__(self) -> InProcessVenue:
         return self
 
     def __exit__(self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None) -> None:

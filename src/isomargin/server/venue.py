@@ -1,6 +1,7 @@
 """The venue: one engine behind the journal (group commit), API keys, bounded histories built from the
 engine's events (trades, klines, mark klines, funding, liquidations/ADL, orders), and the fan-out of
-events to WebSocket subscribers. Every change is an engine command; timestamps are stamped here.
+events to WebSocket subscribers. Every change is an engine command; timestamps are stamped here. State is
+read only through `isomargin.engine.queries`, under the lock the committer holds while it applies a batch.
 """
 
 from __future__ import annotations
@@ -9,27 +10,37 @@ import asyncio
 import contextlib
 import dataclasses
 import json
+import logging
 import secrets
 import threading
 import time
 from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable, Sequence
 from decimal import Decimal, InvalidOperation
+from enum import Enum, IntEnum
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, Final, cast
 
 from isomargin.engine import (
+    Code,
     Command,
     CreateAccount,
     Deposit,
+    Engine,
+    EngineFailed,
     Event,
+    FundInsurance,
     ListInstrument,
-    PlaceOrder,
+    MarginMode,
+    OrderSide,
+    OrderStatus,
     Rejected,
     SetMarkPrice,
+    SettleFunding,
 )
-from isomargin.engine.commands import FundInsurance
+from isomargin.engine import queries as q
 from isomargin.engine.events import (
+    AccountCreated,
     AutoDeleveraged,
     FundingPaid,
     Liquidated,
@@ -40,8 +51,15 @@ from isomargin.engine.events import (
     PositionUpdated,
     Trade,
 )
-from isomargin.engine.queries import balances, cross_liquidation_price, positions
-from isomargin.journal import DurableEngine, GroupCommitter, decode_events, derived_key
+from isomargin.journal import (
+    DurableEngine,
+    EngineHalted,
+    GroupCommitter,
+    JournalCode,
+    JournalError,
+    decode_command,
+    decode_events,
+)
 from isomargin.journal.journal import Journal
 from isomargin.server.config import VenueConfig
 from isomargin.server.errors import ApiError, from_reject
@@ -51,6 +69,14 @@ MINUTE = 60_000
 BAR_KEEP = 2 * 24 * 60  # one-minute bars kept per symbol and price kind
 ORDER_KEEP = 50_000
 REPLAY_TAIL = 200_000  # journal records re-read at start-up to rebuild the histories
+OPEN_STATUSES: Final = frozenset({OrderStatus.NEW, OrderStatus.PARTIALLY_FILLED, OrderStatus.TRIGGERED})
+MARGIN_MODE_NAMES: Final = {MarginMode.ISOLATED: "isolated", MarginMode.CROSS: "cross"}  # the venue's spelling
+HALTING_CODES: Final = frozenset(  # the venue cannot go on after these
+    {Code.ENGINE_FAILED.value, JournalCode.JOURNAL_FAILED.value, JournalCode.SEQ_MISMATCH.value}
+)
+ENVELOPE_KEYS: Final = ("seq", "ts", "command", "cause_account", "cause_client_order_id", "index")
+INTERNAL_VIEW_KEYS: Final = ("lots", "liquidation_exact", "cost")  # engine units the APIs do not show
+HALT: Final = "engine_failed"  # the last message a stream gets when the engine stopped
 
 
 def now_ms() -> int:
@@ -81,26 +107,47 @@ def dec(value: object, what: str) -> Decimal:
     return d
 
 
+def event_row(ev: Event) -> dict[str, Any]:
+    """An event as the APIs and streams show it: its name and fields (no envelope), the venue's spellings."""
+    row = ev.to_dict()
+    for key in ENVELOPE_KEYS:
+        row.pop(key, None)
+    mode = getattr(ev, "margin_mode", None)
+    if isinstance(mode, MarginMode):
+        row["margin_mode"] = MARGIN_MODE_NAMES[mode]
+    return row
+
+
+def position_row(view: dict[str, Any]) -> dict[str, Any]:
+    """A `queries` position view as the native API and the account stream show it (margin mode in lower case)."""
+    row = {k: v for k, v in view.items() if k not in INTERNAL_VIEW_KEYS}
+    row["margin_mode"] = MARGIN_MODE_NAMES[view["margin_mode"]]
+    return row
+
+
+def order_record(ev: OrderUpdated) -> dict[str, Any]:
+    """An order's state after one event, as the order history keeps it (enums; `jsonable` spells them)."""
+    return {
+        "order_id": ev.order_id, "account": ev.account, "symbol": ev.symbol, "client_order_id": ev.client_order_id,
+        "side": ev.side, "type": ev.type, "orig_type": ev.type, "status": ev.status, "price": ev.price,
+        "stop_price": ev.stop_price, "qty": ev.qty, "filled": ev.filled, "avg_price": ev.avg_price,
+        "reduce_only": ev.reduce_only, "close_position": ev.close_position, "position_side": ev.position_side,
+        "tif": ev.time_in_force, "working_type": ev.working_type, "callback_rate": ev.callback_rate,
+        "activation_price": ev.activation_price, "reason": ev.reason, "created": ev.created, "updated": ev.env.ts,
+    }  # fmt: skip
+
+
 class Core(DurableEngine):
-    """DurableEngine plus a state lock shared with readers and a hook run after each durable batch."""
+    """DurableEngine whose batches are applied under `state_lock`, the lock every reader of engine state takes
+    (the durable-batch hook is the journal's `on_durable`)."""
 
     def __init__(self, journal: Journal, **options: Any) -> None:
         self.state_lock = threading.RLock()
-        self.after: Callable[[Sequence[Command], list[list[Event]], list[bool]], None] | None = None
         super().__init__(journal, **options)
 
     def submit_batch(self, cmds: Sequence[Command], keys: Sequence[str | None] | None = None) -> list[list[Event]]:
         with self.state_lock:
-            fresh = []
-            for i, cmd in enumerate(cmds):
-                key = keys[i] if keys is not None else None
-                if key is None and self.dedupe_client_order_ids:
-                    key = derived_key(cmd)
-                fresh.append(key is None or key not in self._keys)
-            results = super().submit_batch(cmds, keys)
-            if self.after is not None:
-                self.after(cmds, results, fresh)
-            return results
+            return super().submit_batch(cmds, keys)
 
 
 class Bars:
@@ -156,6 +203,7 @@ class History:
         self.trades: dict[str, deque[dict[str, Any]]] = {}
         self.bars: dict[tuple[str, str], Bars] = {}
         self.funding: dict[str, deque[dict[str, Any]]] = {}
+        self.funding_paid: dict[int, deque[dict[str, str]]] = {}
         self.liquidations: deque[dict[str, Any]] = deque(maxlen=5000)
         self.orders: OrderedDict[int, dict[str, Any]] = OrderedDict()
         self.user_trades: dict[int, deque[dict[str, Any]]] = {}
@@ -170,7 +218,7 @@ class History:
             b = self.bars[(symbol, kind)] = Bars()
         return b
 
-    def _push(self, table: dict[Any, deque[dict[str, Any]]], key: Any, row: dict[str, Any], keep: int = 1000) -> None:
+    def _push(self, table: dict[Any, deque[Any]], key: Any, row: dict[str, Any], keep: int = 1000) -> None:
         q = table.get(key)
         if q is None:
             q = table[key] = deque(maxlen=keep)
@@ -185,77 +233,79 @@ class History:
         })  # fmt: skip
         self.next_income += 1
 
-    def ingest(self, cmd: Command, events: Iterable[Event], ts: int) -> None:
-        new_order: int | None = None
-        for ev in events:
+    def ingest(self, events: Iterable[Event], command: Command | None = None) -> set[int]:
+        """Take in one command's events (timestamps from their envelope); returns the ids of orders seen for the
+        first time. `command` is read only for a SettleFunding that paid nobody (such a command has no event)."""
+        new_orders: set[int] = set()
+        funding_seen = False
+        rejected = False
+        ordered = list(events)
+        # Order records first: a taker's one OrderUpdated may follow its trades, which look the order up.
+        ordered.sort(key=lambda e: not isinstance(e, OrderUpdated))
+        for ev in ordered:
+            ts = ev.env.ts
             if isinstance(ev, OrderUpdated):
                 rec = self.orders.get(ev.order_id)
                 if rec is None:
-                    rec = {"created": ts, "tif": "GTC", "working_type": "CONTRACT_PRICE", "close_position": False,
-                           "callback_rate": None, "activation_price": None, "orig_type": ev.type}  # fmt: skip
-                    if new_order is None and isinstance(cmd, PlaceOrder) and ev.account == cmd.account:
-                        new_order = ev.order_id
-                        rec.update(tif=cmd.tif.value, working_type=cmd.working_type.value,
-                                   close_position=cmd.close_position, callback_rate=cmd.callback_rate,
-                                   activation_price=cmd.activation_price)  # fmt: skip
-                    self.orders[ev.order_id] = rec
+                    rec = self.orders[ev.order_id] = {}
+                    new_orders.add(ev.order_id)
                     while len(self.orders) > ORDER_KEEP:
                         self.orders.popitem(last=False)
-                rec.update(
-                    order_id=ev.order_id, account=ev.account, symbol=ev.symbol, client_order_id=ev.client_order_id,
-                    side=ev.side, type=ev.type, status=ev.status, price=ev.price, stop_price=ev.stop_price,
-                    qty=ev.qty, filled=ev.filled, avg_price=ev.avg_price, reduce_only=ev.reduce_only,
-                    position_side=ev.position_side, reason=ev.reason, updated=ts,
-                )  # fmt: skip
-                if ev.status == "TRIGGERED":
+                rec.update(order_record(ev))
+                if ev.status is OrderStatus.TRIGGERED:
                     rec["triggered_at"] = ts
             elif isinstance(ev, Trade):
-                buyer_maker = ev.taker_side == "SELL"
-                self._push(self.trades, ev.symbol, {
-                    "id": ev.trade_id, "price": ev.price, "qty": ev.qty, "quote": ev.price * ev.qty, "time": ts,
-                    "buyer_maker": buyer_maker,
-                })  # fmt: skip
-                self.bar(ev.symbol, "last").add(ts, ev.price, ev.qty, not buyer_maker)
-                for acct, oid, fee, pnl, maker in (
-                    (ev.maker_account, ev.maker_order_id, ev.maker_fee, ev.maker_realized_pnl, True),
-                    (ev.taker_account, ev.taker_order_id, ev.taker_fee, ev.taker_realized_pnl, False),
-                ):
-                    if acct <= 0:
-                        continue
-                    side = ("SELL" if ev.taker_side == "BUY" else "BUY") if maker else ev.taker_side
-                    rec = self.orders.get(oid)
-                    self._push(self.user_trades, acct, {
-                        "id": ev.trade_id, "symbol": ev.symbol, "order_id": oid, "side": side, "price": ev.price,
-                        "qty": ev.qty, "quote": ev.price * ev.qty, "fee": fee, "realized_pnl": pnl, "maker": maker,
-                        "position_side": rec["position_side"] if rec else "BOTH", "time": ts,
-                        "liquidation": rec is None,
-                    })  # fmt: skip
-                    self._income(acct, "REALIZED_PNL", pnl, ev.symbol, ts, str(ev.trade_id))
-                    self._income(acct, "COMMISSION", -fee, ev.symbol, ts, str(ev.trade_id))
+                self._trade(ev, ts)
             elif isinstance(ev, MarkPriceUpdated):
                 self.bar(ev.symbol, "mark").add(ts, ev.mark)
-                self.bar(ev.symbol, "index").add(ts, ev.index)
+                self.bar(ev.symbol, "index").add(ts, ev.index_price)
             elif isinstance(ev, FundingPaid):
+                if not funding_seen:
+                    funding_seen = True
+                    self._push(self.funding, ev.symbol, {"symbol": ev.symbol, "rate": ev.rate, "time": ts,
+                                                         "mark": ev.mark})  # fmt: skip
                 if ev.account > 0:
                     self._income(ev.account, "FUNDING_FEE", ev.amount, ev.symbol, ts)
+                    self._push(self.funding_paid, ev.account, {
+                        "ts": str(ts), "symbol": ev.symbol, "position_side": ev.position_side.value,
+                        "rate": str(ev.rate), "mark": str(ev.mark), "amount": str(ev.amount),
+                    })  # fmt: skip
             elif isinstance(ev, Liquidated | AutoDeleveraged):
-                row = ev.to_dict()
-                row["time"] = ts
-                self.liquidations.append(row)
+                self.liquidations.append({**event_row(ev), "time": ts})
             elif isinstance(ev, MarginCall):
-                row = ev.to_dict()
-                row["time"] = ts
-                self._push(self.alerts, ev.account, row, 200)
+                self._push(self.alerts, ev.account, {**event_row(ev), "time": ts}, 200)
             elif isinstance(ev, PositionUpdated | MarginAdjusted):
-                self.position_time[(ev.account, ev.symbol, ev.position_side)] = ts
-        if cmd.__class__.__name__ == "SettleFunding":
-            symbol = getattr(cmd, "symbol", "")
-            marks = [e for e in events if isinstance(e, FundingPaid)]
-            rate = getattr(cmd, "rate", Decimal(0))
-            if not any(isinstance(e, Rejected) for e in events):
-                self._push(self.funding, symbol, {
-                    "symbol": symbol, "rate": rate, "time": ts, "mark": marks[0].mark if marks else None,
-                })  # fmt: skip
+                self.position_time[(ev.account, ev.symbol, ev.position_side.value)] = ts
+            elif isinstance(ev, Rejected):
+                rejected = True
+        if isinstance(command, SettleFunding) and not funding_seen and not rejected:
+            self._push(self.funding, command.symbol, {"symbol": command.symbol, "rate": command.rate,
+                                                      "time": command.ts, "mark": None})  # fmt: skip
+        return new_orders
+
+    def _trade(self, ev: Trade, ts: int) -> None:
+        buyer_maker = ev.taker_side is OrderSide.SELL
+        self._push(self.trades, ev.symbol, {
+            "id": ev.trade_id, "price": ev.price, "qty": ev.qty, "quote": ev.price * ev.qty, "time": ts,
+            "buyer_maker": buyer_maker,
+        })  # fmt: skip
+        self.bar(ev.symbol, "last").add(ts, ev.price, ev.qty, not buyer_maker)
+        maker_side = OrderSide.BUY if buyer_maker else OrderSide.SELL
+        for acct, oid, fee, pnl, maker in (
+            (ev.maker_account, ev.maker_order_id, ev.maker_fee, ev.maker_realized_pnl, True),
+            (ev.taker_account, ev.taker_order_id, ev.taker_fee, ev.taker_realized_pnl, False),
+        ):
+            if acct <= 0:
+                continue
+            rec = self.orders.get(oid)
+            self._push(self.user_trades, acct, {
+                "id": ev.trade_id, "symbol": ev.symbol, "order_id": oid, "side": maker_side if maker else ev.taker_side,
+                "price": ev.price, "qty": ev.qty, "quote": ev.price * ev.qty, "fee": fee, "realized_pnl": pnl,
+                "maker": maker, "position_side": rec["position_side"] if rec else "BOTH", "time": ts,
+                "liquidation": rec is None,
+            })  # fmt: skip
+            self._income(acct, "REALIZED_PNL", pnl, ev.symbol, ts, str(ev.trade_id))
+            self._income(acct, "COMMISSION", -fee, ev.symbol, ts, str(ev.trade_id))
 
 
 class Hub:
@@ -276,11 +326,21 @@ class Hub:
         self.subscribers.pop(sid, None)
 
     def publish(self, messages: list[tuple[str, dict[str, Any]]]) -> None:
-        for topics, q in self.subscribers.values():
+        for topics, queue in self.subscribers.values():
             for topic, msg in messages:
                 if topic in topics:
                     with contextlib.suppress(asyncio.QueueFull):
-                        q.put_nowait(msg)
+                        queue.put_nowait(msg)
+
+    def halt(self, reason: str) -> None:
+        """Tell every connection the engine failed; their writers send `HALT` and close the socket."""
+        for _, queue in self.subscribers.values():
+            while True:  # make room: the halt notice must not be the message a full queue drops
+                try:
+                    queue.put_nowait({"e": HALT, "E": now_ms(), "message": reason})
+                    break
+                except asyncio.QueueFull:
+                    queue.get_nowait()
 
 
 class ListenKeys:
@@ -313,11 +373,6 @@ class Venue:
     def __init__(self, config: VenueConfig) -> None:
         self.config = config
         config.data_dir.mkdir(parents=True, exist_ok=True)
-        self.core = cast(Core, Core.open(config.journal_target, snapshot_every=config.snapshot_every))
-        self.committer = GroupCommitter(self.core)
-        self.keys = KeyStore(config.data_dir / "keys.json")
-        self.meta_path = config.data_dir / "venue.json"
-        self.meta: dict[str, Any] = json.loads(self.meta_path.read_text()) if self.meta_path.exists() else {}
         self.history = History()
         self.hub = Hub()
         self.listen_keys = ListenKeys()
@@ -326,34 +381,44 @@ class Venue:
         self.next_funding: dict[str, int] = {}
         self._books: dict[str, tuple[dict[Decimal, Decimal], dict[Decimal, Decimal]]] = {}
         self.book_seq = 0
-        self._account_lock = threading.Lock()
+        self._failure: str | None = None
+        self._failure_code: str = HALT
+        self.core = cast(Core, Core.open(config.journal_target, snapshot_every=config.snapshot_every,
+                                         on_durable=self._after))  # fmt: skip
+        self.committer = GroupCommitter(self.core)
+        self.keys = KeyStore(config.data_dir / "keys.json")
+        self.meta_path = config.data_dir / "venue.json"
+        self.meta: dict[str, Any] = json.loads(self.meta_path.read_text()) if self.meta_path.exists() else {}
         self._rebuild_history()
-        self.core.after = self._after
+
+    @property
+    def engine(self) -> Engine:
+        """The engine, for `isomargin.engine.queries` (read it under `read`)."""
+        return self.core.engine
 
     # -- set-up ----------------------------------------------------------------------------------------
     def _rebuild_history(self) -> None:
         journal = self.core.journal
         start = max(0, self.core.seq - REPLAY_TAIL)
-        from isomargin.journal.codec import decode_command
-
         for rec in journal.records(after=start, upto=self.core.seq):
             if rec.events is None:
                 continue
             try:
                 cmd = decode_command(json.loads(rec.payload))
-                events = decode_events(rec.events)
+                events = decode_events(rec.events, rec.seq, cmd)
             except Exception:  # a history gap is better than refusing to start
                 continue
-            self.history.ingest(cmd, events, rec.ts)
+            self.history.ingest(events, cmd)
 
     def bootstrap(self) -> None:
         """List the configured markets, seed marks and the insurance fund, create the demo parts' accounts."""
-        engine = self.core.engine
-        fresh = not engine.instruments
+        engine = self.engine
+        fresh = not q.symbols(engine)
         for symbol in self.config.symbols:
-            if symbol not in engine.instruments:
+            if q.instrument(engine, symbol) is None:
                 self.call(ListInstrument(symbol, venue=self.config.venue))
-            if symbol not in engine.marks and symbol in self.config.start_prices:
+            m = q.market(engine, symbol)
+            if m is not None and m["mark_price"] is None and symbol in self.config.start_prices:
                 p = self.config.start_prices[symbol]
                 self.call(SetMarkPrice(symbol, p, p))
         if fresh and self.config.insurance_seed > 0:
@@ -366,7 +431,6 @@ class Venue:
         if self.config.demo_account:
             creds = self.config.data_dir / "demo-credentials.json"
             demo = self.meta.get("demo_account")
-            key = None
             if demo is None:
                 demo = self.create_account_sync()
                 self.call(Deposit(demo, "USDT", self.config.demo_deposit))
@@ -387,39 +451,90 @@ class Venue:
 
     def paused(self, symbol: str) -> bool:
         """Paused markets are engine state (SetMarketStatus), so they survive restarts through the journal."""
-        return symbol in self.core.engine.paused
+        m = self.read(lambda: q.market(self.engine, symbol))
+        return bool(m is not None and m["paused"])
+
+    # -- failure ---------------------------------------------------------------------------------------
+    @property
+    def failure(self) -> str | None:
+        """Why the venue stopped (engine fault or journal failure), or None while it runs."""
+        if self._failure is None and (self.engine.failed is not None or self.core.failed is not None):
+            self._halt(HALT if self.engine.failed is not None else JournalCode.JOURNAL_FAILED.value,
+                       f"the venue stopped: {self.core.failed or self.engine.failed}")  # fmt: skip
+        return self._failure
+
+    def _halt(self, code: str, reason: str) -> None:
+        if self._failure is not None:
+            return
+        self._failure, self._failure_code = reason, code
+        if self.loop is not None:
+            self.loop.call_soon_threadsafe(self.hub.halt, reason)
+
+    def halted_error(self) -> ApiError:
+        """503 for every request once the venue stopped (engine_failed, or journal_failed)."""
+        return ApiError(503, self._failure_code, f"{self._failure}; the venue refuses every request until it is "
+                        "restarted (it recovers from the journal)", -1001)  # fmt: skip
+
+    def _failed(self, exc: JournalError | EngineFailed) -> ApiError:
+        """The ApiError for an exception from the committer; an engine or journal failure halts the venue."""
+        if isinstance(exc, EngineHalted | EngineFailed) or exc.code in HALTING_CODES:
+            self._halt(getattr(exc, "code", HALT), str(exc))
+            return self.halted_error()
+        return ApiError(503, exc.code, exc.message, -1001)
+
+    def check(self, events: list[Event]) -> None:
+        """Raise the ApiError of a rejection (a rejection for a failed engine halts the venue)."""
+        for ev in events:
+            if isinstance(ev, Rejected):
+                if ev.code.value in HALTING_CODES:
+                    self._halt(ev.code.value, ev.message)
+                    raise self.halted_error()
+                raise from_reject(ev.code.value, ev.message)
 
     # -- commands --------------------------------------------------------------------------------------
     def _stamp(self, cmd: Command) -> Command:
+        if self.failure is not None:
+            raise self.halted_error()
         return dataclasses.replace(cmd, ts=now_ms())
 
     def call(self, cmd: Command, key: str | None = None) -> list[Event]:
         """Synchronous submit (start-up, threads); raises ApiError on rejection."""
-        events = self.committer.call(self._stamp(cmd), key)
-        check(events)
+        try:
+            events = self.committer.call(self._stamp(cmd), key)
+        except (JournalError, EngineFailed) as exc:
+            raise self._failed(exc) from None
+        self.check(events)
         return events
 
     async def submit(self, cmd: Command, key: str | None = None, raise_on_reject: bool = True) -> list[Event]:
-        events = await self.committer.submit_async(self._stamp(cmd), key)
+        try:
+            events = await self.committer.submit_async(self._stamp(cmd), key)
+        except (JournalError, EngineFailed) as exc:
+            raise self._failed(exc) from None
         if raise_on_reject:
-            check(events)
+            self.check(events)
         return events
 
     async def submit_many(self, cmds: Sequence[Command]) -> list[list[Event]]:
         """Enqueue in order (one group commit when they arrive together); rejections are returned, not raised."""
         futures = [self.committer.submit(self._stamp(c)) for c in cmds]
-        return [await asyncio.wrap_future(f) for f in futures]
+        try:
+            return [await asyncio.wrap_future(f) for f in futures]
+        except (JournalError, EngineFailed) as exc:
+            raise self._failed(exc) from None
 
     def create_account_sync(self, hedge_mode: bool = False) -> int:
-        with self._account_lock:
-            with self.core.state_lock:
-                acct = max(self.core.engine.accounts, default=0) + 1
-            self.call(CreateAccount(acct, hedge_mode))
-            return acct
+        """A new account; the engine allocates its id (reported in its AccountCreated event)."""
+        for ev in self.call(CreateAccount(None, hedge_mode)):
+            if isinstance(ev, AccountCreated):
+                return int(ev.account)
+        raise ApiError(500, "account_lost", "account created but no AccountCreated event", -1000)
 
     async def create_account(self, hedge_mode: bool = False) -> int:
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(None, self.create_account_sync, hedge_mode)
+        for ev in await self.submit(CreateAccount(None, hedge_mode)):
+            if isinstance(ev, AccountCreated):
+                return int(ev.account)
+        raise ApiError(500, "account_lost", "account created but no AccountCreated event", -1000)
 
     # -- reads (under the state lock) -----------------------------------------------------------------
     def read(self, fn: Callable[[], Any]) -> Any:
@@ -427,32 +542,21 @@ class Venue:
             return fn()
 
     def account_exists(self, account: int) -> bool:
-        return account in self.core.engine.accounts
+        return bool(self.read(lambda: q.account_exists(self.engine, account)))
+
+    def listed(self, symbol: str) -> bool:
+        return symbol in self.read(lambda: q.symbols(self.engine))
 
     def book(self, symbol: str, limit: int) -> tuple[list[tuple[Decimal, Decimal]], list[tuple[Decimal, Decimal]]]:
-        engine = self.core.engine
-        inst = engine.instruments[symbol]
-        bids, asks = engine.books[symbol].depth(limit)
-        return (
-            [(inst.price(p), inst.qty(q)) for p, q in bids],
-            [(inst.price(p), inst.qty(q)) for p, q in asks],
-        )
+        return q.depth(self.engine, symbol, limit)
 
     def liquidation_map(self, symbol: str, bins: int, span: Decimal = Decimal("0.5")) -> dict[str, Any]:
         """All open positions' liquidation prices as a histogram of notional over price, long and short, in a
         window of ±`span` around mark (one far-away price must not flatten the picture); what lies outside is
         tallied in `outside`."""
-        engine = self.core.engine
-        inst = engine.instruments[symbol]
-        mark = engine.reference_price(symbol)
-        points: list[tuple[Decimal, Decimal, bool]] = []
-        for pos in engine.positions.get(symbol, {}).values():
-            if not pos.lots:
-                continue
-            liq = pos.liquidation if pos.isolated else cross_liquidation_price(engine, pos)
-            if liq is None or liq <= 0:
-                continue
-            points.append((liq, inst.qty(abs(pos.lots)) * (mark or liq), pos.lots > 0))
+        engine = self.engine
+        mark = q.reference_price(engine, symbol)
+        points = [(liq, size * (mark or liq), long) for liq, size, long in q.liquidation_prices(engine, symbol)]
         outside: dict[str, dict[str, Any]] = {
             s: {"long": Decimal(0), "short": Decimal(0), "count": 0} for s in ("below", "above")
         }
@@ -482,37 +586,49 @@ class Venue:
         out["bins"] = rows
         return out
 
-    # -- events -> histories and streams (committer thread) --------------------------------------------
-    def _after(self, cmds: Sequence[Command], results: list[list[Event]], fresh: list[bool]) -> None:
+    # -- events -> histories and streams (committer thread, inside the journal's lock) -----------------
+    def _after(self, cmds: Sequence[Command], results: Sequence[Sequence[Event]], fresh: Sequence[bool]) -> None:
+        try:
+            self._publish(cmds, results, fresh)
+        except Exception:  # a history or stream gap is better than failing a durable batch
+            logging.getLogger(__name__).exception("venue: building histories and streams failed")
+
+    def _publish(self, cmds: Sequence[Command], results: Sequence[Sequence[Event]], fresh: Sequence[bool]) -> None:
         messages: list[tuple[str, dict[str, Any]]] = []
         books: set[str] = set()
         accounts: set[int] = set()
+        topics = self._topics() if self.loop is not None else set()  # messages only for what someone reads
         for cmd, events, new in zip(cmds, results, fresh, strict=True):
             if not new:
                 continue
-            ts = cmd.ts
-            self.history.ingest(cmd, events, ts)
+            new_orders = self.history.ingest(events, cmd)
+            if not topics:
+                continue
             for ev in events:
+                if isinstance(ev, Rejected):
+                    continue
                 acct = getattr(ev, "account", None)
-                if isinstance(acct, int) and acct > 0 and not isinstance(ev, Rejected):
+                if isinstance(acct, int) and acct > 0:
                     accounts.add(acct)
-                messages.extend(self._stream(ev, ts))
+                messages.extend(self._stream(ev, new_orders, topics))
                 if isinstance(ev, OrderUpdated | Trade):
                     books.add(ev.symbol)
-        if not self.hub.subscribers or self.loop is None:
+        if not topics or self.loop is None:
             return
         for symbol in sorted(books):
+            if f"book:{symbol}" not in topics:
+                continue  # no baseline kept for an unwatched book: a subscriber starts from a snapshot
             delta = self._book_delta(symbol)
             if delta is not None:
                 messages.append((f"book:{symbol}", delta))
         ts = now_ms()
-        engine = self.core.engine
+        engine = self.engine
         for acct in sorted(accounts):
-            if f"account:{acct}" not in self._topics():
+            if f"account:{acct}" not in topics:
                 continue
             messages.append((f"account:{acct}", {
-                "e": "ACCOUNT_UPDATE", "E": ts, "account": acct,
-                "balances": jsonable(balances(engine, acct)), "positions": jsonable(positions(engine, acct)),
+                "e": "ACCOUNT_UPDATE", "E": ts, "account": acct, "balances": jsonable(q.balances(engine, acct)),
+                "positions": jsonable([position_row(v) for v in q.positions(engine, acct)]),
             }))  # fmt: skip
         if messages:
             self.loop.call_soon_threadsafe(self.hub.publish, messages)
@@ -547,28 +663,46 @@ class Venue:
         return {"e": "depthUpdate", "E": now_ms(), "s": symbol, "U": first, "u": self.book_seq,
                 "b": changes[0], "a": changes[1]}  # fmt: skip
 
-    def _stream(self, ev: Event, ts: int) -> list[tuple[str, dict[str, Any]]]:
+    def _stream(self, ev: Event, new_orders: set[int], topics: set[str]) -> list[tuple[str, dict[str, Any]]]:
+        """The stream messages one event makes, for the topics someone subscribes to."""
         out: list[tuple[str, dict[str, Any]]] = []
+        ts = ev.env.ts
         if isinstance(ev, Trade):
-            out.append((f"trades:{ev.symbol}", {
-                "e": "trade", "E": ts, "s": ev.symbol, "t": ev.trade_id, "p": fmt(ev.price), "q": fmt(ev.qty),
-                "T": ts, "m": ev.taker_side == "SELL",
-            }))  # fmt: skip
+            if f"trades:{ev.symbol}" in topics:
+                out.append((f"trades:{ev.symbol}", {
+                    "e": "trade", "E": ts, "s": ev.symbol, "t": ev.trade_id, "p": fmt(ev.price), "q": fmt(ev.qty),
+                    "T": ts, "m": ev.taker_side is OrderSide.SELL,
+                }))  # fmt: skip
             for acct in (ev.maker_account, ev.taker_account):
-                if acct > 0:
-                    out.append((f"account:{acct}", {"e": "TRADE", "E": ts, **jsonable(ev.to_dict())}))
+                if acct > 0 and f"account:{acct}" in topics:
+                    out.append((f"account:{acct}", {"e": "TRADE", "E": ts, **event_row(ev)}))
         elif isinstance(ev, MarkPriceUpdated):
+            if f"mark:{ev.symbol}" not in topics:
+                return out
             out.append((f"mark:{ev.symbol}", {
-                "e": "markPriceUpdate", "E": ts, "s": ev.symbol, "p": fmt(ev.mark), "i": fmt(ev.index),
+                "e": "markPriceUpdate", "E": ts, "s": ev.symbol, "p": fmt(ev.mark), "i": fmt(ev.index_price),
                 "r": fmt(self.funding_estimate.get(ev.symbol, Decimal(0))), "T": self.next_funding.get(ev.symbol, 0),
             }))  # fmt: skip
         elif isinstance(ev, OrderUpdated):
-            rec = self.history.orders.get(ev.order_id, {})
-            out.append((f"account:{ev.account}", {"e": "ORDER_TRADE_UPDATE", "E": ts, "o": jsonable(rec)}))
+            if f"account:{ev.account}" not in topics:
+                return out
+            rec = order_record(ev)
+            triggered = self.history.orders.get(ev.order_id, {}).get("triggered_at")
+            if triggered is not None:
+                rec["triggered_at"] = triggered
+            topic = f"account:{ev.account}"
+            if ev.order_id in new_orders and ev.status is not OrderStatus.NEW:
+                # the engine reports an order that filled (or expired) at once by its final state only; streams
+                # show it accepted first, as Binance does
+                new_orders.discard(ev.order_id)
+                accepted = {**rec, "status": OrderStatus.NEW, "filled": Decimal(0), "avg_price": None, "reason": None}
+                out.append((topic, {"e": "ORDER_TRADE_UPDATE", "E": ts, "o": jsonable(accepted)}))
+            out.append((topic, {"e": "ORDER_TRADE_UPDATE", "E": ts, "o": jsonable(rec)}))
         elif isinstance(ev, MarginCall):
-            out.append((f"account:{ev.account}", {"e": "MARGIN_CALL", "E": ts, **jsonable(ev.to_dict())}))
+            if f"account:{ev.account}" in topics:
+                out.append((f"account:{ev.account}", {"e": "MARGIN_CALL", "E": ts, **event_row(ev)}))
         elif isinstance(ev, Liquidated | AutoDeleveraged):
-            msg = {"e": "LIQUIDATION" if isinstance(ev, Liquidated) else "ADL", "E": ts, **jsonable(ev.to_dict())}
+            msg = {"e": "LIQUIDATION" if isinstance(ev, Liquidated) else "ADL", "E": ts, **event_row(ev)}
             out.append((f"account:{ev.account}", msg))
             out.append(("liquidations", msg))
         return out
@@ -578,16 +712,14 @@ class Venue:
         self.core.close()
 
 
-def check(events: list[Event]) -> None:
-    for ev in events:
-        if isinstance(ev, Rejected):
-            raise from_reject(ev.code, ev.message)
-
-
 def jsonable(value: Any) -> Any:
-    """Decimals as plain strings, recursively (for JSON bodies and stream messages)."""
+    """Decimals as plain strings and enums as their wire names, recursively (for JSON bodies and streams)."""
     if isinstance(value, Decimal):
         return fmt(value)
+    if isinstance(value, IntEnum):  # an order side: BUY / SELL
+        return value.name
+    if isinstance(value, Enum):
+        return value.value
     if isinstance(value, dict):
         return {k: jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple):

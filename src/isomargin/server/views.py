@@ -1,5 +1,5 @@
-"""Read views shared by the native and Binance APIs: positions with the extra figures venues show, orders
-built from commands' parameters, and the order-parameter parser both APIs use.
+"""Read views shared by the native and Binance APIs: positions with the extra figures venues show (built from
+`isomargin.engine.queries` views) and the order-parameter parser both APIs use.
 """
 
 from __future__ import annotations
@@ -8,44 +8,58 @@ import uuid
 from decimal import Decimal
 from typing import Any
 
-from isomargin.engine import Engine, OrderSide, OrderType, PlaceOrder, PositionSide, TimeInForce, WorkingType
-from isomargin.engine.ledger import isolated_key
-from isomargin.engine.queries import positions
+from isomargin.engine import (
+    Engine,
+    MarginMode,
+    OrderSide,
+    OrderType,
+    PlaceOrder,
+    PositionSide,
+    TimeInForce,
+    WorkingType,
+)
+from isomargin.engine import queries as q
 from isomargin.margin import Side, max_removable_margin
 from isomargin.server.errors import ApiError
-from isomargin.server.venue import dec
+from isomargin.server.venue import dec, position_row
 
 ZERO = Decimal(0)
 
 
+def removable(engine: Engine, view: dict[str, Any]) -> Decimal:
+    """What may leave an isolated position's margin now (zero for cross or flat positions)."""
+    if view["margin_mode"] is not MarginMode.ISOLATED or not view["size"]:
+        return ZERO
+    inst = q.instrument(engine, view["symbol"])
+    assert inst is not None
+    side = Side.LONG if view["size"] > 0 else Side.SHORT
+    return max(max_removable_margin(side, abs(view["size"]), view["entry_price"], view["isolated_margin"],
+                                    view["mark_price"], view["leverage"], inst.kind), ZERO)  # fmt: skip
+
+
 def max_removable(engine: Engine, account: int, symbol: str, pside: str) -> Decimal:
-    acct = engine.accounts.get(account)
-    if acct is None:
+    if not q.account_exists(engine, account):
         return ZERO
-    pos = acct.positions.get((symbol, PositionSide(pside)))
-    if pos is None or not pos.lots or not pos.isolated:
-        return ZERO
-    inst = engine.instruments[symbol]
-    size = inst.qty(abs(pos.lots))
-    mark = engine.reference_price(symbol) or pos.cost / size
-    side = Side.LONG if pos.lots > 0 else Side.SHORT
-    margin = engine.ledger.balance(isolated_key(account, symbol, pos.side.value))
-    return max(max_removable_margin(side, size, pos.cost / size, margin, mark, pos.leverage, inst.spec.kind), ZERO)
+    view = q.position(engine, account, symbol, PositionSide(pside))
+    return ZERO if view is None else removable(engine, view)
 
 
 def position_views(engine: Engine, account: int) -> list[dict[str, Any]]:
     """Engine position figures plus max removable margin, distance to liquidation and the asset pair."""
+    hedge = q.account(engine, account)["hedge_mode"]
     out = []
-    for p in positions(engine, account):
-        inst = engine.instruments[p["symbol"]]
+    for view in q.positions(engine, account):
+        inst = q.instrument(engine, view["symbol"])
+        assert inst is not None
+        p = position_row(view)
         liq = p["liquidation_price"]
         mark = p["mark_price"]
         p["base_asset"] = p["symbol"][: -len(inst.settle)] if p["symbol"].endswith(inst.settle) else p["symbol"]
         p["quote_asset"] = inst.settle
         p["side"] = "long" if p["size"] > 0 else "short"
         p["liquidation_distance"] = abs(mark - liq) / mark if liq is not None and mark else None
-        p["max_removable_margin"] = max_removable(engine, account, p["symbol"], p["position_side"])
-        p["position_mode"] = "hedge" if engine.accounts[account].hedge_mode else "one_way"
+        p["max_removable_margin"] = removable(engine, view)
+        p["position_mode"] = "hedge" if hedge else "one_way"
         out.append(p)
     return out
 
