@@ -16,8 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from isomargin.engine import MarginMode, OrderSide, OrderType, PlaceOrder
-from isomargin.engine.queries import positions as position_views
+from isomargin.engine import MarginMode, OrderSide, OrderType, PlaceOrder, queries
 from isomargin.sim.errors import SimError
 from isomargin.sim.market import MarketConfig
 from isomargin.sim.paths import Bars, FundingSeries
@@ -117,7 +116,7 @@ def run_backtest(
         "end_ts": int(b.ts[-1]),
         "deposit": cfg.deposit,
         "final_equity": final,
-        "wallet": sim.engine.wallet(TRADER, "USDT"),
+        "wallet": queries.wallet(sim.engine, TRADER, "USDT"),
         "return": float((final - cfg.deposit) / cfg.deposit),
         "max_drawdown": dd,
         "max_drawdown_bars": [peak, trough],
@@ -148,13 +147,8 @@ def run_backtest(
 
 def _margin_ratio(sim: Simulation, symbol: str) -> float | None:
     """The venue's margin ratio of the trader's position (None when flat)."""
-    acct = sim.engine.accounts[TRADER]
-    if not any(s == symbol and p.lots for (s, _), p in acct.positions.items()):
-        return None
-    for view in position_views(sim.engine, TRADER):
-        if view["symbol"] == symbol:
-            return float(view["margin_ratio"])
-    return None
+    view = queries.position(sim.engine, TRADER, symbol)
+    return None if view is None else float(view["margin_ratio"])
 
 
 def compare_modes(
@@ -275,7 +269,7 @@ def run_stress(
         sim.add_account(acct, deposit, settings)
     for acct, entries in sorted(by_account.items()):
         for e in entries:
-            inst = sim.engine.instruments[e.symbol]
+            inst = sim.instrument(e.symbol)
             lots = (e.margin * e.leverage / sim.marks[e.symbol] / inst.step).to_integral_value(rounding=ROUND_FLOOR)
             side = OrderSide.BUY if e.side == "long" else OrderSide.SELL
             if lots > 0:

@@ -1,24 +1,27 @@
 """Simulation set-up and the liquidity provider that gives the engine a book around the path price.
 
 `MarketConfig` holds venue, fees, spread, depth, re-quote threshold, insurance fund and funding. The
-provider re-quotes (amending its two orders) only when the mark has moved by the threshold, when an order
-filled, or when the episode's book depth changes; depth 0 means no book at all.
+provider re-quotes (amending its two orders, which it names by client order id) only when the mark has moved
+by the threshold, when an order filled, or when the episode's book depth changes; depth 0 means no book at all.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
-from isomargin.engine import AmendOrder, CancelOrder, OrderSide, OrderType, PlaceOrder
+from isomargin.engine import AmendOrder, CancelOrder, OrderSide, OrderStatus, OrderType, PlaceOrder, Rejected
 
 if TYPE_CHECKING:
+    from isomargin.engine.events import OrderUpdated
     from isomargin.sim.runner import Simulation
 
 LP_ACCOUNT = 999_999_999
 LP_DEPOSIT = Decimal(100_000_000_000)
 HOUR_MS = 3_600_000
+
+_GONE: Final = frozenset({OrderStatus.FILLED, OrderStatus.CANCELED, OrderStatus.EXPIRED})
 
 
 @dataclass(frozen=True)
@@ -37,17 +40,30 @@ class MarketConfig:
     price_band: Decimal = Decimal("0.05")
 
 
-class Quotes:
-    """The provider's bid and ask on one symbol."""
+class Quote:
+    """One of the provider's live orders: its client order id, its price, and whether its OrderUpdated events
+    reported a partial fill."""
 
-    __slots__ = ("ask", "bid", "center", "depth", "dirty", "step", "symbol", "tick")
+    __slots__ = ("client_id", "filled", "price")
+
+    def __init__(self, client_id: str, price: Decimal) -> None:
+        self.client_id = client_id
+        self.price = price
+        self.filled = False  # partly filled: it is cancelled and placed afresh, not amended
+
+
+class Quotes:
+    """The provider's bid and ask on one symbol, known by the client order ids it gave them."""
+
+    __slots__ = ("ask", "bid", "center", "count", "depth", "dirty", "step", "symbol", "tick")
 
     def __init__(self, symbol: str, tick: Decimal, step: Decimal) -> None:
         self.symbol = symbol
         self.tick = tick
         self.step = step
-        self.bid: int | None = None  # order ids
-        self.ask: int | None = None
+        self.bid: Quote | None = None  # live orders only: None once filled, cancelled or expired
+        self.ask: Quote | None = None
+        self.count = 0  # client order ids placed so far (each one is used once)
         self.center: Decimal | None = None
         self.depth = 1.0
         self.dirty = True
@@ -73,39 +89,66 @@ class Quotes:
         if bid <= 0:
             bid = self.tick
         # Move the side that goes away from the other first, so the two never cross each other.
-        up = self._side_price(sim, self.bid) is not None and bid > (self._side_price(sim, self.bid) or bid)
+        up = self.bid is not None and bid > self.bid.price
         order = ((OrderSide.SELL, ask), (OrderSide.BUY, bid)) if up else ((OrderSide.BUY, bid), (OrderSide.SELL, ask))
         for side, price in order:
             self._place(sim, side, price, lots, ts)
 
-    @staticmethod
-    def _side_price(sim: Simulation, oid: int | None) -> Decimal | None:
-        if oid is None:
-            return None
-        o = sim.engine.orders.get(oid)
-        if o is None or o.price_ticks is None:
-            return None
-        return sim.engine.instruments[o.symbol].price(o.price_ticks)
+    def _live(self, side: OrderSide) -> Quote | None:
+        return self.bid if side is OrderSide.BUY else self.ask
+
+    def _set(self, side: OrderSide, quote: Quote | None) -> None:
+        if side is OrderSide.BUY:
+            self.bid = quote
+        else:
+            self.ask = quote
 
     def _place(self, sim: Simulation, side: OrderSide, price: Decimal, lots: Decimal, ts: int) -> None:
-        oid = self.bid if side is OrderSide.BUY else self.ask
-        order = sim.engine.orders.get(oid) if oid is not None else None
-        if order is not None and order.filled_lots == 0:
-            sim.apply(AmendOrder(LP_ACCOUNT, self.symbol, order_id=oid, qty=lots, price=price, ts=ts))
-            if oid in sim.engine.orders:
+        cur = self._live(side)
+        if cur is not None and not cur.filled:
+            events = sim.apply(
+                AmendOrder(LP_ACCOUNT, self.symbol, client_order_id=cur.client_id, qty=lots, price=price, ts=ts)
+            )
+            if self._live(side) is cur:  # still resting (the amendment did not fill it away)
+                if not (events and isinstance(events[0], Rejected)):
+                    cur.price = price
                 return
-        elif order is not None:
-            sim.apply(CancelOrder(LP_ACCOUNT, self.symbol, order_id=oid, ts=ts))
-        new_id = sim.engine.next_order_id
-        sim.apply(PlaceOrder(LP_ACCOUNT, self.symbol, side, OrderType.LIMIT, qty=lots, price=price, ts=ts))
-        live = new_id if new_id in sim.engine.orders else None
-        if side is OrderSide.BUY:
-            self.bid = live
-        else:
-            self.ask = live
+        elif cur is not None:
+            sim.apply(CancelOrder(LP_ACCOUNT, self.symbol, client_order_id=cur.client_id, ts=ts))
+        self.count += 1
+        quote = Quote(f"lp-{self.symbol}-{self.count}", price)
+        self._set(side, quote)  # its own events (a fill on placement) update or drop it
+        events = sim.apply(
+            PlaceOrder(
+                LP_ACCOUNT, self.symbol, side, OrderType.LIMIT, qty=lots, price=price, client_order_id=quote.client_id,
+                ts=ts,
+            )
+        )  # fmt: skip
+        if events and isinstance(events[0], Rejected):
+            self._set(side, None)
+
+    def on_order(self, ev: OrderUpdated) -> None:
+        """The provider's order changed: a fill or a removal calls for a re-quote; a final state drops it."""
+        status = ev.status
+        if status is OrderStatus.NEW:
+            return  # placed or amended: `_place` knows its price
+        gone = status in _GONE
+        if gone or status is OrderStatus.PARTIALLY_FILLED:
+            self.dirty = True
+            cid = ev.client_order_id
+            bid, ask = self.bid, self.ask
+            quote = bid if bid is not None and bid.client_id == cid else ask
+            if quote is None or quote.client_id != cid:
+                return
+            if not gone:
+                quote.filled = True
+            elif quote is bid:
+                self.bid = None
+            else:
+                self.ask = None
 
     def withdraw(self, sim: Simulation, ts: int) -> None:
-        for oid in (self.bid, self.ask):
-            if oid is not None and oid in sim.engine.orders:
-                sim.apply(CancelOrder(LP_ACCOUNT, self.symbol, order_id=oid, ts=ts))
+        for quote in (self.bid, self.ask):
+            if quote is not None:
+                sim.apply(CancelOrder(LP_ACCOUNT, self.symbol, client_order_id=quote.client_id, ts=ts))
         self.bid = self.ask = None

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from isomargin.sim.episodes import Episode
+from isomargin.sim.episodes import Episode, mode_name
 from isomargin.sim.runner import Simulation
 
 ZERO = Decimal(0)
@@ -41,7 +41,8 @@ def js(value: Any) -> Any:
 
 
 def format_decimal(d: Decimal) -> str:
-    """Plain notation, no exponent, trailing zeros dropped (at most 18 places, as the ledger keeps)."""
+    """Plain notation, no exponent, trailing zeros dropped, at most 18 places (money is exact to 10; quotients
+    such as entry and liquidation prices carry more and are cut at 18)."""
     q = d.quantize(Decimal("1E-18")) if d.as_tuple().exponent < -18 else d  # type: ignore[operator]
     s = f"{q:f}"
     if "." in s:
@@ -79,7 +80,7 @@ def episode_dict(e: Episode, sim: Simulation) -> dict[str, Any]:
         "account": e.account,
         "symbol": e.symbol,
         "side": e.side,
-        "mode": e.mode,
+        "mode": "?" if e.mode is None else mode_name(e.mode),
         "leverage": e.leverage,
         "opened_bar": e.opened,
         "closed_bar": e.closed,

@@ -3,14 +3,15 @@
 Each bar is walked open → nearer extreme → farther extreme → close as mark prices; inside a leg the walk
 also stops at every liquidation price and stop price it crosses, so they trigger at their own price,
 while a jump between bars (a gap) goes straight to the open. Funding settles per interval. Everything the
-engine does is read back from its events; timestamps come from the data, never the clock.
+engine does is read back from its events and `isomargin.engine.queries` (never its internals); timestamps
+come from the data, never the clock.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -19,14 +20,19 @@ from isomargin.engine import (
     Deposit,
     Engine,
     Event,
+    LiquidationStep,
     ListInstrument,
     MarginMode,
+    OrderSide,
+    OrderStatus,
     PositionSide,
     SetLeverage,
     SetMarginMode,
     SetMarkPrice,
     SettleFunding,
+    queries,
 )
+from isomargin.engine.codes import BalanceKind, Posting
 from isomargin.engine.commands import Command, FundInsurance
 from isomargin.engine.events import (
     AutoDeleveraged,
@@ -40,15 +46,20 @@ from isomargin.engine.events import (
     Rejected,
     Trade,
 )
-from isomargin.engine.queries import cross_liquidation_price, insurance_fund
-from isomargin.sim.episodes import Episode
+from isomargin.sim.episodes import Episode, Holding, mode_name
 from isomargin.sim.errors import SimError
 from isomargin.sim.market import LP_ACCOUNT, LP_DEPOSIT, MarketConfig, Quotes
 from isomargin.sim.paths import Bars, FundingSeries, intrabar
 
+if TYPE_CHECKING:
+    from isomargin.engine.instruments import Instrument  # what queries.instrument returns
+
 ZERO = Decimal(0)
 EIGHT = Decimal("1E-8")
 ASSET = "USDT"
+_ISOLATED = f"{BalanceKind.ISOLATED}:"  # Posted balance keys: isolated:<account>:<symbol>:<side>
+_WALLET = f"{BalanceKind.WALLET}:"  # wallet:<account>:<asset>
+PositionKey = tuple[str, PositionSide]
 
 
 def dec(x: float) -> Decimal:
@@ -83,12 +94,13 @@ class Simulation:
         self.funding = funding or {}
         self.engine = Engine()
         self.accounts: dict[int, Decimal] = {}  # tracked accounts -> deposited
+        self.holdings: dict[int, dict[PositionKey, Holding]] = {}  # tracked accounts' open positions
+        self.instruments: dict[str, Instrument] = {}
         self.quotes: dict[str, Quotes] = {}
         self.marks: dict[str, Decimal] = {}
         self.mark_f: dict[str, float] = {}
         self.levels: dict[str, list[Decimal]] = {}
         self.levels_dirty: dict[str, bool] = {}
-        self.cmd_symbol = ""
         self.ts = int(first.ts[0])
         self.bar = 0
         # records
@@ -101,7 +113,7 @@ class Simulation:
         self.rejections: list[dict[str, Any]] = []
         self.stops: list[dict[str, Any]] = []
         self.episodes: list[Episode] = []
-        self.open_episodes: dict[tuple[int, str, str], Episode] = {}
+        self.open_episodes: dict[tuple[int, str, PositionSide], Episode] = {}
         self.insurance_draws = ZERO
         self.insurance_income = ZERO
         self.funding_bucket: dict[str, int] = {}
@@ -113,7 +125,6 @@ class Simulation:
             FundingPaid: self._on_funding,
             MarginCall: self._on_margin_call,
             OrderUpdated: self._on_order,
-            Posted: self._on_posted,
             PositionUpdated: self._on_position,
             Rejected: self._on_rejected,
         }
@@ -135,7 +146,9 @@ class Simulation:
             )
             if isinstance(events[0], Rejected):
                 raise SimError(events[0].code, events[0].message)
-            inst = self.engine.instruments[sym]
+            inst = queries.instrument(self.engine, sym)
+            assert inst is not None  # just listed
+            self.instruments[sym] = inst
             self.quotes[sym] = Quotes(sym, inst.tick, inst.step)
             self.levels[sym] = []
             self.levels_dirty[sym] = True
@@ -163,13 +176,25 @@ class Simulation:
             self.must(SetMarginMode(account, sym, mode, ts=self.ts))
             self.must(SetLeverage(account, sym, lev, ts=self.ts))
         self.accounts[account] = deposit
+        self.holdings[account] = {}
+
+    def instrument(self, symbol: str) -> Instrument:
+        inst = self.instruments.get(symbol)
+        if inst is None:
+            raise SimError("bad_symbol", f"{symbol} is not listed in this simulation")
+        return inst
 
     # ------------------------------------------------------------------------------------------ driving
     def apply(self, cmd: Command) -> list[Event]:
-        self.cmd_symbol = getattr(cmd, "symbol", "") or ""
         events = self.engine.apply(cmd)
         handlers = self._handlers
-        for ev in events:
+        # The command's ledger movements come last, in one Posted; they happened before the position updates
+        # that report them (margin released by a close belongs to the episode that close ends), so read them first.
+        rest = events
+        if events and type(events[-1]) is Posted:
+            self._on_posted(events[-1])
+            rest = events[:-1]
+        for ev in rest:
             h = handlers.get(type(ev))
             if h is not None:
                 h(ev)
@@ -251,32 +276,29 @@ class Simulation:
         return best
 
     def _collect_levels(self, sym: str) -> None:
-        """Liquidation prices (isolated: cached by the engine; cross: the account's exact cross price) and the
-        mark-price stops of tracked accounts."""
+        """Liquidation prices of tracked accounts' positions (isolated: the engine's cached exact price; cross:
+        the account's exact cross price) and their mark-price stops still waiting to trigger."""
         eng = self.engine
         out: list[Decimal] = []
-        cross: list[int] = []
-        for (acct, _), pos in eng.positions.get(sym, {}).items():
-            if not pos.lots:
-                continue
-            if pos.isolated:
-                if pos.liquidation is not None and pos.liquidation > 0:
-                    out.append(pos.liquidation)
-            elif acct != LP_ACCOUNT:
-                cross.append(acct)
-        for acct in cross:
-            for (s, _), pos in eng.accounts[acct].positions.items():
-                if s == sym and pos.lots and not pos.isolated:
-                    lp = cross_liquidation_price(eng, pos)
-                    if lp is not None and lp > 0:
-                        out.append(lp)
-        for acct in self.accounts:
-            for o in eng.accounts[acct].orders.values():
-                if o.symbol == sym and o.stop_price is not None and o.resting_conditional:
-                    out.append(o.stop_price)
+        cross = False
+        for acct, held in self.holdings.items():
+            for (s, side), h in held.items():
+                if s != sym:
+                    continue
+                if h.mode is MarginMode.ISOLATED:
+                    view = queries.position(eng, acct, sym, side)
+                    lp = None if view is None else view["liquidation_exact"]
+                else:
+                    cross = True
+                    lp = queries.cross_liquidation_price(eng, acct, sym, side)
+                if lp is not None and lp > 0:
+                    out.append(lp)
+            for o in queries.open_orders(eng, acct, sym):
+                if o["stop_price"] is not None and not o["triggered"]:
+                    out.append(o["stop_price"])
         self.levels[sym] = out
         # Cross prices move with the other symbols' marks; isolated ones and stops only with events.
-        self.levels_dirty[sym] = bool(cross) and len(self.symbols) > 1
+        self.levels_dirty[sym] = cross and len(self.symbols) > 1
 
     def _funding(self, sym: str, ts: int) -> None:
         series = self.funding.get(sym)
@@ -304,28 +326,40 @@ class Simulation:
     # ------------------------------------------------------------------------------------------ reading
     def equity(self, account: int) -> Decimal:
         """Wallet + holds + isolated pools + unrealised PnL at the current marks."""
-        eng = self.engine
-        total = eng.wallet(account, ASSET) + eng.ledger.balance(f"hold:{account}:{ASSET}")
-        for pos in eng.accounts[account].positions.values():
-            if not pos.lots:
-                continue
-            inst = eng.instruments[pos.symbol]
-            if pos.isolated:
-                total += eng.isolated_margin(pos)
-            total += pos.sign * (inst.qty(abs(pos.lots)) * self.marks[pos.symbol] - pos.cost)
+        b = queries.balances(self.engine, account, ASSET)
+        total: Decimal = b["wallet"] + b["held"] + b["isolated_margin"]
+        for (sym, _), h in self._holdings(account).items():
+            total += h.size * self.marks[sym] - h.basis
         return total
 
+    def size(self, account: int, symbol: str, side: PositionSide = PositionSide.BOTH) -> Decimal:
+        """Signed size of a tracked account's position (0 when flat), as its last PositionUpdated said."""
+        h = self.holdings[account].get((symbol, side))
+        return ZERO if h is None else h.size
+
+    def _holdings(self, account: int) -> dict[PositionKey, Holding]:
+        """The account's open positions with their cost basis brought up to date."""
+        held = self.holdings[account]
+        for (sym, side), h in held.items():
+            if h.stale:
+                view = queries.position(self.engine, account, sym, side)
+                assert view is not None, f"account {account} has no {sym} {side} position the events announced"
+                h.size, h.stale = view["size"], False
+                h.basis = view["cost"] if h.size > 0 else -view["cost"]
+        return held
+
     def insurance(self) -> Decimal:
-        return insurance_fund(self.engine, ASSET)
+        return queries.insurance_fund(self.engine, ASSET)
 
     # ------------------------------------------------------------------------------------------ events
     def _tracked(self, account: int) -> bool:
         return account in self.accounts
 
     def _on_trade(self, ev: Trade) -> None:
+        taker_side: OrderSide = ev.taker_side
         for acct, fee, pnl, side in (
-            (ev.taker_account, ev.taker_fee, ev.taker_realized_pnl, ev.taker_side),
-            (ev.maker_account, ev.maker_fee, ev.maker_realized_pnl, "SELL" if ev.taker_side == "BUY" else "BUY"),
+            (ev.taker_account, ev.taker_fee, ev.taker_realized_pnl, taker_side),
+            (ev.maker_account, ev.maker_fee, ev.maker_realized_pnl, OrderSide(-taker_side)),
         ):
             if acct in self.accounts:
                 self.trades.append(
@@ -334,7 +368,7 @@ class Simulation:
                         "ts": self.ts,
                         "account": acct,
                         "symbol": ev.symbol,
-                        "side": side,
+                        "side": side.name,
                         "price": ev.price,
                         "qty": ev.qty,
                         "fee": fee,
@@ -360,7 +394,7 @@ class Simulation:
                 self.insurance_draws -= ev.fund_change
             else:
                 self.insurance_income += ev.fund_change
-        if ev.step == "cancel_orders":
+        if ev.step is LiquidationStep.CANCEL_ORDERS:
             return
         epi = self.open_episodes.get((ev.account, ev.symbol, ev.position_side))
         if epi is not None:
@@ -368,7 +402,7 @@ class Simulation:
             epi.steps.append(ev.step)
             if epi.liquidation_price is None and ev.liquidation_price is not None:
                 epi.liquidation_price = ev.liquidation_price
-        if ev.step == "done":
+        if ev.step is LiquidationStep.DONE:
             return
         self.liquidations.append(
             {
@@ -376,7 +410,7 @@ class Simulation:
                 "ts": self.ts,
                 "account": ev.account,
                 "symbol": ev.symbol,
-                "mode": ev.margin_mode,
+                "mode": mode_name(ev.margin_mode),
                 "step": ev.step,
                 "mark": ev.mark,
                 "liquidation_price": ev.liquidation_price,
@@ -453,17 +487,10 @@ class Simulation:
 
     def _on_order(self, ev: OrderUpdated) -> None:
         if ev.account == LP_ACCOUNT:
-            if ev.status in ("FILLED", "CANCELED", "EXPIRED", "PARTIALLY_FILLED"):
-                q = self.quotes[ev.symbol]
-                q.dirty = True
-                if ev.status != "PARTIALLY_FILLED":
-                    if q.bid == ev.order_id:
-                        q.bid = None
-                    elif q.ask == ev.order_id:
-                        q.ask = None
+            self.quotes[ev.symbol].on_order(ev)
         elif ev.account in self.accounts:
             self.levels_dirty[ev.symbol] = True
-            if ev.stop_price is not None and ev.status == "NEW":
+            if ev.stop_price is not None and ev.status is OrderStatus.NEW:
                 self.stops.append(
                     {
                         "bar": self.bar,
@@ -476,29 +503,42 @@ class Simulation:
                 )
 
     def _on_posted(self, ev: Posted) -> None:
-        d, c = ev.debit, ev.credit
-        if c.startswith("isolated:") or d.startswith("isolated:"):
-            key = c if c.startswith("isolated:") else d
-            _, acct, sym, side = key.split(":")
-            if int(acct) not in self.accounts:
-                return
-            epi = self._epi(int(acct), sym, side)
-            other = d if key == c else c
-            if other.startswith("wallet:"):
-                if key == c:
-                    epi.allocated += ev.amount
+        """Margin moved between a tracked wallet and its isolated pools, and fees charged to a tracked wallet."""
+        symbol: str | None = None
+        for t in ev.postings:
+            d, c = t.debit, t.credit
+            into = c.startswith(_ISOLATED)
+            if into or d.startswith(_ISOLATED):
+                key, other = (c, d) if into else (d, c)
+                _, acct, sym, side = key.split(":")
+                if int(acct) not in self.accounts or not other.startswith(_WALLET):
+                    continue
+                epi = self._epi(int(acct), sym, PositionSide(side))
+                if into:
+                    epi.allocated += t.amount
                 else:
-                    epi.pool_out += ev.amount
-        elif ev.reason == "trading_fee" and d.startswith("wallet:"):
-            owner = int(d.split(":")[1])
-            if owner in self.accounts and self.cmd_symbol:
-                self._epi(owner, self.cmd_symbol).wallet_fees += ev.amount
+                    epi.pool_out += t.amount
+            elif t.reason is Posting.TRADING_FEE and d.startswith(_WALLET):
+                owner = int(d.split(":")[1])
+                if symbol is None:
+                    symbol = getattr(ev.env.command, "symbol", "") or ""
+                if owner in self.accounts and symbol:
+                    self._epi(owner, symbol).wallet_fees += t.amount
 
     def _on_position(self, ev: PositionUpdated) -> None:
         if ev.account not in self.accounts:
             return
         self.levels_dirty[ev.symbol] = True
         key = (ev.account, ev.symbol, ev.position_side)
+        held = self.holdings[ev.account]
+        if ev.size == 0:
+            held.pop((ev.symbol, ev.position_side), None)
+        else:
+            h = held.get((ev.symbol, ev.position_side))
+            if h is None:
+                held[(ev.symbol, ev.position_side)] = Holding(ev.size, ev.margin_mode)
+            else:
+                h.size, h.mode, h.stale = ev.size, ev.margin_mode, True
         epi = self.open_episodes.get(key)
         if ev.size == 0:
             if epi is not None:
@@ -516,16 +556,16 @@ class Simulation:
         size = abs(ev.size)
         if size > epi.peak_size:
             epi.peak_size = size
-            if ev.margin_mode == "cross" and ev.entry_price is not None:
+            if ev.margin_mode is MarginMode.CROSS and ev.entry_price is not None:
                 epi.allocated = max(epi.allocated, size * ev.entry_price / ev.leverage)
-        if ev.margin_mode == "isolated":
+        if ev.margin_mode is MarginMode.ISOLATED:
             epi.liquidation_price = ev.liquidation_price
 
-    def _epi(self, account: int, symbol: str, pside: str = "BOTH") -> Episode:
+    def _epi(self, account: int, symbol: str, pside: PositionSide = PositionSide.BOTH) -> Episode:
         key = (account, symbol, pside)
         epi = self.open_episodes.get(key)
         if epi is None:
-            epi = self.open_episodes[key] = Episode(account, symbol, "?", "?", 0, self.bar)
+            epi = self.open_episodes[key] = Episode(account, symbol, "?", None, 0, self.bar)
         return epi
 
     def _on_rejected(self, ev: Rejected) -> None:
@@ -543,12 +583,11 @@ class Simulation:
 
     def all_episodes(self) -> list[Episode]:
         """Closed episodes, then those still open (valued at the current marks), never-opened ones left out."""
-        eng = self.engine
         for (acct, sym, side), epi in self.open_episodes.items():
-            pos = eng.accounts[acct].positions.get((sym, PositionSide(side)))
-            if pos is None or not pos.lots:
+            view = queries.position(self.engine, acct, sym, side)
+            if view is None:
                 continue
-            pnl = pos.sign * (eng.instruments[sym].qty(abs(pos.lots)) * self.marks[sym] - pos.cost)
-            epi.open_value = pnl + (eng.isolated_margin(pos) if pos.isolated else ZERO)
-            epi.realized = pos.realized
+            pnl = view["size"] * self.marks[sym] - (view["cost"] if view["size"] > 0 else -view["cost"])
+            epi.open_value = pnl + view["isolated_margin"]  # 0 for cross
+            epi.realized = view["realized_pnl"]
         return [e for e in self.episodes + list(self.open_episodes.values()) if e.peak_size > 0]

@@ -19,7 +19,16 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from isomargin.engine import AdjustMargin, CancelAllOrders, OrderSide, OrderType, PlaceOrder, WorkingType
+from isomargin.engine import (
+    AdjustMargin,
+    CancelAllOrders,
+    MarginMode,
+    OrderSide,
+    OrderType,
+    PlaceOrder,
+    WorkingType,
+    queries,
+)
 from isomargin.engine.events import Event, Rejected
 from isomargin.sim.errors import SimError
 from isomargin.sim.runner import Simulation, dec
@@ -83,12 +92,11 @@ class Context:
     # -- account -------------------------------------------------------------------------------------
     @property
     def wallet(self) -> Decimal:
-        return self.sim.engine.wallet(self.account, "USDT")
+        return queries.wallet(self.sim.engine, self.account, "USDT")
 
     @property
     def available(self) -> Decimal:
-        eng = self.sim.engine
-        return eng.available(eng.accounts[self.account], "USDT")
+        return queries.available(self.sim.engine, self.account, "USDT")
 
     @property
     def equity(self) -> Decimal:
@@ -96,46 +104,39 @@ class Context:
 
     @property
     def leverage(self) -> int:
-        return self.sim.engine.accounts[self.account].setting(self.symbol).leverage
+        return queries.setting(self.sim.engine, self.account, self.symbol)[1]
 
     def position(self, symbol: str | None = None) -> PositionView | None:
-        eng = self.sim.engine
         sym = symbol or self.symbol
-        for (s, _), pos in eng.accounts[self.account].positions.items():
-            if s == sym and pos.lots:
-                inst = eng.instruments[s]
-                size = inst.qty(abs(pos.lots))
-                return PositionView(
-                    s,
-                    size * pos.sign,
-                    pos.cost / size,
-                    pos.isolated,
-                    eng.isolated_margin(pos) if pos.isolated else ZERO,
-                    pos.liquidation,
-                    pos.leverage,
-                )
-        return None
+        view = queries.position(self.sim.engine, self.account, sym)
+        if view is None:
+            return None
+        isolated = view["margin_mode"] is MarginMode.ISOLATED
+        return PositionView(
+            sym,
+            view["size"],
+            view["entry_price"],
+            isolated,
+            view["isolated_margin"],
+            view["liquidation_exact"] if isolated else None,
+            view["leverage"],
+        )
 
     def size(self, symbol: str | None = None) -> Decimal:
-        """Signed position size (0 when flat), cheaply."""
-        eng = self.sim.engine
-        sym = symbol or self.symbol
-        for (s, _), pos in eng.accounts[self.account].positions.items():
-            if s == sym and pos.lots:
-                return eng.instruments[s].qty(pos.lots)
-        return ZERO
+        """Signed position size (0 when flat), cheaply (kept from the engine's PositionUpdated events)."""
+        return self.sim.size(self.account, symbol or self.symbol)
 
     @property
     def open_orders(self) -> int:
-        return len(self.sim.engine.accounts[self.account].orders)
+        return int(queries.account(self.sim.engine, self.account)["open_orders"])
 
     # -- orders --------------------------------------------------------------------------------------
     def qty_for(self, margin: Decimal | float, symbol: str | None = None) -> Decimal:
         """Size whose initial margin at the current mark is `margin` (rounded down to the step)."""
         sym = symbol or self.symbol
-        inst = self.sim.engine.instruments[sym]
+        inst = self.sim.instrument(sym)
         m = margin if isinstance(margin, Decimal) else dec(float(margin))
-        lev = self.sim.engine.accounts[self.account].setting(sym).leverage
+        lev = queries.setting(self.sim.engine, self.account, sym)[1]
         lots = (m * lev / self.sim.marks[sym] / inst.step).to_integral_value(rounding=ROUND_FLOOR)
         return lots * inst.step
 
@@ -232,7 +233,7 @@ class Context:
         return self._send(CancelAllOrders(self.account, symbol or self.symbol, ts=self.sim.ts))
 
     def _tick(self, price: Decimal | float, sym: str, down: bool) -> Decimal:
-        tick = self.sim.engine.instruments[sym].tick
+        tick = self.sim.instrument(sym).tick
         p = price if isinstance(price, Decimal) else dec(float(price))
         n = (p / tick).to_integral_value(rounding=ROUND_FLOOR if down else ROUND_CEILING)
         return max(n, Decimal(1)) * tick
