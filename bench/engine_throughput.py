@@ -155,6 +155,7 @@ def run(mix_n: int, crossing_n: int) -> dict[str, object]:
     cross_s, cross_fills, cross_rejected, _ = _run(engine, crossing)
     return {
         "bench": "engine_throughput",
+        "build": _build_mode(),
         "mix_commands": mix_n,
         "mix_seconds": round(mix_s, 3),
         "mix_per_s": round(mix_n / mix_s),
@@ -166,8 +167,21 @@ def run(mix_n: int, crossing_n: int) -> dict[str, object]:
         "crossing_per_s": round(crossing_n / cross_s),
         "fills": cross_fills,
         "crossing_rejected": cross_rejected,
-        "resting": len(engine.books["SOLUSDT"]),
+        "resting": _resting(engine, "SOLUSDT"),
     }
+
+
+def _resting(engine: Engine, symbol: str) -> int:
+    stats = getattr(engine, "stats", None)
+    if callable(stats):
+        return int(stats()["resting"][symbol])
+    return len(engine.books[symbol])  # pre-v2 engine (the baseline this bench is compared with)
+
+
+def _build_mode() -> str:
+    import isomargin.engine as pkg
+
+    return str(getattr(pkg, "BUILD", "pure"))
 
 
 def main(argv: list[str]) -> None:

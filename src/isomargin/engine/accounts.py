@@ -32,6 +32,8 @@ class Accounts:
     def check_new(self, account_id: object) -> int:
         """The id a CreateAccount would create (validated, nothing reserved)."""
         if account_id is None:
+            if self.next_id > MAX_ACCOUNT_ID:
+                raise Reject(Code.BAD_ACCOUNT, f"no account id is left to allocate (ids end at {MAX_ACCOUNT_ID})")
             return self.next_id
         if type(account_id) is not int or not (0 < account_id <= MAX_ACCOUNT_ID):
             raise Reject(Code.BAD_ACCOUNT, f"account ids are integers from 1 to {MAX_ACCOUNT_ID}, got {account_id!r}")

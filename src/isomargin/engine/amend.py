@@ -5,11 +5,18 @@ a refused amendment, post-only crossing included, leaves the order, its hold and
 
 from __future__ import annotations
 
+from typing import Final
+
 from isomargin.engine.codes import Code
 from isomargin.engine.commands import AmendOrder, OrderSide, OrderType, TimeInForce
 from isomargin.engine.errors import Reject
 from isomargin.engine.state import Account, Market, Order
 from isomargin.engine.trading import STP_MODES, Trading
+
+# Enum members the hot path reads, as constants (compiled code would look each one up by name).
+_BUY: Final = OrderSide.BUY
+_GTX: Final = TimeInForce.GTX
+_LIMIT: Final = OrderType.LIMIT
 
 
 class AmendPlan:
@@ -37,7 +44,7 @@ class Amendments:
         acct = t.accounts.get(cmd.account)
         market = t.open_market(cmd.symbol)
         order = t.find(acct, market, cmd.order_id, cmd.client_order_id)
-        if order.type is not OrderType.LIMIT:
+        if order.type is not _LIMIT:
             raise Reject(Code.NOT_AMENDABLE, "only resting limit orders can be amended")
         inst = market.inst
         lots = order.lots
@@ -66,9 +73,9 @@ class Amendments:
             if need > t.risk.available(acct, inst.settle) + order.hold:
                 raise Reject(Code.INSUFFICIENT_MARGIN, "not enough available balance for the amended order")
         keeps = ticks == order.ticks and remaining <= order.lots - order.filled
-        if not keeps and order.tif is TimeInForce.GTX:
+        if not keeps and order.tif is _GTX:
             book = market.book
-            touch = book.best_ask() if order.side is OrderSide.BUY else book.best_bid()
+            touch = book.best_ask() if order.side is _BUY else book.best_bid()
             if touch is not None and (touch - ticks) * order.side <= 0:
                 raise Reject(Code.POST_ONLY_WOULD_CROSS, "post-only order would take liquidity")
         return AmendPlan(acct, market, order, remaining, ticks, keeps)
@@ -89,7 +96,7 @@ class Amendments:
             t.announce(order, order.status)
             return
         risk.release(acct, market, order)
-        result = book.amend(order.id, price=plan.ticks, qty=remaining, post_only=order.tif is TimeInForce.GTX,
+        result = book.amend(order.id, price=plan.ticks, qty=remaining, post_only=order.tif is _GTX,
                             stp=STP_MODES[order.spec.stp])  # fmt: skip
         assert result is not None and result.reject is None  # post-only crossing was refused by the check
         order.ticks = plan.ticks

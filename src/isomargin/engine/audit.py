@@ -7,9 +7,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from isomargin.engine.codes import BalanceKind
-from isomargin.engine.health import LIQ, threshold
+from isomargin.engine.health import LIQ
 from isomargin.engine.positions import Positions
 from isomargin.engine.state import Position
+from isomargin.engine.units import threshold
 
 if TYPE_CHECKING:
     from isomargin.engine.engine import Engine

@@ -8,6 +8,7 @@ closes other accounts' opposite positions at the bankruptcy price, ranked by PnL
 
 from __future__ import annotations
 
+from collections import deque
 from decimal import Decimal
 from fractions import Fraction
 from typing import TYPE_CHECKING, Final
@@ -19,15 +20,24 @@ from isomargin.engine.codes import LiquidationStep, ShortfallReason
 from isomargin.engine.commands import OrderSide, PositionSide
 from isomargin.engine.context import Context
 from isomargin.engine.events import AutoDeleveraged
-from isomargin.engine.health import Health, threshold
+from isomargin.engine.health import Health
 from isomargin.engine.ledger import Balance
 from isomargin.engine.orders import Orders
 from isomargin.engine.positions import Positions
 from isomargin.engine.risk import reference_value
 from isomargin.engine.state import INSURANCE, Account, Market, Position
 from isomargin.engine.trading import Trading
-from isomargin.engine.units import Rate, money, points
+from isomargin.engine.units import Rate, money, points, threshold
 from isomargin.margin import solve_liquidation_price
+
+# Enum members the hot path reads, as constants (compiled code would look each one up by name).
+_ADL: Final = LiquidationStep.ADL
+_BOTH: Final = PositionSide.BOTH
+_HEDGE_OFFSET: Final = LiquidationStep.HEDGE_OFFSET
+_LIQUIDATED_BEYOND_BANKRUPTCY: Final = ShortfallReason.LIQUIDATED_BEYOND_BANKRUPTCY
+_LONG: Final = PositionSide.LONG
+_SHORT: Final = PositionSide.SHORT
+_TAKEOVER: Final = LiquidationStep.TAKEOVER
 
 if TYPE_CHECKING:
     from isomargin.engine.liquidation import Liquidation
@@ -56,7 +66,7 @@ def collateral(accounts: Accounts, pos: Position) -> Balance:
 class Backstop:
     """Fund takeover and unwinding, ADL, hedge offset, and the bankruptcy price they all close at."""
 
-    __slots__ = ("accounts", "ctx", "health", "liquidation", "orders", "positions", "trading")
+    __slots__ = ("accounts", "ctx", "health", "liquidation", "orders", "positions", "ranked", "trading")
 
     def __init__(
         self, trading: Trading, positions: Positions, health: Health, accounts: Accounts, orders: Orders, ctx: Context
@@ -68,17 +78,18 @@ class Backstop:
         self.orders = orders
         self.ctx = ctx
         self.liquidation: Liquidation | None = None  # wired by the engine (steps are reported there)
+        # The ADL queue of one market side, ranked once per command (mark tick) and walked by every liquidation in
+        # it: (seq, symbol, side of the bankrupt position) -> ranking. Ranking all positions per liquidation made a
+        # gap cascade quadratic.
+        self.ranked: tuple[int, str, int, deque[tuple[Fraction, int, str, Position]]] | None = None
 
     # -- the price everything here closes at -----------------------------------------------------------------
     def bankruptcy(self, pos: Position) -> int | None:
         """Isolated: the cached price where its margin is gone. Cross: where the account's equity is gone,
         holding its other symbols at their reference prices. In points, rounded against the trader (a long's
         up, a short's down), so amounts moved at this price never leave the owner short."""
-        if pos.isolated:
-            self.positions.refresh(pos)
-            price = pos.bankruptcy
-        else:
-            price = self._cross_bankruptcy(pos)
+        # Isolated: cached, kept current by every change (`Health.track`; `absorb` refreshes after fills).
+        price = pos.bankruptcy if pos.isolated else self._cross_bankruptcy(pos)
         if price is None:
             return None
         return threshold(price, on_fall=pos.lots < 0)
@@ -101,13 +112,15 @@ class Backstop:
     # -- what the book could not take --------------------------------------------------------------------------
     def absorb(self, pos: Position, mark: int) -> None:
         """Insurance takeover at the bankruptcy price if the fund can carry the loss at mark, else ADL."""
+        if pos.isolated:
+            self.positions.refresh(pos)  # a partly filled close changed it since the last refresh
         bankrupt = self.bankruptcy(pos)
         if bankrupt is None or bankrupt <= 0:
             bankrupt = mark
         lots = abs(pos.lots)
         gap = pos.sign * (bankrupt - mark)  # the fund would hold the same side: it loses the gap per unit
         loss_at_mark = pos.inst.value_up(lots, gap) if gap > 0 else 0
-        if pos.market.fund.amount >= loss_at_mark or not self.candidates(pos, mark):
+        if pos.market.fund.amount >= loss_at_mark or not self.queue(pos, mark):
             self.takeover(pos, lots, bankrupt, mark)
         else:
             self.deleverage(pos, bankrupt, mark)
@@ -121,7 +134,7 @@ class Backstop:
         self.positions.realize(pos, lots, notional, collateral(self.accounts, pos))
         held = market.held
         if held is None:
-            held = market.held = Position(INSURANCE, market, PositionSide.BOTH, False, 1)
+            held = market.held = Position(INSURANCE, market, _BOTH, False, 1)
         if held.lots and held.sign != (1 if exposure > 0 else -1):  # the fund nets what it already holds
             close = min(abs(exposure), abs(held.lots))
             part = notional * close // lots
@@ -130,7 +143,19 @@ class Backstop:
             exposure -= close if exposure > 0 else -close
         if exposure:
             self.positions.add(held, exposure, notional)
-        self._step(pos, LiquidationStep.TAKEOVER, mark, lots, price, market.fund.amount - fund_before)
+        self._step(pos, _TAKEOVER, mark, lots, price, market.fund.amount - fund_before)
+
+    def queue(self, pos: Position, mark: int) -> deque[tuple[Fraction, int, str, Position]]:
+        """The ADL ranking against `pos` for this command, computed on first use; positions it deleveraged to
+        zero (or that turned to the bankrupt side) drop out from the front as they go."""
+        seq, symbol, side = self.ctx.env.seq, pos.symbol, pos.sign
+        cached = self.ranked
+        if cached is None or cached[0] != seq or cached[1] != symbol or cached[2] != side:
+            cached = self.ranked = (seq, symbol, side, deque(self.candidates(pos, mark)))
+        ranking = cached[3]
+        while ranking and (not ranking[0][3].lots or ranking[0][3].sign == side):
+            ranking.popleft()
+        return ranking
 
     def candidates(self, pos: Position, mark: int) -> list[tuple[Fraction, int, str, Position]]:
         """Opposite-side positions of other accounts, best ADL score first."""
@@ -155,9 +180,11 @@ class Backstop:
     def deleverage(self, pos: Position, price: int, mark: int) -> None:
         market = pos.market
         by_id = self.accounts.by_id
-        for _, account, _, cand in self.candidates(pos, mark):
+        for _, account, _, cand in self.queue(pos, mark):  # stops at the first that is big enough
             if not pos.lots:
                 break
+            if account == pos.account or not cand.lots or cand.sign == pos.sign:
+                continue
             lots = min(abs(pos.lots), abs(cand.lots))
             sides = ("long" if cand.lots > 0 else "short", "long" if pos.lots > 0 else "short")
             notional = against(pos, lots, price)  # both sides close at the same (rounded) notional
@@ -168,13 +195,13 @@ class Backstop:
             out.append(AutoDeleveraged(self.ctx.env, len(out), account, pos.symbol, cand.side, pos.inst.qty(lots),
                                        points(price), money(pnl), pos.account, *sides))  # fmt: skip
             self.trading.upkeep(cacct, market, cand.side)
-            self._step(pos, LiquidationStep.ADL, mark, lots, price)
+            self._step(pos, _ADL, mark, lots, price)
         if pos.lots:  # nobody left on the other side: the fund must take it whatever it costs
             self.takeover(pos, abs(pos.lots), price, mark)
 
     def hedge_offset(self, acct: Account, pos: Position, mark: int) -> None:
         """Hedge mode: the account's opposite leg closes against this one at mark before anything else."""
-        other_side = PositionSide.SHORT if pos.side is PositionSide.LONG else PositionSide.LONG
+        other_side = _SHORT if pos.side is _LONG else _LONG
         other = acct.positions.get((pos.symbol, other_side))
         if other is None or not other.lots:
             return
@@ -183,11 +210,11 @@ class Backstop:
         col = collateral(self.accounts, pos)
         self.positions.realize(pos, lots, notional, col)
         # Past bankruptcy (a gap) the offset can leave the leg's own pool short: the fund covers it, never the owner.
-        self.positions.cover(col, pos.account, pos.market, ShortfallReason.LIQUIDATED_BEYOND_BANKRUPTCY)
+        self.positions.cover(col, pos.account, pos.market, _LIQUIDATED_BEYOND_BANKRUPTCY)
         self.positions.fill(acct, other, OrderSide(-other.sign), lots, notional, NO_FEE)
         self.trading.upkeep(acct, pos.market, other_side)
         self.positions.refresh(pos)
-        self._step(pos, LiquidationStep.HEDGE_OFFSET, mark, lots, mark)
+        self._step(pos, _HEDGE_OFFSET, mark, lots, mark)
 
     # -- the fund's inventory ------------------------------------------------------------------------------------
     def unwind(self, market: Market) -> bool:

@@ -50,8 +50,10 @@ class Envelope:
         self.command = command
 
     @property
-    def ts(self) -> int:
-        return self.command.ts
+    def ts(self) -> int | None:
+        """The command's timestamp (None for something that is not a valid command: it was refused)."""
+        value = getattr(self.command, "ts", None)
+        return value if type(value) is int else None
 
     @property
     def kind(self) -> str:

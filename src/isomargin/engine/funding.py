@@ -7,6 +7,7 @@ with the venue.
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Final
 
 from isomargin.engine.accounts import Accounts
 from isomargin.engine.backstop import collateral
@@ -18,6 +19,10 @@ from isomargin.engine.positions import Positions
 from isomargin.engine.state import Market, Position
 from isomargin.engine.trading import Trading
 from isomargin.engine.units import Rate, money
+
+# Enum members the hot path reads, as constants (compiled code would look each one up by name).
+_FUNDING: Final = Posting.FUNDING
+_FUNDING_BEYOND_MARGIN: Final = ShortfallReason.FUNDING_BEYOND_MARGIN
 
 
 class Funding:
@@ -43,8 +48,8 @@ class Funding:
         for pos in list(market.positions.values()):
             amount = self._amount(pos, market.mark, ratio)
             col = collateral(self.accounts, pos)
-            ledger.post(settlement, col, amount, Posting.FUNDING)
-            self.positions.cover(col, pos.account, market, ShortfallReason.FUNDING_BEYOND_MARGIN)
+            ledger.post(settlement, col, amount, _FUNDING)
+            self.positions.cover(col, pos.account, market, _FUNDING_BEYOND_MARGIN)
             pos.funding += amount
             self._paid(pos, rate, market, amount)
             self.health.track(pos)
@@ -52,7 +57,7 @@ class Funding:
         held = market.held
         if held is not None and held.lots:
             amount = self._amount(held, market.mark, ratio)
-            ledger.post(settlement, market.fund, amount, Posting.FUNDING)
+            ledger.post(settlement, market.fund, amount, _FUNDING)
             held.funding += amount
             self._paid(held, rate, market, amount)
 

@@ -12,14 +12,18 @@ from __future__ import annotations
 
 from decimal import Decimal
 from fractions import Fraction
+from typing import Final
 
 from isomargin.engine.codes import AlertLevel
 from isomargin.engine.positions import Positions
 from isomargin.engine.state import Account, Market, Position
-from isomargin.engine.units import PRICE_POINTS, money, points
+from isomargin.engine.units import money, points, threshold
 from isomargin.margin import Leg, Side, make_leg, solve_liquidation_price
 from isomargin.margin.numbers import MONEY
 from isomargin.venues import RatioConvention, VenueProfile
+
+# Enum members the hot path reads, as constants (compiled code would look each one up by name).
+_OK: Final = AlertLevel.OK
 
 ONE = Decimal(1)
 LIQ = "liq"
@@ -46,7 +50,7 @@ class Health:
             Positions.refresh(pos)
             self.watch(pos)
             return
-        pos.liquidation = pos.bankruptcy = None
+        pos.liquidation = pos.bankruptcy = pos.trigger = None
         watch = pos.market.watch
         key = (pos.account, pos.side, LIQ)  # the StrEnum member is its own string: no Enum.value call
         if key in watch.where:
@@ -60,12 +64,13 @@ class Health:
         watch = pos.market.watch
         long = pos.lots > 0
         side = pos.side
-        watch.set((pos.account, side, LIQ), threshold(pos.liquidation, long), long)
+        pos.trigger = threshold(pos.liquidation, long)
+        watch.set((pos.account, side, LIQ), pos.trigger, long)
         profile = pos.inst.profile
         first = profile.alerts.warning if profile.alerts.warning is not None else profile.alerts.cancel_orders
         if first is None:
             return
-        on_fall = long if pos.alert is AlertLevel.OK else not long  # next level down, or the way back up
+        on_fall = long if pos.alert is _OK else not long  # next level down, or the way back up
         price = self.level_price(pos, first)
         watch.set((pos.account, side, ALERT), threshold(price, on_fall), on_fall)
 
@@ -162,16 +167,6 @@ class Health:
             if key_lo in cross.where or key_hi in cross.where:
                 cross.drop(key_lo)
                 cross.drop(key_hi)
-
-
-def threshold(price: Decimal | None, on_fall: bool) -> int | None:
-    """The integer watch price (points) equivalent to `price`: mark ≤ price ⇔ mark_pp ≤ ⌊price·10⁸⌋ on a fall,
-    mark ≥ price ⇔ mark_pp ≥ ⌈price·10⁸⌉ on a rise."""
-    if price is None:
-        return None
-    num, den = price.as_integer_ratio()
-    n = num * PRICE_POINTS
-    return n // den if on_fall else -(-n // den)
 
 
 def _factor(profile: VenueProfile, level: Decimal | None) -> Fraction | None:

@@ -168,7 +168,7 @@ class Instrument:
         self._tnum, self._tden = self.tick.as_integer_ratio()
         self._snum, self._sden = self.step.as_integer_ratio()
         self.max_ticks = MAX_MAGNITUDE * PRICE_POINTS // tick_pp
-        self.max_lots = max(1, MAX_MAGNITUDE * self._sden // self._snum)
+        self.max_lots = div_up(MAX_MAGNITUDE * self._sden, self._snum)  # lots × step < 10¹² ⇔ lots < this
         self.min_notional = _quanta_ceil(spec.min_notional)
         self.maker_fee = Rate(maker_fee)
         self.taker_fee = Rate(taker_fee)
@@ -201,7 +201,7 @@ class Instrument:
         if n <= 0 or n % d:
             return None
         ticks = n // d
-        return ticks if ticks <= self.max_ticks else None
+        return ticks if ticks < self.max_ticks else None
 
     def to_lots(self, value: object) -> int | None:
         """Lots of a positive on-grid quantity within bounds, else None."""
@@ -214,7 +214,7 @@ class Instrument:
         if n <= 0 or n % d:
             return None
         lots = n // d
-        return lots if lots <= self.max_lots else None
+        return lots if lots < self.max_lots else None
 
     def price(self, ticks: int) -> Decimal:
         return self.grid.price(ticks)

@@ -15,6 +15,9 @@ from typing import Final
 
 from isomargin.engine.codes import BalanceKind, Posting
 
+# Enum members the hot path reads, as constants (compiled code would look each one up by name).
+_INSURANCE: Final = BalanceKind.INSURANCE
+
 FUND_HISTORY: Final = 10_000  # insurance fund movements kept per fund for queries (the journal keeps every one)
 
 PostingRow = tuple[str, str, str, int, Posting]  # (debit key, credit key, asset, quanta, reason)
@@ -74,9 +77,9 @@ class Ledger:
         debit.amount -= amount
         credit.amount += amount
         self.postings.append((debit.key, credit.key, debit.asset, amount, reason))
-        if debit.kind is BalanceKind.INSURANCE:
+        if debit.kind is _INSURANCE:
             self._remember(debit, reason, -amount)
-        if credit.kind is BalanceKind.INSURANCE:
+        if credit.kind is _INSURANCE:
             self._remember(credit, reason, amount)
 
     def take(self) -> list[PostingRow]:

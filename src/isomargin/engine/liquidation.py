@@ -31,6 +31,17 @@ from isomargin.engine.state import Account, Market, Position
 from isomargin.engine.trading import Trading
 from isomargin.engine.units import div_up, money, points, quotient
 
+# Enum members the hot path reads, as constants (compiled code would look each one up by name).
+_CANCEL_ORDERS: Final = AlertLevel.CANCEL_ORDERS
+_CROSS_LIQUIDATION: Final = ShortfallReason.CROSS_LIQUIDATION
+_LIQUIDATED_BEYOND_BANKRUPTCY: Final = ShortfallReason.LIQUIDATED_BEYOND_BANKRUPTCY
+_LIQUIDATION: Final = OrderReason.LIQUIDATION
+_LIQUIDATION_FEE: Final = Posting.LIQUIDATION_FEE
+_LIQUIDATION_REMAINDER: Final = Posting.LIQUIDATION_REMAINDER
+_OK: Final = AlertLevel.OK
+_PARTIAL: Final = LiquidationStep.PARTIAL
+_SELL: Final = OrderSide.SELL
+
 MAX_TICK_ROUNDS: Final = 100_000  # passes of one mark tick; each one that trades consumes resting orders
 MAX_WATCH_ROUNDS: Final = 1_000_000  # a pass's watch rounds; each round removes at least one entry for good
 MAX_PARTIAL_STEPS: Final = 1_000  # partial-liquidation steps of one position within one tick
@@ -131,17 +142,16 @@ class Liquidation:
     # ================================================================ isolated
     @staticmethod
     def liquidatable(pos: Position, mark: int) -> bool:
-        lp = pos.liquidation
-        if lp is None:
+        trigger = pos.trigger  # the liquidation price as a watch price: integer comparisons, exactly mark vs LP
+        if trigger is None:
             return False
-        price = points(mark)
-        return price <= lp if pos.lots > 0 else price >= lp
+        return mark <= trigger if pos.lots > 0 else mark >= trigger
 
     def liquidate_isolated(self, pos: Position, mark: int) -> None:
         acct = self.accounts.by_id[pos.account]
         market = pos.market
         self.step(pos, _CANCEL, mark)
-        self.trading.cancel_orders(acct, market, OrderReason.LIQUIDATION, pos.side)
+        self.trading.cancel_orders(acct, market, _LIQUIDATION, pos.side)
         if acct.hedge_mode:
             self.backstop.hedge_offset(acct, pos, mark)
             if not pos.lots or not self.liquidatable(pos, mark):
@@ -151,7 +161,7 @@ class Liquidation:
             if not (pos.lots and self.liquidatable(pos, mark)):
                 break
             lots = self.partial_lots(pos, mark)
-            if lots is None or not self.close_into_book(pos, lots, LiquidationStep.PARTIAL, mark):
+            if lots is None or not self.close_into_book(pos, lots, _PARTIAL, mark):
                 break
             self.positions.refresh(pos)
         if pos.lots and self.liquidatable(pos, mark) and not self.close_into_book(pos, abs(pos.lots), _CLOSE, mark):
@@ -162,6 +172,8 @@ class Liquidation:
         """Lots a partial step closes, or None for a full close."""
         inst = pos.inst
         rule = inst.profile.partial
+        if rule.rule == "none":
+            return None  # the venue always closes the whole position
         whole = abs(pos.lots)
         price = points(mark)
         target = rule.target_tier(self.health.leg(pos).tier_at(price).tier)
@@ -187,7 +199,7 @@ class Liquidation:
         side = OrderSide(-pos.sign)
         if bankrupt is None or bankrupt <= 0:
             ticks = self.trading.band_ticks(market, side)  # nothing to lose at any price: take the market
-        elif side is OrderSide.SELL:  # never worse than bankruptcy
+        elif side is _SELL:  # never worse than bankruptcy
             ticks = div_up(bankrupt, inst.tick_pp)
         else:
             ticks = bankrupt // inst.tick_pp
@@ -201,10 +213,18 @@ class Liquidation:
         touched = self.trading.fill_makers(
             market, result, None, lambda n, t: self.liquidation_fill(pos, n, t), order_id, pos.account, side
         )
-        filled = sum(f.qty for f in result.fills)
-        if result.fills:
-            cost = sum(f.price * f.qty for f in result.fills) * inst.tick_k
-            avg = quotient(money(cost), inst.qty(filled))
+        fills = result.fills
+        filled = 0
+        for f in fills:
+            filled += f.qty
+        if fills:
+            if len(fills) == 1:
+                avg = inst.price(fills[0].price)
+            else:
+                cost = 0
+                for f in fills:
+                    cost += f.price * f.qty
+                avg = quotient(money(cost * inst.tick_k), inst.qty(filled))
             self.step(pos, step, mark, inst.qty(filled), avg, money(market.fund.amount - fund_before))
         self.trading.upkeep_all(touched)
         return filled == lots
@@ -217,7 +237,7 @@ class Liquidation:
         notional = lots * ticks * pos.inst.tick_k
         pnl = self.positions.realize(pos, lots, notional, col)
         fee = min(pos.inst.liq_fee.up(notional), max(col.amount, 0))
-        self.positions.ledger.post(col, market.fund, fee, Posting.LIQUIDATION_FEE)
+        self.positions.ledger.post(col, market.fund, fee, _LIQUIDATION_FEE)
         return fee, pnl
 
     def after_liquidation(self, acct: Account, pos: Position) -> None:
@@ -225,9 +245,9 @@ class Liquidation:
         market = pos.market
         if pos.isolated and not pos.lots and pos.pool is not None:
             pool = pos.pool
-            self.positions.cover(pool, pos.account, market, ShortfallReason.LIQUIDATED_BEYOND_BANKRUPTCY)
+            self.positions.cover(pool, pos.account, market, _LIQUIDATED_BEYOND_BANKRUPTCY)
             target = self.accounts.wallet(acct, pos.inst.settle) if pos.inst.profile.keeps_remainder else market.fund
-            self.positions.ledger.post(pool, target, pool.amount, Posting.LIQUIDATION_REMAINDER)
+            self.positions.ledger.post(pool, target, pool.amount, _LIQUIDATION_REMAINDER)
         assert market.mark is not None
         self.step(pos, _DONE, market.mark)
         self.trading.upkeep(acct, market, pos.side)
@@ -248,7 +268,7 @@ class Liquidation:
             if equity > mm:
                 health.band(acct, asset, equity, mm, profile)
                 continue
-            self.trading.cancel_orders(acct, None, OrderReason.LIQUIDATION)
+            self.trading.cancel_orders(acct, None, _LIQUIDATION)
             equity, mm, _ = health.measure(acct, asset)
             if equity > mm:
                 health.band(acct, asset, equity, mm, profile)
@@ -269,15 +289,15 @@ class Liquidation:
         wallet = self.accounts.wallet(acct, asset)
         if wallet.amount < 0:
             any_market = next(m for m in self.markets.values() if m.inst.settle == asset)
-            self.positions.cover(wallet, acct.id, any_market, ShortfallReason.CROSS_LIQUIDATION)
+            self.positions.cover(wallet, acct.id, any_market, _CROSS_LIQUIDATION)
         self.health.unband(acct, asset)
         self.health.dirty[acct.id] = None
 
     def _cross_alert(self, acct: Account, asset: str, level: AlertLevel, ratio: Decimal) -> None:
         key = (acct.id, asset)
-        if self.health.cross_alerts.get(key, AlertLevel.OK) is level:
+        if self.health.cross_alerts.get(key, _OK) is level:
             return
-        if level is AlertLevel.OK:
+        if level is _OK:
             del self.health.cross_alerts[key]
         else:
             self.health.cross_alerts[key] = level
@@ -296,4 +316,4 @@ class Liquidation:
 
 def _alert(level: str) -> AlertLevel:
     """The venue's level as an alert: at 'liquidate' the alert says cancel_orders (the pipeline does the rest)."""
-    return AlertLevel.CANCEL_ORDERS if level == "liquidate" else AlertLevel(level)
+    return _CANCEL_ORDERS if level == "liquidate" else AlertLevel(level)

@@ -18,9 +18,18 @@ from isomargin.engine.context import Context
 from isomargin.engine.events import BadDebt
 from isomargin.engine.ledger import Balance, Ledger
 from isomargin.engine.state import Account, Market, Position
-from isomargin.engine.units import Rate, money
+from isomargin.engine.units import Rate, money, threshold
 from isomargin.margin import Side, bankruptcy_price, make_leg, solve_liquidation_price
 from isomargin.margin.numbers import MONEY
+
+# Enum members the hot path reads, as constants (compiled code would look each one up by name).
+_BAD_DEBT: Final = Posting.BAD_DEBT
+_BALANCEKIND_ISOLATED: Final = BalanceKind.ISOLATED
+_FEES: Final = BalanceKind.FEES
+_FEE_SHORTFALL: Final = ShortfallReason.FEE_SHORTFALL
+_FUNDING: Final = BalanceKind.FUNDING
+_MARGIN_RELEASE: Final = Posting.MARGIN_RELEASE
+_SETTLEMENT: Final = BalanceKind.SETTLEMENT
 
 _CLOSED: Final = ShortfallReason.CLOSED_BEYOND_BANKRUPTCY
 _CROSS_GONE: Final = ShortfallReason.CROSS_WALLET_EXHAUSTED
@@ -48,9 +57,9 @@ class Positions:
         second; `funding[asset]` clears funding payments (its balance is the rounding dust, never negative)."""
         s = self.settlement.get(asset)
         if s is None:
-            s = self.settlement[asset] = self.ledger.open(BalanceKind.SETTLEMENT, asset)
-            self.fees[asset] = self.ledger.open(BalanceKind.FEES, asset)
-            self.funding[asset] = self.ledger.open(BalanceKind.FUNDING, asset)
+            s = self.settlement[asset] = self.ledger.open(_SETTLEMENT, asset)
+            self.fees[asset] = self.ledger.open(_FEES, asset)
+            self.funding[asset] = self.ledger.open(_FUNDING, asset)
         return s, self.fees[asset]
 
     # -- lifecycle ------------------------------------------------------------------------------------------
@@ -78,7 +87,7 @@ class Positions:
         pool = pos.pool
         if pool is None:
             pool = pos.pool = self.ledger.open(
-                BalanceKind.ISOLATED, pos.inst.settle, pos.account, f"{pos.account}:{pos.symbol}:{pos.side}"
+                _BALANCEKIND_ISOLATED, pos.inst.settle, pos.account, f"{pos.account}:{pos.symbol}:{pos.side}"
             )
         return pool
 
@@ -117,7 +126,7 @@ class Positions:
             else:
                 payout = share + pnl - fee
             if payout > 0:
-                ledger.post(pool, self._wallet(acct, pos), payout, Posting.MARGIN_RELEASE)
+                ledger.post(pool, self._wallet(acct, pos), payout, _MARGIN_RELEASE)
             self.cover(pool, pos.account, pos.market, _CLOSED)
             return pnl, fee
         wallet = self._wallet(acct, pos)
@@ -142,7 +151,7 @@ class Positions:
         if fee:
             ledger.post(wallet, self.asset_books(asset)[1], fee, _TRADING_FEE)
             if wallet.amount < 0:
-                self.cover(wallet, pos.account, pos.market, ShortfallReason.FEE_SHORTFALL)
+                self.cover(wallet, pos.account, pos.market, _FEE_SHORTFALL)
         pos.cost += notional
         pos.lots += side * lots
         return fee
@@ -178,7 +187,7 @@ class Positions:
         short = bal.amount
         if short >= 0:
             return
-        self.ledger.post(market.fund, bal, -short, Posting.BAD_DEBT)
+        self.ledger.post(market.fund, bal, -short, _BAD_DEBT)
         ctx = self.ctx
         ctx.out.append(BadDebt(ctx.env, len(ctx.out), account, market.inst.symbol, bal.asset, money(-short), reason))
 
@@ -187,7 +196,7 @@ class Positions:
     def refresh(pos: Position) -> None:
         """Recompute the cached isolated liquidation and bankruptcy prices after any change to the position."""
         if not pos.isolated or pos.lots == 0:
-            pos.liquidation = pos.bankruptcy = None
+            pos.liquidation = pos.bankruptcy = pos.trigger = None
             return
         inst = pos.inst
         size = inst.qty(abs(pos.lots))
@@ -198,3 +207,4 @@ class Positions:
         leg = make_leg(side, size, entry, inst.spec.table, inst.kind, inst.profile.mm_basis, fee)
         pos.liquidation = solve_liquidation_price([leg], margin)
         pos.bankruptcy = bankruptcy_price(side, size, entry, margin, inst.kind)
+        pos.trigger = threshold(pos.liquidation, pos.lots > 0)

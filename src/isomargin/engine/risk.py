@@ -20,6 +20,9 @@ from isomargin.engine.units import div_up, money
 from isomargin.margin import MarginError
 from isomargin.margin.numbers import MONEY
 
+# Enum members the hot path reads, as constants (compiled code would look each one up by name).
+_BUY: Final = OrderSide.BUY
+
 _ORDER_HOLD: Final = Posting.ORDER_HOLD
 _HOLD_RELEASE: Final = Posting.HOLD_RELEASE
 
@@ -46,14 +49,19 @@ class Risk:
             if inst.settle != asset:
                 continue
             lev = leverage[1] if leverage is not None and leverage[0] == pos.symbol else pos.leverage
-            if pos.lots > 0:
-                value = reference_value(pos, up=False)
-                pnl += value - pos.cost
-                value = reference_value(pos, up=True)
+            lots = pos.lots if pos.lots > 0 else -pos.lots
+            market = pos.market
+            if market.mark is not None:
+                exact = lots * market.mark * inst.mark_num  # one product; its two roundings below
+                high = (exact + inst.mark_den - 1) // inst.mark_den
+                low = exact // inst.mark_den
+            elif market.last is not None:
+                high = low = lots * market.last * inst.tick_k
             else:
-                value = reference_value(pos, up=True)
-                pnl += pos.cost - value
-            im += div_up(value, lev)
+                high = low = pos.cost
+            # Against the trader: a long's PnL at the lower value, a short's at the higher; IM on the higher.
+            pnl += low - pos.cost if pos.lots > 0 else pos.cost - high
+            im += (high + lev - 1) // lev
         return im, pnl
 
     def available(self, acct: Account, asset: str, leverage: tuple[str, int] | None = None) -> int:
@@ -71,7 +79,7 @@ class Risk:
     def worst_ticks(market: Market, side: OrderSide, ticks: int) -> int:
         """The highest price a fill can cost in margin: a buy never pays above its limit; a sell can be filled
         up to the best bid."""
-        if side is OrderSide.BUY:
+        if side is _BUY:
             return ticks
         bid = market.book.best_bid()
         return ticks if bid is None or bid < ticks else bid

@@ -140,7 +140,7 @@ class Position:
 
     __slots__ = (
         "account", "alert", "bankruptcy", "cost", "funding", "inst", "isolated", "leverage", "liquidation", "lots",
-        "market", "owner", "pool", "purse", "realized", "side", "symbol",
+        "market", "owner", "pool", "purse", "realized", "side", "symbol", "trigger",
     )  # fmt: skip
 
     def __init__(
@@ -161,6 +161,7 @@ class Position:
         self.realized = 0
         self.funding = 0
         self.liquidation: Decimal | None = None  # cached isolated liquidation price (exact)
+        self.trigger: int | None = None  # the same as a watch price in points (mark ≤ it for a long, ≥ for a short)
         self.bankruptcy: Decimal | None = None
         self.pool: Balance | None = None  # isolated margin, while the position is isolated
         self.alert = AlertLevel.OK  # the isolated margin-call level last reported

@@ -38,7 +38,17 @@ from isomargin.engine.positions import Positions
 from isomargin.engine.risk import Risk
 from isomargin.engine.state import Account, Market, Order, Position
 from isomargin.engine.triggers import would_fire
-from isomargin.engine.units import PRICE_POINTS, Rate, div_up, money
+from isomargin.engine.units import PRICE_POINTS, div_up, money, ratio_of
+
+# Enum members the hot path reads, as constants (compiled code would look each one up by name).
+_CONTRACT_PRICE: Final = WorkingType.CONTRACT_PRICE
+_NO_LIQUIDITY: Final = OrderReason.NO_LIQUIDITY
+_REDUCE_ONLY_TRIMMED: Final = OrderReason.REDUCE_ONLY_TRIMMED
+_SELF_TRADE_PREVENTED: Final = OrderReason.SELF_TRADE_PREVENTED
+_STOP_MARKET: Final = OrderType.STOP_MARKET
+_TAKE_PROFIT_MARKET: Final = OrderType.TAKE_PROFIT_MARKET
+_TRIGGERED: Final = OrderStatus.TRIGGERED
+_USER: Final = OrderReason.USER
 
 MAX_CLIENT_ID: Final = 36  # characters (Binance's limit)
 MAX_OPEN_ORDERS: Final = 10_000  # per account: bounds every per-account loop over orders
@@ -185,7 +195,7 @@ class Trading:
         elif pside is not _BOTH:
             raise Reject(Code.POSITION_SIDE_MISMATCH, "one-way mode takes position side BOTH")
         if cmd.close_position:
-            if kind is not OrderType.STOP_MARKET and kind is not OrderType.TAKE_PROFIT_MARKET:
+            if kind is not _STOP_MARKET and kind is not _TAKE_PROFIT_MARKET:
                 raise Reject(Code.BAD_CLOSE_POSITION, "close-position is for STOP_MARKET and TAKE_PROFIT_MARKET")
             if cmd.qty is not None:
                 raise Reject(Code.BAD_CLOSE_POSITION, "a close-position order takes no quantity")
@@ -230,8 +240,8 @@ class Trading:
         spec = OrderSpec(
             self.orders.next_id, acct.id, inst.grid, side, kind, tif, cmd.stop_price if kind in STOP_TYPES else None,
             closing, cmd.close_position, pside, cid, cmd.working_type, cmd.stp, cmd.ts,
-            cmd.callback_rate if kind is OrderType.TRAILING_STOP_MARKET else None,
-            cmd.activation_price if kind is OrderType.TRAILING_STOP_MARKET else None,
+            cmd.callback_rate if kind is _TRAILING else None,
+            cmd.activation_price if kind is _TRAILING else None,
         )  # fmt: skip
         return Order(spec, acct, leverage, lots, ticks, stop)
 
@@ -245,11 +255,10 @@ class Trading:
             if ticks is None:
                 raise Reject(Code.BAD_PRICE, f"stop price {cmd.stop_price!r} is not a positive multiple of the tick")
             return ticks * tick_pp
-        if kind is OrderType.TRAILING_STOP_MARKET:
+        if kind is _TRAILING:
             rate = cmd.callback_rate
-            if type(rate) is not Decimal or not rate.is_finite() or not (CALLBACK_MIN <= rate <= CALLBACK_MAX):
+            if ratio_of(rate) is None or not (CALLBACK_MIN <= rate <= CALLBACK_MAX):  # type: ignore[operator]
                 raise Reject(Code.BAD_CALLBACK_RATE, "trailing stops need a callback rate from 0.1 to 10 (%)")
-            Rate(rate)  # exact: a 0.1..10 decimal always is
             if cmd.activation_price is None:
                 return None
             ticks = to_ticks(cmd.activation_price)
@@ -310,7 +319,7 @@ class Trading:
         order = plan.order
         ticks = plan.ticks
         if ticks is None:
-            self.announce(order, _EXPIRED, OrderReason.NO_LIQUIDITY)
+            self.announce(order, _EXPIRED, _NO_LIQUIDITY)
             return
         if order.reduce_only:
             order.lots = order.filled + min(order.lots - order.filled, plan.allowed)
@@ -330,7 +339,7 @@ class Trading:
             self.announce(order, _PARTIAL if order.filled else _NEW)
         else:
             status = _FILLED if order.lots == order.filled else _EXPIRED
-            reason = OrderReason.SELF_TRADE_PREVENTED if result.stp_expired_taker else None
+            reason = _SELF_TRADE_PREVENTED if result.stp_expired_taker else None
             self.finish(acct, market, order, status, reason, in_book=False)
         if touched:
             self.upkeep_all(touched)
@@ -401,7 +410,7 @@ class Trading:
                 self.announce(maker, _PARTIAL)
         for maker_id in result.expired_makers:
             maker = by_id[maker_id]
-            self.finish(accounts[maker.account], market, maker, _EXPIRED, OrderReason.SELF_TRADE_PREVENTED, False)
+            self.finish(accounts[maker.account], market, maker, _EXPIRED, _SELF_TRADE_PREVENTED, False)
         if result.fills:
             market.last = result.fills[-1].price
         return touched
@@ -506,7 +515,7 @@ class Trading:
                 keep = max(0, min(rest, room))
                 room -= keep
                 if keep == 0:
-                    self.finish(acct, market, o, _CANCELED, OrderReason.REDUCE_ONLY_TRIMMED)
+                    self.finish(acct, market, o, _CANCELED, _REDUCE_ONLY_TRIMMED)
                 elif keep < rest:
                     market.book.amend(o.id, qty=keep)
                     o.lots = o.filled + keep
@@ -520,14 +529,14 @@ class Trading:
 
     def commit_cancel(self, plan: tuple[Account, Market, Order]) -> None:
         acct, market, order = plan
-        self.finish(acct, market, order, _CANCELED, OrderReason.USER)
+        self.finish(acct, market, order, _CANCELED, _USER)
 
     def check_cancel_all(self, cmd: CancelAllOrders) -> tuple[Account, Market]:
         return self.accounts.get(cmd.account), self.market(cmd.symbol)
 
     def commit_cancel_all(self, plan: tuple[Account, Market]) -> None:
         acct, market = plan
-        self.cancel_orders(acct, market, OrderReason.USER)
+        self.cancel_orders(acct, market, _USER)
 
     def cancel_orders(
         self, acct: Account, market: Market | None, reason: OrderReason, side: PositionSide | None = None
@@ -562,7 +571,7 @@ class Trading:
         rounds = 0
         while triggers.size:
             fired: list[int] = []
-            for working in (_MARK_PRICE, WorkingType.CONTRACT_PRICE):
+            for working in (_MARK_PRICE, _CONTRACT_PRICE):
                 price = self.trigger_price(market, working is _MARK_PRICE)
                 if price is not None:
                     fired += triggers.fire(working, price)
@@ -578,7 +587,7 @@ class Trading:
         acct = self.accounts.by_id[order.account]
         order.triggered = True
         self.orders.drop(acct, order)
-        self.announce(order, OrderStatus.TRIGGERED)
+        self.announce(order, _TRIGGERED)
         try:
             if order.spec.close_position:
                 pos = acct.positions.get(market.keys[order.position_side])

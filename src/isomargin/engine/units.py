@@ -124,3 +124,13 @@ def div_up(a: int, b: int) -> int:
     if a >= 0:
         return (a + b - 1) // b
     return -(-a // b)
+
+
+def threshold(price: Decimal | None, on_fall: bool) -> int | None:
+    """The integer watch price (points) equivalent to `price`: mark ≤ price ⇔ mark_pp ≤ ⌊price·10⁸⌋ on a fall,
+    mark ≥ price ⇔ mark_pp ≥ ⌈price·10⁸⌉ on a rise."""
+    if price is None:
+        return None
+    num, den = price.as_integer_ratio()
+    n = num * PRICE_POINTS
+    return n // den if on_fall else -(-n // den)

@@ -15,7 +15,7 @@ from enum import StrEnum
 from isomargin.margin.contract import ContractKind, Side
 from isomargin.margin.errors import MarginError
 from isomargin.margin.numbers import ONE, ZERO, D, exact, non_negative, positive
-from isomargin.margin.tiers import Tier, TierBasis, TierTable
+from isomargin.margin.tiers import Deduction, Tier, TierBasis, TierTable
 
 
 class MMBasis(StrEnum):
@@ -147,21 +147,74 @@ def _roots(legs: Sequence[Leg], base: Decimal, with_mm: bool, scale: Decimal = O
     prev_right: Decimal | None = None  # f just right of the previous breakpoint
     for i, lo in enumerate(edges):
         hi = edges[i + 1] if i + 1 < len(edges) else None
-        rep = (lo + hi) / 2 if hi is not None else (lo * 2 if lo > 0 else Decimal(1))
-        a, b = _piece(legs, base, rep, with_mm, scale)
+        a, b = _piece(legs, base, _rep(lo, hi), with_mm, scale)
         if prev_right is not None:  # a jump across the breakpoint lo (tables without deduction)
             left_val = a + b * lo
             if (prev_right < 0 < left_val) or (left_val < 0 < prev_right):
                 rising = 1 if left_val > prev_right else -1
                 roots.append((lo, rising) if linear else (1 / lo, -rising))
-        if b != 0 and a != 0:
-            x = -a / b
-            if x > lo and (hi is None or x <= hi):
-                # Inverse: P = −b/a straight from the coefficients, so the price is rounded once, not twice.
-                roots.append((x, 1 if b > 0 else -1) if linear else (-b / a, -1 if b > 0 else 1))
+        x = _in_piece(a, b, lo, hi)
+        if x is not None:
+            # Inverse: P = −b/a straight from the coefficients, so the price is rounded once, not twice.
+            roots.append((x, 1 if b > 0 else -1) if linear else (-b / a, -1 if b > 0 else 1))
         prev_right = a + b * hi if hi is not None else None
     roots.sort()
     return roots
+
+
+def _monotone(leg: Leg, scale: Decimal) -> bool:
+    """Is equity − scale·MM of this single leg strictly monotone and continuous in price? True for a linear leg
+    whose every tier rate (fee included, scaled) is below 1, on a table whose MM has no jumps: one tier, tiers not
+    keyed by price (entry basis, contracts), or Binance's cumulative maintenance amounts."""
+    table = leg.table
+    if leg.kind is not ContractKind.LINEAR:
+        return False
+    if any((tier.mmr + leg.fee_rate) * scale >= ONE for tier in table.tiers):
+        return False
+    keyed_by_price = leg.mm_basis is MMBasis.MARK and table.basis is TierBasis.NOTIONAL and len(table.tiers) > 1
+    return not keyed_by_price or table.deduction is not Deduction.NONE
+
+
+def _single_leg(leg: Leg, base: Decimal, scale: Decimal) -> Decimal | None:
+    """The one root of a monotone single leg (see `_monotone`), found piece by piece from the lowest price: the
+    same candidate roots, computed with the same arithmetic, as `_roots`, without building every piece."""
+    table = leg.table
+    caps = []
+    if leg.mm_basis is MMBasis.MARK and table.basis is TierBasis.NOTIONAL:
+        caps = [tier.cap / leg.size for tier in table.tiers[:-1] if tier.cap is not None]
+    edges = [ZERO, *caps]
+    for i in range(len(edges)):
+        x = _piece_root(leg, base, scale, edges, i)
+        if x is None:
+            continue
+        # Exactly one root exists; rounding at a breakpoint could give the next piece one too, which the general
+        # solver would also see and weigh: look there before answering.
+        nxt = _piece_root(leg, base, scale, edges, i + 1) if i + 1 < len(edges) else None
+        if nxt is None:
+            return x
+        return max(x, nxt) if leg.side > 0 else min(x, nxt)
+    return None
+
+
+def _piece_root(leg: Leg, base: Decimal, scale: Decimal, edges: list[Decimal], i: int) -> Decimal | None:
+    lo = edges[i]
+    hi = edges[i + 1] if i + 1 < len(edges) else None
+    a, b = _piece([leg], base, _rep(lo, hi), True, scale)
+    return _in_piece(a, b, lo, hi)
+
+
+def _rep(lo: Decimal, hi: Decimal | None) -> Decimal:
+    """A price strictly inside the piece (lo, hi]: where its tiers are read."""
+    return (lo + hi) / 2 if hi is not None else (lo * 2 if lo > 0 else Decimal(1))
+
+
+def _in_piece(a: Decimal, b: Decimal, lo: Decimal, hi: Decimal | None) -> Decimal | None:
+    """The root −a/b of f = a + b·x if it lies in the piece (lo, hi], else None."""
+    if b != 0 and a != 0:
+        x = -a / b
+        if x > lo and (hi is None or x <= hi):
+            return x
+    return None
 
 
 def _pick(roots: list[tuple[Decimal, int]], net: Decimal) -> Decimal | None:
@@ -189,7 +242,10 @@ def solve_liquidation_price(
     """
     if not legs:
         raise MarginError("no_position", "a liquidation price needs at least one position leg")
-    roots = _roots(legs, D(base, "base"), with_mm, positive(mm_scale, "mm scale"))
+    scale = positive(mm_scale, "mm scale")
+    if with_mm and len(legs) == 1 and _monotone(legs[0], scale):
+        return _single_leg(legs[0], D(base, "base"), scale)
+    roots = _roots(legs, D(base, "base"), with_mm, scale)
     net = sum((leg.side * leg.size for leg in legs), ZERO)
     return _pick(roots, net)
 

@@ -1,0 +1,975 @@
+"""Hostile input: the engine is total over every field of every command.
+
+Each example builds an engine in a realistic state through ordinary commands (two binance markets with marks, five
+accounts, resting, reduce-only, post-only and conditional orders, isolated and cross positions, one-way and hedge
+mode) and applies commands whose fields come from a hostile pool: NaN, sNaN, ±Infinity, −0, subnormal and huge
+decimals, 40-digit and off-grid values, huge, negative and boolean ints, wrong types, look-alike enum strings, long,
+control and non-ASCII strings, out-of-range timestamps. `apply` must never raise; a refusal is exactly one `Rejected`
+with an explicit `Code` (never `internal_check_error`) and leaves the state hash as it was; an accepted command has
+passed the debug audit. The regressions at the end each failed before the engine fix they name.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import json
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from enginekit import Venue
+from hypothesis import given
+from hypothesis import strategies as st
+
+from isomargin.engine import (
+    STP,
+    AdjustMargin,
+    AmendOrder,
+    CancelAllOrders,
+    CancelOrder,
+    Command,
+    CreateAccount,
+    Deposit,
+    Engine,
+    Event,
+    FundInsurance,
+    ListInstrument,
+    MarginMode,
+    OrderSide,
+    OrderType,
+    PlaceOrder,
+    PositionSide,
+    Rejected,
+    SetLeverage,
+    SetMarginMode,
+    SetMarketStatus,
+    SetMarkPrice,
+    SetPositionMode,
+    SettleFunding,
+    TimeInForce,
+    Withdraw,
+    WorkingType,
+    queries,
+    restore,
+    snapshot,
+    state_hash,
+)
+from isomargin.engine.accounts import MAX_ACCOUNT_ID
+from isomargin.engine.codes import Code
+from isomargin.engine.events import EVENT_TYPES, OrderUpdated
+from isomargin.engine.instruments import Grid
+
+D = Decimal
+BUY, SELL = OrderSide.BUY, OrderSide.SELL
+BTC, ETH = "BTCUSDT", "ETHUSDT"
+MAX_TS = 2**63 - 1
+
+
+# ------------------------------------------------------------------------------------------------ the state
+class World:
+    """The realistic state every example starts from, and the ids its commands can aim at."""
+
+    def __init__(self) -> None:
+        v = self.venue = Venue(fees=True, symbols=(BTC, ETH))
+        ok = v.ok
+        ok(SetMarkPrice(BTC, D(60000)))
+        ok(SetMarkPrice(ETH, D(3000), D("3001.5")))
+        ok(FundInsurance("USDT", D(10000)))
+        for acct, hedge in ((1, False), (2, False), (3, True), (4, False), (5, False)):
+            ok(CreateAccount(acct, hedge_mode=hedge))
+            if acct != 4:  # account 4 stays empty: no money, no orders, no positions
+                ok(Deposit(acct, "USDT", D(100000)))
+        ok(SetMarginMode(2, BTC, MarginMode.ISOLATED))
+        ok(SetLeverage(2, BTC, 20))
+        ok(SetMarginMode(3, ETH, MarginMode.ISOLATED))
+        # 1 sells 0.1 BTC to 2: 1 is short (cross), 2 long (isolated, 20x).
+        ok(PlaceOrder(1, BTC, SELL, OrderType.LIMIT, D("0.1"), D(60000), client_order_id="c1"))
+        ok(PlaceOrder(2, BTC, BUY, OrderType.MARKET, D("0.1")))
+        # 5 sells 1 ETH to 3's hedge-mode LONG leg: 5 short (cross), 3 long (isolated).
+        ok(PlaceOrder(5, ETH, SELL, OrderType.LIMIT, D(1), D(3000)))
+        ok(PlaceOrder(3, ETH, BUY, OrderType.LIMIT, D(1), D(3000), position_side=PositionSide.LONG,
+                      client_order_id="h1"))  # fmt: skip
+        # What rests: a bid, a post-only ask, a reduce-only take-profit, a close-position stop, a trailing stop,
+        # a hedge-mode short entry and a stop-limit.
+        long_, short = PositionSide.LONG, PositionSide.SHORT
+        resting = {
+            "bid": PlaceOrder(1, BTC, BUY, OrderType.LIMIT, D("0.05"), D(59000), client_order_id="bid"),
+            "ask": PlaceOrder(5, BTC, SELL, OrderType.LIMIT, D("0.05"), D(61000), tif=TimeInForce.GTX,
+                              client_order_id="ask"),
+            "tp": PlaceOrder(2, BTC, SELL, OrderType.LIMIT, D("0.05"), D(62000), reduce_only=True,
+                             client_order_id="tp"),
+            "sl": PlaceOrder(2, BTC, SELL, OrderType.STOP_MARKET, None, stop_price=D(55000), close_position=True,
+                             working_type=WorkingType.MARK_PRICE, client_order_id="sl"),
+            "trail": PlaceOrder(3, ETH, SELL, OrderType.TRAILING_STOP_MARKET, D("0.5"), callback_rate=D(1),
+                                position_side=long_, client_order_id="trail"),
+            "short": PlaceOrder(3, ETH, SELL, OrderType.LIMIT, D("0.5"), D(3100), position_side=short),
+            "stop": PlaceOrder(5, ETH, BUY, OrderType.STOP_LIMIT, D("0.2"), D(3200), stop_price=D(3150)),
+        }  # fmt: skip
+        self.orders = {name: self._place(cmd) for name, cmd in resting.items()}
+
+    def _place(self, cmd: PlaceOrder) -> int:
+        update = self.venue.ok(cmd)[0]  # rests (or parks) untouched: its OrderUpdated, then the hold's Posted
+        assert isinstance(update, OrderUpdated) and queries.order(self.engine, update.order_id) is not None
+        order_id: int = update.order_id
+        return order_id
+
+    @property
+    def engine(self) -> Engine:
+        return self.venue.engine
+
+
+def test_world_is_what_the_strategies_aim_at() -> None:
+    w = World()
+    e = w.engine
+    assert tuple(sorted(w.orders.values())) == ORDER_IDS
+    for account, symbol, order_id, client_id in RESTING:  # what the strategies aim at is really there
+        view = queries.order(e, order_id)
+        assert view is not None, order_id
+        assert (view["account"], view["symbol"], view["client_order_id"]) == (account, symbol, client_id)
+    assert e.stats()["open_orders"] == 7 and e.stats()["positions"] == 4
+    assert queries.position(e, 2, BTC)["margin_mode"] is MarginMode.ISOLATED  # type: ignore[index]
+    assert queries.position(e, 1, BTC)["margin_mode"] is MarginMode.CROSS  # type: ignore[index]
+    assert queries.position(e, 3, ETH, PositionSide.LONG)["margin_mode"] is MarginMode.ISOLATED  # type: ignore[index]
+    assert queries.account(e, 3)["hedge_mode"] is True
+    assert not queries.account(e, 4)["positions"] and queries.wallet(e, 4, "USDT") == 0
+
+
+# ------------------------------------------------------------------------------------------------ the contract
+_grid = functools.cache(Grid.parse)
+
+
+def _counts(engine: Engine) -> dict[str, Any]:
+    stats = engine.stats()
+    del stats["commands"], stats["rejected"]
+    return stats
+
+
+def check_total(engine: Engine, cmd: Command) -> list[Event]:
+    """Apply `cmd` and hold the engine to its totality contract; returns the events."""
+    before = state_hash(engine)
+    counts = _counts(engine)
+    seq = engine.seq
+    events = engine.apply(cmd)  # any exception, EngineFailed above all, fails the test
+    assert engine.failed is None
+    assert engine.seq == seq + 1
+    for i, ev in enumerate(events):
+        assert ev.index == i and ev.env.seq == engine.seq and ev.env.command is cmd, ev
+    rejected = [ev for ev in events if isinstance(ev, Rejected)]
+    if rejected:
+        assert len(events) == 1, f"a rejection must be the only event: {events}"
+        rej = rejected[0]
+        assert state_hash(engine) == before, f"rejected {cmd!r:.400} changed state: {rej}"
+        assert _counts(engine) == counts
+        assert type(rej.code) is Code, rej
+        assert type(rej.message) is str and rej.message, rej
+        assert rej.command == type(cmd).__name__
+        assert rej.code is not Code.INTERNAL_CHECK_ERROR, f"{cmd!r:.400} tripped a check: {rej.message:.400}"
+    # (accepted: apply ran the debug audit after the commit; an audit failure raises EngineFailed above)
+    rows = [ev.to_dict() for ev in events]
+    json.dumps(rows, allow_nan=False)  # JSON-ready, as the API brief promises
+    for ev in events:  # and each event reads back from its exact raw form to the same thing
+        raw = json.loads(json.dumps(ev.raw(), allow_nan=False))
+        back = getattr(EVENT_TYPES[type(ev).__name__], "from_raw")(ev.env, ev.index, raw, _grid)  # noqa: B009
+        assert back.to_dict() == ev.to_dict(), ev
+    return events
+
+
+def check_restores(engine: Engine) -> None:
+    """Whatever odd values were accepted, the state snapshots and restores to the same hash."""
+    assert state_hash(restore(snapshot(engine), debug=True)) == state_hash(engine)
+
+
+# ------------------------------------------------------------------------------------------------ hostile values
+class _DecimalChild(Decimal):
+    pass
+
+
+class _StrChild(str):
+    __slots__ = ()
+
+
+NASTY_DECIMALS = (
+    D("NaN"), D("-NaN"), D("sNaN"), D("-sNaN"), D("NaN123"), D("Infinity"), D("-Infinity"), D("-0"), D("0"),
+    D("0E-1000"), D("-0E+1000"), D("1E-400"), D("-1E-400"), D("1E-30"), D("1E-19"), D("1E-20"), D("1E-9"), D("1E-8"),
+    D("1E-10"), D("1E+400"), D("-1E+400"), D("1E999999"), D("1E-999999"), D("9E+999999999"), D("1E-999999999"),
+    D(10**40), D(-(10**40)), D("1" * 40), D("0." + "1" * 40), D("1." + "0" * 39 + "1"), D("0.1" + "0" * 27 + "1"),
+    D("1E12"), D("-1E12"), D("1E11"), D("1E15"), D("1E16"), D("999999999999.99999999"), D("999999999999.999999999"),
+    D("1000000000000.00000001"), D("0.99999999"), D("-0.99999999"), D("0.999999999"), D("1"), D("-1"), D("0.1"),
+    D("10"), D("10.00000001"), D("0.09999999"), D("60000"), D("60000.05"), D("60000.01"), D("60000.000000001"),
+    D("6E+4"), D("60000." + "0" * 30), D("3000.001"), D("0.0001"), D("0.0015"), D("-60000"), D("-0.001"),
+    D("1.5"), D("125"), D("1000"), D("1001"), D("2") ** 64,
+)  # fmt: skip
+NASTY_INTS = (
+    0,
+    -1,
+    1,
+    2,
+    5,
+    11,
+    12,
+    999,
+    1000,
+    1001,
+    2**31,
+    2**62,
+    2**62 + 1,
+    2**63 - 1,
+    2**63,
+    2**64,
+    -(2**63),
+    -(2**64),
+    10**40,
+    -(10**40),
+    10**100,
+    True,
+    False,
+)
+NASTY_STRINGS = (
+    "", " ", "x" * 10_000, "U" * 10_000, "١٢", "１", "１０", "٣٠٠٠", "\x00", "\n", "\t", "\x7f", "\u200b", "\ufeff",
+    "BTCUSDT\x00", " BTCUSDT", "BTCUSDT ", "btcusdt", "BTC\u200bUSDT", "ＢＴＣＵＳＤＴ", "BTCUSDⓉ", "USDT\x00", "usdt",
+    "Usdt", "ＵＳＤＴ", "USDTUSDTUSDTX", "ÜSDT", "é", "ß", "İ", "🚀", "\ud7ff", "NaN", "Infinity", "-0", "1E999999",
+    "60000", "0.001", "LIMIT", "MARKET", "STOP", "BUY", "SELL", "BOTH", "LONG", "ISOLATED", "CROSS", "isolated", "GTC",
+    "GTX", "MARK_PRICE", "NONE", "true", "false", "None", "c1", "bid", "BINANCE", " binance ", "bınance", "binance\x00",
+    "a" * 36, "a" * 37,
+)  # fmt: skip
+WRONG_TYPES: tuple[object, ...] = (
+    None, 1.5, 0.0, -0.0, float("nan"), float("inf"), float("-inf"), 1e300, 60000.0, 1j, b"", b"1", b"BTCUSDT",
+    bytearray(b"1"), [], [1], [D(1)], {}, {"a": 1}, (), (1, 2), {1}, frozenset(), range(3), Ellipsis, NotImplemented,
+    _DecimalChild("1"), _DecimalChild("60000"), _StrChild("BTCUSDT"), _StrChild("USDT"), (D(1), D(2)),
+)  # fmt: skip
+ENUM_MEMBERS: tuple[object, ...] = (
+    *OrderSide,
+    *OrderType,
+    *TimeInForce,
+    *PositionSide,
+    *MarginMode,
+    *WorkingType,
+    *STP,
+    Code.BAD_PRICE,
+)
+
+hostile_decimals = st.one_of(
+    st.sampled_from(NASTY_DECIMALS),
+    st.decimals(allow_nan=True, allow_infinity=True),
+    st.decimals(allow_nan=False, allow_infinity=False, places=12),
+    st.builds(
+        lambda digits, exp, neg: D((int(neg), tuple(digits), exp)),
+        st.lists(st.integers(0, 9), min_size=1, max_size=45),
+        st.integers(-450, 450),
+        st.booleans(),
+    ),
+)
+hostile_ints = st.one_of(st.sampled_from(NASTY_INTS), st.integers(), st.integers(-(2**70), 2**70))
+hostile_strings = st.one_of(st.sampled_from(NASTY_STRINGS), st.text(max_size=50), st.text(min_size=30, max_size=40))
+hostile = st.one_of(
+    hostile_decimals,
+    hostile_ints,
+    hostile_strings,
+    st.sampled_from(WRONG_TYPES),
+    st.sampled_from(ENUM_MEMBERS),
+    st.floats(),
+)
+hostile_ts = st.one_of(
+    st.sampled_from([-1, -(2**63), 2**63, 2**64, 10**40, True, False, None, 1.0, "1", D(1), D("NaN"), b"1"]),
+    st.integers(max_value=-1),
+    st.integers(min_value=2**63),
+)
+
+
+def _nudged(value: object) -> object:
+    """A plausible value spoiled by one digit: one place past its last, or its sign flipped."""
+    if type(value) is D and value.is_finite():
+        exponent = value.as_tuple().exponent
+        assert isinstance(exponent, int)
+        return value + D((0, (1,), exponent - 1))
+    if type(value) is int:
+        return -value
+    return value
+
+
+# ------------------------------------------------------------------------------------------------ plausible values
+# Coherent commands against World (most would be accepted), so that a spoiled field is what decides the outcome.
+TICK = {BTC: D("0.1"), ETH: D("0.01")}
+MARK = {BTC: 60000, ETH: 3000}
+MIN_LOTS = {BTC: 2, ETH: 7}  # min notional 100 and 20 USDT at the marks, in 0.001 lots
+# (owner, symbol, order id, client id) of what World rests
+RESTING = ((1, BTC, 5, "bid"), (5, BTC, 6, "ask"), (2, BTC, 7, "tp"), (2, BTC, 8, "sl"), (3, ETH, 9, "trail"),
+           (3, ETH, 10, None), (5, ETH, 11, None))  # fmt: skip
+ORDER_IDS = tuple(row[2] for row in RESTING)
+CLIENT_IDS = ("c1", "h1", *(row[3] for row in RESTING if row[3]))
+
+accounts = st.sampled_from([1, 1, 2, 2, 3, 3, 5, 5, 4, 6])  # 4 is empty, 6 does not exist
+symbols = st.sampled_from([BTC, ETH])
+flags = st.booleans()
+rarely = st.sampled_from([False] * 6 + [True])
+assets = st.sampled_from(["USDT"] * 5 + ["BTC"])
+timestamps = st.one_of(st.integers(0, 2**41), st.sampled_from([0, MAX_TS]))
+money_amounts = st.one_of(
+    st.decimals(min_value=D("0.00000001"), max_value=D(10**5), places=8),
+    st.sampled_from([D(10), D(1000), D(100000), D("1E11"), D("999999999999.99999999")]),
+)
+funding_rates = st.one_of(
+    st.decimals(min_value=D("-0.01"), max_value=D("0.01"), places=8),
+    st.sampled_from([D(0), D("0.99999999"), D("-0.99999999"), D("0.5")]),
+)
+
+
+def price_near(symbol: str, spread: float = 0.1) -> st.SearchStrategy[Decimal]:
+    """On `symbol`'s tick grid within ±spread of its World mark (plus the extreme valid prices)."""
+    tick = TICK[symbol]
+    centre = int(MARK[symbol] / tick)
+    return st.one_of(
+        st.integers(int(centre * (1 - spread)), int(centre * (1 + spread))).map(lambda n: n * tick),
+        st.sampled_from([tick, D("999999999999.9")]),
+    )
+
+
+def qty_for(symbol: str) -> st.SearchStrategy[Decimal]:
+    lots = st.one_of(st.integers(MIN_LOTS[symbol], 60 * MIN_LOTS[symbol]), st.sampled_from([1, 10**15 - 1]))
+    return lots.map(lambda n: n * D("0.001"))
+
+
+def marks(symbol: str) -> st.SearchStrategy[Decimal]:
+    return st.one_of(
+        price_near(symbol, 0.3),
+        st.decimals(min_value=D("0.00000001"), max_value=D("999999999999.99999999"), places=8),
+    )
+
+
+def _pside(account: int, long: bool) -> PositionSide:
+    if account != 3:  # one-way accounts
+        return PositionSide.BOTH
+    return PositionSide.LONG if long else PositionSide.SHORT
+
+
+@st.composite
+def place_order(draw: st.DrawFn) -> dict[str, Any]:
+    account, symbol, side = draw(accounts), draw(symbols), draw(st.sampled_from(OrderSide))
+    kind = draw(st.sampled_from(OrderType))
+    closing = kind in (OrderType.STOP_MARKET, OrderType.TAKE_PROFIT_MARKET) and draw(rarely)
+    limit = kind in (OrderType.LIMIT, OrderType.STOP_LIMIT, OrderType.TAKE_PROFIT_LIMIT)
+    trailing = kind is OrderType.TRAILING_STOP_MARKET
+    return {
+        "account": account,
+        "symbol": symbol,
+        "side": side,
+        "type": kind,
+        "qty": None if closing else draw(qty_for(symbol)),
+        "price": draw(price_near(symbol)) if limit else None,
+        "stop_price": draw(price_near(symbol)) if kind.conditional and not trailing else None,
+        "tif": draw(st.sampled_from([TimeInForce.GTC] * 3 + list(TimeInForce))),
+        "reduce_only": account != 3 and draw(rarely),
+        "close_position": closing,
+        "position_side": _pside(account, draw(flags)),
+        "client_order_id": draw(st.one_of(st.none(), st.sampled_from(CLIENT_IDS), st.text(min_size=1, max_size=36))),
+        "working_type": draw(st.sampled_from(WorkingType)),
+        "callback_rate": draw(st.decimals(min_value=D("0.1"), max_value=D(10), places=2)) if trailing else None,
+        "activation_price": draw(st.one_of(st.none(), price_near(symbol))) if trailing else None,
+        "stp": draw(st.sampled_from(STP)),
+    }
+
+
+@st.composite
+def order_ref(draw: st.DrawFn, amend: bool = False) -> dict[str, Any]:
+    account, symbol, order_id, client_id = draw(st.sampled_from(RESTING))
+    by = draw(st.sampled_from(["id", "id", "client", "both"]))
+    out: dict[str, Any] = {
+        "account": account,
+        "symbol": symbol,
+        "order_id": None if by == "client" and client_id else order_id,
+        "client_order_id": client_id if by != "id" else None,
+    }
+    if amend:
+        out["qty"] = draw(st.one_of(st.none(), qty_for(symbol)))
+        out["price"] = draw(st.one_of(st.none(), price_near(symbol)))
+    return out
+
+
+POSITIONS = ((2, BTC, PositionSide.BOTH), (3, ETH, PositionSide.LONG), (1, BTC, PositionSide.BOTH),
+             (5, ETH, PositionSide.BOTH))  # fmt: skip
+
+
+@st.composite
+def adjust_margin(draw: st.DrawFn) -> dict[str, Any]:
+    account, symbol, pside = draw(st.sampled_from(POSITIONS))
+    amount = draw(money_amounts)
+    return {"account": account, "symbol": symbol, "amount": -amount if draw(flags) else amount, "position_side": pside}
+
+
+@st.composite
+def set_mark(draw: st.DrawFn) -> dict[str, Any]:
+    symbol = draw(symbols)
+    return {"symbol": symbol, "mark": draw(marks(symbol)), "index": draw(st.one_of(st.none(), marks(symbol)))}
+
+
+PLAUSIBLE: dict[type[Command], st.SearchStrategy[dict[str, Any]]] = {
+    ListInstrument: st.fixed_dictionaries({
+        "symbol": st.sampled_from([BTC, ETH, "SOLUSDT", "solusdt", "BTC"]),
+        "venue": st.sampled_from(["binance", "binance", "okx", "bybit", "hyperliquid", "dydx", "simple"]),
+        "maker_fee": st.one_of(st.none(), st.decimals(min_value=D("-0.0002"), max_value=D("0.0004"), places=5)),
+        "taker_fee": st.one_of(st.none(), st.decimals(min_value=D("0.0004"), max_value=D("0.001"), places=5)),
+        "price_band": st.decimals(min_value=D("0.001"), max_value=D("0.5"), places=3),
+    }),
+    CreateAccount: st.fixed_dictionaries({
+        "account": st.one_of(st.none(), st.integers(1, 12), st.just(MAX_ACCOUNT_ID)), "hedge_mode": flags,
+    }),
+    Deposit: st.fixed_dictionaries({"account": accounts, "asset": assets, "amount": money_amounts}),
+    Withdraw: st.fixed_dictionaries({"account": accounts, "asset": assets, "amount": money_amounts}),
+    SetPositionMode: st.fixed_dictionaries({"account": st.sampled_from([4, 4, 1, 3]), "hedge_mode": flags}),
+    SetMarginMode: st.fixed_dictionaries({
+        "account": st.sampled_from([4, 4, 1, 2, 5]), "symbol": symbols, "mode": st.sampled_from(MarginMode),
+    }),
+    SetLeverage: st.fixed_dictionaries({
+        "account": st.sampled_from([4, 4, 1, 2, 3, 5]), "symbol": symbols,
+        "leverage": st.one_of(st.integers(1, 130), st.sampled_from([1, 125])),
+    }),
+    PlaceOrder: place_order(),
+    CancelOrder: order_ref(),
+    CancelAllOrders: st.fixed_dictionaries({"account": accounts, "symbol": symbols}),
+    AmendOrder: order_ref(amend=True),
+    SetMarkPrice: set_mark(),
+    SettleFunding: st.fixed_dictionaries({"symbol": symbols, "rate": funding_rates}),
+    AdjustMargin: adjust_margin(),
+    SetMarketStatus: st.fixed_dictionaries({"symbol": symbols, "paused": flags}),
+    FundInsurance: st.fixed_dictionaries({
+        "asset": assets, "amount": money_amounts, "symbol": st.one_of(st.none(), symbols),
+    }),
+}  # fmt: skip
+COMMANDS = tuple(PLAUSIBLE)
+
+
+def test_every_engine_command_type_is_driven() -> None:
+    import isomargin.engine.commands as commands
+
+    engine_commands = {
+        cls
+        for cls in vars(commands).values()
+        if isinstance(cls, type) and issubclass(cls, Command) and cls is not Command
+    }
+    assert set(COMMANDS) == engine_commands
+
+
+SPOIL_COUNTS = st.sampled_from([0, 0, 1, 1, 1, 1, 2, 3])  # fields spoiled besides ts (all at once: a test below)
+
+
+@st.composite
+def hostile_command(draw: st.DrawFn, cls: type[Command]) -> Command:
+    """A plausible `cls` with a few fields (sometimes none) replaced by hostile values; `ts` is spoiled on its own
+    and rarely, since the engine refuses a bad timestamp before it reads anything else."""
+    kwargs = draw(PLAUSIBLE[cls])
+    names = [f.name for f in dataclasses.fields(cls) if f.name != "ts"]
+    assert set(kwargs) == set(names), cls
+    for name in draw(st.permutations(names))[: draw(SPOIL_COUNTS)]:
+        kwargs[name] = draw(st.one_of(hostile, st.just(_nudged(kwargs[name]))))
+    kwargs["ts"] = draw(st.one_of(hostile_ts, timestamps) if draw(st.integers(0, 11)) == 0 else timestamps)
+    return cls(**kwargs)
+
+
+GROUPS = {
+    "money": (CreateAccount, Deposit, Withdraw, FundInsurance, AdjustMargin),
+    "settings": (ListInstrument, SetPositionMode, SetMarginMode, SetLeverage, SetMarketStatus),
+    "orders": (PlaceOrder, CancelOrder, CancelAllOrders, AmendOrder),
+    "prices": (SetMarkPrice, SettleFunding, PlaceOrder, AmendOrder),
+}
+
+
+def _stream(group: tuple[type[Command], ...], max_size: int) -> st.SearchStrategy[list[Command]]:
+    return st.lists(st.one_of(*(hostile_command(cls) for cls in group)), min_size=1, max_size=max_size)
+
+
+# ------------------------------------------------------------------------------------------------ properties
+@pytest.mark.parametrize("group", list(GROUPS), ids=list(GROUPS))
+@given(data=st.data())
+def test_hostile_fields_are_rejected_with_a_code_and_change_nothing(group: str, data: st.DataObject) -> None:
+    """A short stream of one group's commands with hostile fields against the realistic state: each is refused
+    explicitly with nothing changed, or accepted and audited."""
+    engine = World().engine
+    for cmd in data.draw(_stream(GROUPS[group], 6), label="commands"):
+        check_total(engine, cmd)
+    check_restores(engine)
+
+
+@given(commands=_stream(COMMANDS, 12))
+def test_hostile_streams_of_every_command_type(commands: list[Command]) -> None:
+    """Every command type interleaved: extreme values that are accepted (a mark near 10^12, funding at ±0.99999999,
+    a 10^11 deposit) move the state somewhere odd, and what follows must still be refused or accepted cleanly."""
+    engine = World().engine
+    for cmd in commands:
+        check_total(engine, cmd)
+    check_restores(engine)
+
+
+@given(cls=st.sampled_from(COMMANDS), data=st.data())
+def test_all_fields_hostile_at_once(cls: type[Command], data: st.DataObject) -> None:
+    """Every field from the hostile pool at once: mostly nonsense, always refused cleanly."""
+    fields = {
+        f.name: data.draw(hostile_ts if f.name == "ts" else hostile, label=f.name) for f in dataclasses.fields(cls)
+    }
+    check_total(World().engine, cls(**fields))
+
+
+# ------------------------------------------------------------------------------------------------ named examples
+def _cmd(cls: type[Command], **override: Any) -> Command:
+    """A valid-looking `cls` against World with `override` applied."""
+    base: dict[type[Command], dict[str, Any]] = {
+        ListInstrument: {"symbol": "SOLUSDT"},
+        CreateAccount: {"account": 9},
+        Deposit: {"account": 1, "asset": "USDT", "amount": D(10)},
+        Withdraw: {"account": 1, "asset": "USDT", "amount": D(10)},
+        SetPositionMode: {"account": 4, "hedge_mode": True},
+        SetMarginMode: {"account": 4, "symbol": BTC, "mode": MarginMode.ISOLATED},
+        SetLeverage: {"account": 4, "symbol": BTC, "leverage": 5},
+        PlaceOrder: {
+            "account": 1,
+            "symbol": BTC,
+            "side": BUY,
+            "type": OrderType.LIMIT,
+            "qty": D("0.01"),
+            "price": D(59500),
+        },
+        CancelOrder: {"account": 1, "symbol": BTC, "order_id": 5},
+        CancelAllOrders: {"account": 1, "symbol": BTC},
+        AmendOrder: {"account": 1, "symbol": BTC, "order_id": 5, "qty": D("0.04")},
+        SetMarkPrice: {"symbol": BTC, "mark": D(60100)},
+        SettleFunding: {"symbol": BTC, "rate": D("0.0001")},
+        AdjustMargin: {"account": 2, "symbol": BTC, "amount": D(10)},
+        SetMarketStatus: {"symbol": BTC, "paused": True},
+        FundInsurance: {"asset": "USDT", "amount": D(10)},
+    }
+    return cls(**{**base[cls], **override})
+
+
+def test_the_named_bases_are_accepted() -> None:
+    for cls in COMMANDS:
+        events = check_total(World().engine, _cmd(cls))
+        assert not any(isinstance(ev, Rejected) for ev in events), (cls, events)
+
+
+NAN, SNAN, INF = D("NaN"), D("sNaN"), D("Infinity")
+NAMED: list[tuple[type[Command], dict[str, Any], Code]] = [
+    # numbers: NaN, sNaN, infinities, subnormal, huge, 40 digits, off-grid, non-Decimals
+    (Deposit, {"amount": NAN}, Code.BAD_NUMBER),
+    (Deposit, {"amount": SNAN}, Code.BAD_NUMBER),
+    (Deposit, {"amount": D("-sNaN")}, Code.BAD_NUMBER),
+    (Deposit, {"amount": INF}, Code.BAD_NUMBER),
+    (Deposit, {"amount": -INF}, Code.BAD_NUMBER),
+    (Deposit, {"amount": D("-0")}, Code.NOT_POSITIVE),
+    (Deposit, {"amount": D("1E-400")}, Code.BAD_NUMBER),
+    (Deposit, {"amount": D("1E+400")}, Code.BAD_NUMBER),
+    (Deposit, {"amount": D("1E999999")}, Code.BAD_NUMBER),
+    (Deposit, {"amount": D("9E+999999999")}, Code.BAD_NUMBER),
+    (Deposit, {"amount": D(10**40)}, Code.BAD_NUMBER),
+    (Deposit, {"amount": D("0." + "1" * 40)}, Code.BAD_NUMBER),
+    (Deposit, {"amount": D("1.000000001")}, Code.BAD_NUMBER),
+    (Deposit, {"amount": 10}, Code.BAD_NUMBER),
+    (Deposit, {"amount": 10.0}, Code.BAD_NUMBER),
+    (Deposit, {"amount": "10"}, Code.BAD_NUMBER),
+    (Deposit, {"amount": _DecimalChild("10")}, Code.BAD_NUMBER),
+    (Deposit, {"amount": None}, Code.BAD_NUMBER),
+    (Withdraw, {"amount": SNAN}, Code.BAD_NUMBER),
+    (FundInsurance, {"amount": D("1E-30")}, Code.BAD_NUMBER),
+    (AdjustMargin, {"amount": SNAN}, Code.BAD_NUMBER),
+    (AdjustMargin, {"amount": D("-0")}, Code.BAD_AMOUNT),
+    (SetMarkPrice, {"mark": SNAN}, Code.BAD_NUMBER),
+    (SetMarkPrice, {"mark": D("60000.000000001")}, Code.BAD_NUMBER),
+    (SetMarkPrice, {"index": SNAN}, Code.BAD_NUMBER),
+    (SetMarkPrice, {"index": D(-1)}, Code.NOT_POSITIVE),
+    (SetMarkPrice, {"mark": 60000.0}, Code.BAD_NUMBER),
+    (SettleFunding, {"rate": SNAN}, Code.BAD_NUMBER),
+    (SettleFunding, {"rate": D("1E-400")}, Code.BAD_NUMBER),
+    (SettleFunding, {"rate": D(1)}, Code.BAD_FUNDING_RATE),
+    (ListInstrument, {"maker_fee": SNAN}, Code.BAD_FEE),
+    (ListInstrument, {"taker_fee": D("1E999999")}, Code.BAD_FEE),
+    (ListInstrument, {"price_band": SNAN}, Code.BAD_PRICE_BAND),
+    (ListInstrument, {"price_band": D("0.05000000000000000000000000000000000001")}, Code.BAD_PRICE_BAND),
+    (PlaceOrder, {"qty": SNAN}, Code.BAD_QUANTITY),
+    (PlaceOrder, {"qty": D("1E-400")}, Code.BAD_QUANTITY),
+    (PlaceOrder, {"qty": D("1" * 40)}, Code.BAD_QUANTITY),
+    (PlaceOrder, {"qty": D("0.0101")}, Code.BAD_QUANTITY),
+    (PlaceOrder, {"qty": D("-0.01")}, Code.BAD_QUANTITY),
+    (PlaceOrder, {"price": SNAN}, Code.BAD_PRICE),
+    (PlaceOrder, {"price": INF}, Code.BAD_PRICE),
+    (PlaceOrder, {"price": D("59500.01")}, Code.BAD_PRICE),
+    (PlaceOrder, {"price": D("1E+400")}, Code.BAD_PRICE),
+    (PlaceOrder, {"type": OrderType.STOP_MARKET, "price": None, "stop_price": SNAN}, Code.BAD_PRICE),
+    (
+        PlaceOrder,
+        {"type": OrderType.TRAILING_STOP_MARKET, "price": None, "callback_rate": SNAN},
+        Code.BAD_CALLBACK_RATE,
+    ),
+    (
+        PlaceOrder,
+        {"type": OrderType.TRAILING_STOP_MARKET, "price": None, "callback_rate": D("10.00000001")},
+        Code.BAD_CALLBACK_RATE,
+    ),
+    (
+        PlaceOrder,
+        {"type": OrderType.TRAILING_STOP_MARKET, "price": None, "callback_rate": D(1), "activation_price": SNAN},
+        Code.BAD_PRICE,
+    ),
+    (AmendOrder, {"qty": SNAN}, Code.BAD_QUANTITY),
+    (AmendOrder, {"price": D("1E999999")}, Code.BAD_PRICE),
+    # ints: huge, negative, zero, booleans, look-alikes
+    (CreateAccount, {"account": 0}, Code.BAD_ACCOUNT),
+    (CreateAccount, {"account": -1}, Code.BAD_ACCOUNT),
+    (CreateAccount, {"account": True}, Code.BAD_ACCOUNT),
+    (CreateAccount, {"account": MAX_ACCOUNT_ID + 1}, Code.BAD_ACCOUNT),
+    (CreateAccount, {"account": 10**40}, Code.BAD_ACCOUNT),
+    (CreateAccount, {"account": 9.0}, Code.BAD_ACCOUNT),
+    (CreateAccount, {"account": "9"}, Code.BAD_ACCOUNT),
+    (CreateAccount, {"account": D(9)}, Code.BAD_ACCOUNT),
+    (CreateAccount, {"hedge_mode": 1}, Code.BAD_FLAG),
+    (Deposit, {"account": True}, Code.UNKNOWN_ACCOUNT),
+    (Deposit, {"account": OrderSide.BUY}, Code.UNKNOWN_ACCOUNT),
+    (Deposit, {"account": 1.0}, Code.UNKNOWN_ACCOUNT),
+    (Deposit, {"account": [1]}, Code.UNKNOWN_ACCOUNT),
+    (Deposit, {"account": {}}, Code.UNKNOWN_ACCOUNT),
+    (Deposit, {"account": 2**64}, Code.UNKNOWN_ACCOUNT),
+    (SetLeverage, {"leverage": True}, Code.BAD_LEVERAGE),
+    (SetLeverage, {"leverage": 0}, Code.BAD_LEVERAGE),
+    (SetLeverage, {"leverage": -5}, Code.BAD_LEVERAGE),
+    (SetLeverage, {"leverage": 10**40}, Code.BAD_LEVERAGE),
+    (SetLeverage, {"leverage": 5.0}, Code.BAD_LEVERAGE),
+    (SetLeverage, {"leverage": D(5)}, Code.BAD_LEVERAGE),
+    (SetLeverage, {"leverage": "5"}, Code.BAD_LEVERAGE),
+    (CancelOrder, {"order_id": True}, Code.UNKNOWN_ORDER),
+    (CancelOrder, {"order_id": 5.0}, Code.UNKNOWN_ORDER),
+    (CancelOrder, {"order_id": -5}, Code.UNKNOWN_ORDER),
+    (CancelOrder, {"order_id": 2**64}, Code.UNKNOWN_ORDER),
+    (CancelOrder, {"order_id": [5]}, Code.UNKNOWN_ORDER),
+    (CancelOrder, {"order_id": 6}, Code.UNKNOWN_ORDER),  # someone else's order
+    (CancelOrder, {"order_id": None, "client_order_id": ["bid"]}, Code.UNKNOWN_ORDER),
+    (CancelOrder, {"order_id": None, "client_order_id": {"bid": 1}}, Code.UNKNOWN_ORDER),
+    (CancelOrder, {"order_id": None, "client_order_id": "ask"}, Code.UNKNOWN_ORDER),
+    (AmendOrder, {"order_id": 8, "account": 2}, Code.NOT_AMENDABLE),  # a stop
+    # enums: strings equal to a value, members of the wrong enum, Decimals, ints
+    (PlaceOrder, {"type": "LIMIT"}, Code.BAD_ENUM),
+    (PlaceOrder, {"type": TimeInForce.GTC}, Code.BAD_ENUM),
+    (PlaceOrder, {"side": 1}, Code.BAD_ENUM),
+    (PlaceOrder, {"side": "BUY"}, Code.BAD_ENUM),
+    (PlaceOrder, {"side": D(1)}, Code.BAD_ENUM),
+    (PlaceOrder, {"side": True}, Code.BAD_ENUM),
+    (PlaceOrder, {"tif": "GTC"}, Code.BAD_ENUM),
+    (PlaceOrder, {"position_side": "BOTH"}, Code.BAD_ENUM),
+    (PlaceOrder, {"position_side": MarginMode.CROSS}, Code.BAD_ENUM),
+    (PlaceOrder, {"stp": "NONE"}, Code.BAD_ENUM),
+    (PlaceOrder, {"working_type": "CONTRACT_PRICE"}, Code.BAD_ENUM),
+    (PlaceOrder, {"reduce_only": 0}, Code.BAD_FLAG),
+    (PlaceOrder, {"close_position": "false"}, Code.BAD_FLAG),
+    (SetMarginMode, {"mode": "ISOLATED"}, Code.BAD_ENUM),
+    (SetMarginMode, {"mode": PositionSide.LONG}, Code.BAD_ENUM),
+    (SetMarginMode, {"mode": D(1)}, Code.BAD_ENUM),
+    (AdjustMargin, {"position_side": "BOTH"}, Code.BAD_ENUM),
+    (AdjustMargin, {"position_side": None}, Code.BAD_ENUM),
+    (SetPositionMode, {"hedge_mode": "true"}, Code.BAD_FLAG),
+    (SetMarketStatus, {"paused": 1}, Code.BAD_FLAG),
+    (SetMarketStatus, {"paused": None}, Code.BAD_FLAG),
+    # strings: empty, 10,000 characters, Unicode digits, control characters, non-ASCII, look-alikes
+    (Deposit, {"asset": ""}, Code.BAD_ASSET),
+    (Deposit, {"asset": "U" * 10_000}, Code.BAD_ASSET),
+    (Deposit, {"asset": "USDTUSDTUSDTX"}, Code.BAD_ASSET),
+    (Deposit, {"asset": "usdt"}, Code.BAD_ASSET),
+    (Deposit, {"asset": "ＵＳＤＴ"}, Code.BAD_ASSET),
+    (Deposit, {"asset": "١٢"}, Code.BAD_ASSET),
+    (Deposit, {"asset": "USDT\x00"}, Code.BAD_ASSET),
+    (Deposit, {"asset": "ÜSDT"}, Code.BAD_ASSET),
+    (Deposit, {"asset": _StrChild("USDT")}, Code.BAD_ASSET),
+    (Deposit, {"asset": b"USDT"}, Code.BAD_ASSET),
+    (FundInsurance, {"symbol": ETH, "asset": "BTC"}, Code.BAD_ASSET),
+    (FundInsurance, {"symbol": ""}, Code.UNKNOWN_SYMBOL),
+    (SetMarkPrice, {"symbol": ""}, Code.UNKNOWN_SYMBOL),
+    (SetMarkPrice, {"symbol": "x" * 10_000}, Code.UNKNOWN_SYMBOL),
+    (SetMarkPrice, {"symbol": "btcusdt"}, Code.UNKNOWN_SYMBOL),
+    (SetMarkPrice, {"symbol": "BTCUSDT\x00"}, Code.UNKNOWN_SYMBOL),
+    (SetMarkPrice, {"symbol": "ＢＴＣＵＳＤＴ"}, Code.UNKNOWN_SYMBOL),
+    (SetMarkPrice, {"symbol": _StrChild(BTC)}, Code.UNKNOWN_SYMBOL),
+    (SetMarkPrice, {"symbol": None}, Code.UNKNOWN_SYMBOL),
+    (SetMarkPrice, {"symbol": [BTC]}, Code.UNKNOWN_SYMBOL),
+    (CancelAllOrders, {"symbol": b"BTCUSDT"}, Code.UNKNOWN_SYMBOL),
+    (ListInstrument, {"symbol": ""}, Code.UNKNOWN_SYMBOL),
+    (ListInstrument, {"symbol": "x" * 10_000}, Code.UNKNOWN_SYMBOL),
+    (ListInstrument, {"symbol": "١٢"}, Code.UNKNOWN_SYMBOL),
+    (ListInstrument, {"symbol": None}, Code.UNKNOWN_SYMBOL),
+    (ListInstrument, {"symbol": "btcusdt"}, Code.ALREADY_LISTED),
+    (ListInstrument, {"venue": ""}, Code.UNKNOWN_VENUE),
+    (ListInstrument, {"venue": "x" * 10_000}, Code.UNKNOWN_VENUE),
+    (ListInstrument, {"venue": "bınance"}, Code.UNKNOWN_VENUE),
+    (ListInstrument, {"venue": None}, Code.UNKNOWN_VENUE),
+    (PlaceOrder, {"client_order_id": ""}, Code.BAD_CLIENT_ORDER_ID),
+    (PlaceOrder, {"client_order_id": "x" * 10_000}, Code.BAD_CLIENT_ORDER_ID),
+    (PlaceOrder, {"client_order_id": "a" * 37}, Code.BAD_CLIENT_ORDER_ID),
+    (PlaceOrder, {"client_order_id": 7}, Code.BAD_CLIENT_ORDER_ID),
+    (PlaceOrder, {"client_order_id": b"c9"}, Code.BAD_CLIENT_ORDER_ID),
+    (PlaceOrder, {"client_order_id": "bid"}, Code.DUPLICATE_CLIENT_ORDER_ID),
+    # timestamps
+    (Deposit, {"ts": -1}, Code.BAD_TIMESTAMP),
+    (Deposit, {"ts": 2**63}, Code.BAD_TIMESTAMP),
+    (Deposit, {"ts": 10**40}, Code.BAD_TIMESTAMP),
+    (Deposit, {"ts": True}, Code.BAD_TIMESTAMP),
+    (Deposit, {"ts": None}, Code.BAD_TIMESTAMP),
+    (Deposit, {"ts": "1"}, Code.BAD_TIMESTAMP),
+    (PlaceOrder, {"ts": -(2**63)}, Code.BAD_TIMESTAMP),
+    (ListInstrument, {"ts": 2**64}, Code.BAD_TIMESTAMP),
+]
+
+
+def _named_id(case: tuple[type[Command], dict[str, Any], Code]) -> str:
+    cls, override, _ = case
+    return f"{cls.__name__}-" + "-".join(f"{k}={v!r:.24}" for k, v in override.items())
+
+
+@pytest.mark.parametrize("case", NAMED, ids=[_named_id(c) for c in NAMED])
+def test_named_hostile_value_is_rejected_with_its_code(case: tuple[type[Command], dict[str, Any], Code]) -> None:
+    cls, override, code = case
+    events = check_total(World().engine, _cmd(cls, **override))
+    assert len(events) == 1 and isinstance(events[0], Rejected), events
+    assert events[0].code is code, events[0]
+
+
+# ------------------------------------------------------------------------------------------------ extreme but valid
+LIMITS: list[tuple[type[Command], dict[str, Any], Code | None]] = [
+    # money: at most 8 decimals, |amount| < 10^12
+    (Deposit, {"amount": D("1E11")}, None),
+    (Deposit, {"amount": D("999999999999.99999999")}, None),
+    (Deposit, {"amount": D("1E12")}, Code.BAD_NUMBER),
+    (Deposit, {"amount": D("1E-8")}, None),
+    (Deposit, {"amount": D("1E-9")}, Code.BAD_NUMBER),
+    (Deposit, {"amount": D("100.000000000000000000000")}, None),  # trailing zeros are not decimals
+    (Deposit, {"account": 4, "asset": "ABCDEFGHIJKL"}, None),  # 12 characters
+    (Deposit, {"account": 4, "asset": "ABCDEFGHIJKLM"}, Code.BAD_ASSET),
+    (FundInsurance, {"amount": D("1E11")}, None),
+    (FundInsurance, {"amount": D("1E12")}, Code.BAD_NUMBER),
+    (Withdraw, {"amount": D("1E11")}, Code.INSUFFICIENT_BALANCE),
+    (Withdraw, {"amount": D("1E12")}, Code.BAD_NUMBER),
+    (AdjustMargin, {"amount": D("-1E11")}, Code.ABOVE_MAX_REMOVABLE),
+    (AdjustMargin, {"amount": D("-1E12")}, Code.BAD_NUMBER),
+    # marks: same bounds; a mark far away liquidates, which the audit follows through
+    (SetMarkPrice, {"mark": D("999999999999.99999999")}, None),
+    (SetMarkPrice, {"mark": D("1E12")}, Code.BAD_NUMBER),
+    (SetMarkPrice, {"mark": D("1E-8")}, None),
+    (SetMarkPrice, {"mark": D("1E-9")}, Code.BAD_NUMBER),
+    (SetMarkPrice, {"mark": D(60000), "index": D("999999999999.99999999")}, None),
+    (SetMarkPrice, {"mark": D(60000), "index": D("1E12")}, Code.BAD_NUMBER),
+    # funding: |rate| < 1, 8 decimals
+    (SettleFunding, {"rate": D("0.99999999")}, None),
+    (SettleFunding, {"rate": D("-0.99999999")}, None),
+    (SettleFunding, {"rate": D("-0")}, None),
+    (SettleFunding, {"rate": D(-1)}, Code.BAD_FUNDING_RATE),
+    (SettleFunding, {"rate": D("0.999999999")}, Code.BAD_NUMBER),
+    (SettleFunding, {"symbol": ETH, "rate": D("0.99999999")}, None),
+    # fees |rate| < 1 and bands 0 < band < 1, each an exact ratio with at most 19 leading zeros
+    (ListInstrument, {"maker_fee": D(0), "taker_fee": D("1E-19")}, None),
+    (ListInstrument, {"maker_fee": D(0), "taker_fee": D("1E-20")}, Code.BAD_FEE),
+    (ListInstrument, {"taker_fee": D("0.99999999")}, None),
+    (ListInstrument, {"taker_fee": D(1)}, Code.BAD_FEE),
+    (ListInstrument, {"maker_fee": D("-0.99999999")}, None),
+    (ListInstrument, {"maker_fee": D("0.0005"), "taker_fee": D("0.0004")}, Code.BAD_FEE),  # maker above taker
+    (ListInstrument, {"price_band": D("1E-19")}, None),
+    (ListInstrument, {"price_band": D("1E-20")}, Code.BAD_PRICE_BAND),
+    (ListInstrument, {"price_band": D(1)}, Code.BAD_PRICE_BAND),
+    # leverage: whole numbers 1..1000, then the tier table
+    (SetLeverage, {"leverage": 1}, None),
+    (SetLeverage, {"leverage": 125}, None),
+    (SetLeverage, {"leverage": 126}, Code.LEVERAGE_ABOVE_TIER_MAX),
+    (SetLeverage, {"leverage": 1000}, Code.LEVERAGE_ABOVE_TIER_MAX),
+    (SetLeverage, {"leverage": 1001}, Code.BAD_LEVERAGE),
+    # accounts and timestamps
+    (CreateAccount, {"account": MAX_ACCOUNT_ID}, None),
+    (CreateAccount, {"account": MAX_ACCOUNT_ID + 1}, Code.BAD_ACCOUNT),
+    (CreateAccount, {"account": 1}, Code.ACCOUNT_EXISTS),
+    (Deposit, {"ts": 0}, None),
+    (Deposit, {"ts": MAX_TS}, None),
+    (Deposit, {"ts": MAX_TS + 1}, Code.BAD_TIMESTAMP),
+    # orders: grid, bounds below 10^12, callback rates 0.1..10, client ids up to 36 characters
+    (PlaceOrder, {"price": D("59500.0000000000000000000000")}, None),
+    (PlaceOrder, {"price": D("5.95E+4")}, None),
+    (
+        PlaceOrder,
+        {"account": 2, "side": SELL, "qty": D("0.01"), "price": D("999999999999.9"), "reduce_only": True},
+        None,
+    ),
+    (
+        PlaceOrder,
+        {"account": 2, "side": SELL, "qty": D("0.01"), "price": D("1000000000000.1"), "reduce_only": True},
+        Code.BAD_PRICE,
+    ),
+    (
+        PlaceOrder,
+        {"account": 2, "side": SELL, "qty": D("999999999999.999"), "price": D(63000), "reduce_only": True},
+        None,
+    ),
+    (
+        PlaceOrder,
+        {"account": 2, "side": SELL, "qty": D("1000000000000.001"), "price": D(63000), "reduce_only": True},
+        Code.BAD_QUANTITY,
+    ),
+    (
+        PlaceOrder,
+        {
+            "account": 2,
+            "side": SELL,
+            "type": OrderType.MARKET,
+            "qty": D("999999999999.999"),
+            "price": None,
+            "reduce_only": True,
+        },
+        None,
+    ),
+    (PlaceOrder, {"qty": D("999999999999.999")}, Code.ABOVE_MAX_TIER),
+    (PlaceOrder, {"qty": D("0.001")}, Code.BELOW_MIN_NOTIONAL),
+    (PlaceOrder, {"type": OrderType.TRAILING_STOP_MARKET, "price": None, "callback_rate": D("0.1")}, None),
+    (PlaceOrder, {"type": OrderType.TRAILING_STOP_MARKET, "price": None, "callback_rate": D(10)}, None),
+    (
+        PlaceOrder,
+        {"type": OrderType.TRAILING_STOP_MARKET, "price": None, "callback_rate": D("0.09999999")},
+        Code.BAD_CALLBACK_RATE,
+    ),
+    (PlaceOrder, {"type": OrderType.TRAILING_STOP_MARKET, "price": None, "callback_rate": D("0.1000")}, None),
+    (PlaceOrder, {"client_order_id": "a" * 36}, None),
+    (PlaceOrder, {"client_order_id": "١٢\u200b🚀"}, None),  # any 1..36 characters
+    (AmendOrder, {"qty": D("0.05")}, None),
+    (AmendOrder, {"qty": D("999999999999.999")}, Code.ABOVE_MAX_TIER),
+]
+
+
+def _limit_id(case: tuple[type[Command], dict[str, Any], Code | None]) -> str:
+    cls, override, code = case
+    return f"{cls.__name__}-" + "-".join(f"{k}={v!r:.30}" for k, v in override.items()) + f"->{code or 'ok'}"
+
+
+@pytest.mark.parametrize("case", LIMITS, ids=[_limit_id(c) for c in LIMITS])
+def test_extreme_values_are_accepted_or_refused_at_the_stated_bounds(
+    case: tuple[type[Command], dict[str, Any], Code | None],
+) -> None:
+    cls, override, code = case
+    events = check_total(World().engine, _cmd(cls, **override))
+    rejected = [ev for ev in events if isinstance(ev, Rejected)]
+    if code is None:
+        assert not rejected, rejected
+    else:
+        assert rejected and rejected[0].code is code, events
+
+
+def test_every_venue_lists_its_symbols_or_refuses_them_cleanly() -> None:
+    from isomargin.venues import VENUES, get_profile
+
+    for venue in VENUES:
+        for symbol in get_profile(venue).symbols:
+            check_total(World().engine, ListInstrument(symbol, venue=venue))
+
+
+class _SubclassedDeposit(Deposit):
+    pass
+
+
+@pytest.mark.parametrize(
+    "thing", [Command(), _SubclassedDeposit(1, "USDT", D(1)), None, {}, 5, "Deposit", Deposit], ids=repr
+)
+def test_what_is_not_an_engine_command_is_refused_as_unknown_command(thing: object) -> None:
+    engine = World().engine
+    before = state_hash(engine)
+    events = engine.apply(thing)  # type: ignore[arg-type]
+    assert len(events) == 1 and isinstance(events[0], Rejected) and events[0].code is Code.UNKNOWN_COMMAND
+    assert state_hash(engine) == before and engine.failed is None
+    if isinstance(thing, Command):
+        check_total(engine, thing)
+
+
+@pytest.mark.parametrize(
+    ("venue", "maker", "taker", "band"),
+    [
+        ("binance", D("-0.99999999"), D("0.99999999"), D("0.99999999")),
+        ("binance", D("0." + "9" * 24), D("0." + "9" * 24), D("1E-19")),
+        ("okx", D("-1E-19"), D("1E-19"), D("0." + "9" * 24)),
+        ("hyperliquid", D(0), D(0), D("0.0000001")),
+        ("dydx", D("-0.5"), D("0.1" + "0" * 22 + "1"), D("0.05")),
+        ("simple", D("1E-19"), D("0.0004"), D("0.99999999")),
+    ],
+)
+def test_extreme_accepted_fees_and_bands_trade_cleanly(
+    venue: str, maker: Decimal, taker: Decimal, band: Decimal
+) -> None:
+    """Fee rates just inside ±1 (rebates included) with up to 24 decimals and price bands from 10^-19 to almost 1 are
+    accepted; trading, funding and far marks on such a market stay within the contract and the audit."""
+    engine = World().engine
+    listed = check_total(
+        engine, ListInstrument("SOLUSDT", venue=venue, maker_fee=maker, taker_fee=taker, price_band=band)
+    )
+    assert not isinstance(listed[0], Rejected), listed
+    inst = queries.instrument(engine, "SOLUSDT")
+    assert inst is not None
+    step = inst.spec.step_size
+    lot = max(step, (D(50) / D(150) / step).to_integral_value() * step)  # about 50 USDT
+    sol = "SOLUSDT"
+    for cmd in [
+        SetMarkPrice(sol, D(150)),
+        PlaceOrder(1, sol, SELL, OrderType.LIMIT, lot * 3, D(150)),
+        PlaceOrder(2, sol, BUY, OrderType.MARKET, lot),
+        PlaceOrder(5, sol, BUY, OrderType.LIMIT, lot, D(150)),
+        SetMarkPrice(sol, D(100)),
+        SettleFunding(sol, D("0.5")),
+        PlaceOrder(2, sol, SELL, OrderType.MARKET, lot, reduce_only=True),
+        SetMarkPrice(sol, D(1000)),
+        SetMarkPrice(sol, D("0.0001")),
+        CancelAllOrders(1, sol),
+    ]:
+        check_total(engine, cmd)
+    check_restores(engine)
+
+
+# ------------------------------------------------------------------------------------------------ regressions
+# Each of these failed before its engine fix (found by the property tests above).
+@pytest.mark.parametrize(
+    "rate", [D("0.1000000000000000000000000001"), D("1.0000000000000000000000001"), D("0." + "1" * 40)]
+)
+def test_callback_rate_with_many_decimals_is_refused_as_bad_callback_rate(rate: Decimal) -> None:
+    cmd = _cmd(PlaceOrder, type=OrderType.TRAILING_STOP_MARKET, price=None, callback_rate=rate)
+    engine = World().engine
+    before = state_hash(engine)
+    events = engine.apply(cmd)
+    assert state_hash(engine) == before
+    assert isinstance(events[0], Rejected) and events[0].code is Code.BAD_CALLBACK_RATE, events
+
+
+def test_allocated_account_ids_stay_within_the_explicit_bound() -> None:
+    engine = World().engine
+    check_total(engine, CreateAccount(MAX_ACCOUNT_ID))
+    events = check_total(engine, CreateAccount(None))
+    created = [ev.account for ev in events if not isinstance(ev, Rejected)]  # type: ignore[attr-defined]
+    assert all(0 < acct <= MAX_ACCOUNT_ID for acct in created), created
+
+
+@pytest.mark.parametrize(
+    "override",
+    [
+        {"account": 2, "side": SELL, "qty": D("0.01"), "price": D("1E12"), "reduce_only": True},
+        {"account": 2, "side": SELL, "qty": D("1E12"), "price": D(63000), "reduce_only": True},
+        {
+            "account": 2,
+            "side": SELL,
+            "type": OrderType.TAKE_PROFIT_MARKET,
+            "qty": None,
+            "price": None,
+            "stop_price": D("1E12"),
+            "close_position": True,
+        },
+    ],
+    ids=["price", "qty", "stop_price"],
+)
+def test_order_numbers_of_exactly_10_to_the_12_are_refused_like_money(override: dict[str, Any]) -> None:
+    events = check_total(World().engine, _cmd(PlaceOrder, **override))
+    assert isinstance(events[0], Rejected), events
+
+
+@pytest.mark.parametrize("ts", [b"1", D("NaN"), D(5), float("nan"), {1, 2}], ids=repr)
+def test_rejected_bad_timestamp_event_is_json_ready(ts: object) -> None:
+    events = World().engine.apply(_cmd(Deposit, ts=ts))
+    assert isinstance(events[0], Rejected) and events[0].code is Code.BAD_TIMESTAMP
+    json.dumps(events[0].to_dict(), allow_nan=False)
+
+
+@pytest.mark.parametrize("thing", [None, {}, 5, "Deposit"], ids=repr)
+def test_rejected_non_command_event_is_json_ready(thing: object) -> None:
+    events = World().engine.apply(thing)  # type: ignore[arg-type]
+    json.dumps(events[0].to_dict(), allow_nan=False)
