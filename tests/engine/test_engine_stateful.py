@@ -147,6 +147,7 @@ class EngineMachine(RuleBasedStateMachine):
                 assert queries.wallet(e, a, USDT) >= wallets[a], f"isolated-only account {a}'s wallet paid on {cmd}"
         if isinstance(cmd, SetMarkPrice) and not isinstance(events[0], Rejected):
             self.nobody_beyond_liquidation(cmd.symbol)
+            self.cross_bands_sound()
         for ev in events:
             if isinstance(ev, AutoDeleveraged):  # ADL closes the other side only, and only other accounts
                 assert {ev.side, ev.liquidated_side} == {"long", "short"}, f"ADL hit the liquidated side: {ev}"
@@ -172,6 +173,17 @@ class EngineMachine(RuleBasedStateMachine):
                     if key.startswith("insurance:"):
                         assert sign in FUND_SIGNS[t.reason], f"{t.reason} moved the fund the wrong way: {t}"
         return events
+
+    def cross_bands_sound(self) -> None:
+        """After a mark, every cross account is healthy (equity above maintenance margin, or it was liquidated),
+        and the alert level it was last told equals the level its exact ratio means now: the health bands the
+        engine watches instead of re-measuring every account never let a change slip through."""
+        for a in queries.accounts(self.engine):
+            health = queries.cross_health(self.engine, a, USDT)
+            if health is None:
+                continue
+            assert health["equity"] > health["maintenance_margin"], f"cross account {a} left unhealthy: {health}"
+            assert health["reported"] is health["level"], f"cross account {a}'s alert is stale: {health}"
 
     def nobody_beyond_liquidation(self, symbol: str) -> None:
         """After a mark, no isolated position is left at or beyond its liquidation price, and every cached

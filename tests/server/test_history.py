@@ -83,7 +83,7 @@ def test_histories_streams_and_restart(tmp_path: Path) -> None:
         )
         assert [r["income"] for r in income] == ["0.06"]
         rates = request(v.base + "/fapi/v1/fundingRate?symbol=ETHUSDT")[1]
-        assert [(r["fundingRate"], r["markPrice"]) for r in rates] == [("0.00020000", "0")]
+        assert [(r["fundingRate"], r["markPrice"]) for r in rates] == [("0.00020000", "3000")]  # the mark it settled at, though nobody paid
 
         # the venue's spellings: lower-case margin types in positionRisk and the native views
         _, risk = signed(v.base, "/fapi/v2/positionRisk", taker["apiKey"], taker["secret"])
@@ -101,5 +101,5 @@ def test_histories_streams_and_restart(tmp_path: Path) -> None:
         after = histories(v, taker)
     assert after == before
     assert [r["status"] for r in before["/api/v1/orders"]] == ["FILLED"]
-    assert [(r["rate"], r["mark"]) for r in before["/api/v1/markets/ETHUSDT/funding-rates"]] == [("0.0002", None)]
+    assert [(r["rate"], r["mark"]) for r in before["/api/v1/markets/ETHUSDT/funding-rates"]] == [("0.0002", "3000")]
     assert [r["incomeType"] for r in before["/api/v1/income"]] == ["COMMISSION", "FUNDING_FEE"]

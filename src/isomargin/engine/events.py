@@ -668,6 +668,20 @@ class MarkPriceUpdated(ColdEvent):
         self.index_price = index_price
 
 
+class FundingSettled(ColdEvent):
+    """A funding settlement on one market, emitted first, whether or not any position pays (then FundingPaid)."""
+
+    __slots__ = ("mark", "rate", "symbol")
+    FIELDS = (("symbol", _same), ("rate", Decimal), ("mark", Decimal))
+
+    def __init__(self, env: Envelope, index: int, symbol: str, rate: Decimal, mark: Decimal) -> None:
+        self.env = env
+        self.index = index
+        self.symbol = symbol
+        self.rate = rate
+        self.mark = mark
+
+
 class FundingPaid(ColdEvent):
     """Funding one position paid (amount < 0) or received; account 0 is the insurance fund's inventory."""
 
@@ -802,7 +816,7 @@ class MarginCall(ColdEvent):
 
 HOT_EVENTS: tuple[type[Event], ...] = (OrderUpdated, Trade, PositionUpdated, Posted)
 COLD_EVENTS: tuple[type[ColdEvent], ...] = (
-    Rejected, InstrumentListed, MarketStatusChanged, AccountCreated, SettingChanged, MarkPriceUpdated, FundingPaid,
+    Rejected, InstrumentListed, MarketStatusChanged, AccountCreated, SettingChanged, MarkPriceUpdated, FundingSettled, FundingPaid,
     MarginAdjusted, BadDebt, Liquidated, AutoDeleveraged, MarginCall,
 )  # fmt: skip
 EVENT_TYPES: dict[str, type[Event]] = {cls.__name__: cls for cls in (*HOT_EVENTS, *COLD_EVENTS)}

@@ -13,7 +13,7 @@ from isomargin.engine.accounts import Accounts
 from isomargin.engine.backstop import collateral
 from isomargin.engine.codes import Posting, ShortfallReason
 from isomargin.engine.context import Context
-from isomargin.engine.events import FundingPaid
+from isomargin.engine.events import FundingPaid, FundingSettled
 from isomargin.engine.health import Health
 from isomargin.engine.positions import Positions
 from isomargin.engine.state import Market, Position
@@ -42,6 +42,8 @@ class Funding:
     def settle(self, market: Market, rate: Decimal) -> None:
         assert market.mark is not None and market.mark_dec is not None
         ratio = Rate(rate)
+        out = self.ctx.out
+        out.append(FundingSettled(self.ctx.env, len(out), market.inst.symbol, rate, market.mark_dec))
         self.positions.asset_books(market.inst.settle)
         settlement = self.positions.funding[market.inst.settle]
         ledger = self.positions.ledger

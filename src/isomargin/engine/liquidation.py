@@ -270,7 +270,9 @@ class Liquidation:
                 continue
             self.trading.cancel_orders(acct, None, _LIQUIDATION)
             equity, mm, _ = health.measure(acct, asset)
-            if equity > mm:
+            if equity > mm:  # the holds it got back saved it: report where it stands now
+                ratio = health.ratio(profile, equity, mm)
+                self._cross_alert(acct, asset, _alert(profile.alert_level(ratio)), ratio)
                 health.band(acct, asset, equity, mm, profile)
                 continue
             self.liquidate_cross(acct, asset)

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
-from isomargin.engine.codes import BalanceKind
+from isomargin.engine.codes import AlertLevel, BalanceKind
 from isomargin.engine.commands import MarginMode, PositionSide
 from isomargin.engine.engine import Engine
 from isomargin.engine.health import Health
@@ -204,6 +204,25 @@ def liquidation_prices(engine: Engine, symbol: str) -> Iterator[tuple[Decimal, D
         liq = pos.liquidation if pos.isolated else cross_liquidation_price(engine, pos.account, symbol, pos.side)
         if liq is not None and liq > 0:
             yield liq, m.inst.qty(abs(pos.lots)), pos.lots > 0
+
+
+def cross_health(engine: Engine, account_id: int, asset: str = "USDT") -> dict[str, Any] | None:
+    """The account-level health of its cross positions in `asset` (None without any): equity and maintenance
+    margin at the reference prices, the venue's ratio, the alert level that ratio means now, and the level last
+    reported in a MarginCall."""
+    a = _account(engine, account_id)
+    equity, mm, profile = engine.health.measure(a, asset)
+    if profile is None:
+        return None
+    ratio = engine.health.ratio(profile, equity, mm)
+    level = profile.alert_level(ratio)
+    return {
+        "equity": money(equity),
+        "maintenance_margin": money(mm),
+        "ratio": ratio,
+        "level": AlertLevel.CANCEL_ORDERS if level == "liquidate" else AlertLevel(level),
+        "reported": engine.health.cross_alerts.get((account_id, asset), AlertLevel.OK),
+    }
 
 
 # ------------------------------------------------------------------------------------------------ orders

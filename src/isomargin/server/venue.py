@@ -36,13 +36,13 @@ from isomargin.engine import (
     OrderStatus,
     Rejected,
     SetMarkPrice,
-    SettleFunding,
 )
 from isomargin.engine import queries as q
 from isomargin.engine.events import (
     AccountCreated,
     AutoDeleveraged,
     FundingPaid,
+    FundingSettled,
     Liquidated,
     MarginAdjusted,
     MarginCall,
@@ -233,17 +233,15 @@ class History:
         })  # fmt: skip
         self.next_income += 1
 
-    def ingest(self, events: Iterable[Event], command: Command | None = None) -> set[int]:
+    def ingest(self, events: Iterable[Event]) -> set[int]:
         """Take in one command's events (timestamps from their envelope); returns the ids of orders seen for the
-        first time. `command` is read only for a SettleFunding that paid nobody (such a command has no event)."""
+        first time."""
         new_orders: set[int] = set()
-        funding_seen = False
-        rejected = False
         ordered = list(events)
         # Order records first: a taker's one OrderUpdated may follow its trades, which look the order up.
         ordered.sort(key=lambda e: not isinstance(e, OrderUpdated))
         for ev in ordered:
-            ts = ev.env.ts
+            ts = ev.env.ts or 0  # (None only for a refused command with a bad timestamp)
             if isinstance(ev, OrderUpdated):
                 rec = self.orders.get(ev.order_id)
                 if rec is None:
@@ -259,11 +257,10 @@ class History:
             elif isinstance(ev, MarkPriceUpdated):
                 self.bar(ev.symbol, "mark").add(ts, ev.mark)
                 self.bar(ev.symbol, "index").add(ts, ev.index_price)
+            elif isinstance(ev, FundingSettled):
+                self._push(self.funding, ev.symbol, {"symbol": ev.symbol, "rate": ev.rate, "time": ts,
+                                                     "mark": ev.mark})  # fmt: skip
             elif isinstance(ev, FundingPaid):
-                if not funding_seen:
-                    funding_seen = True
-                    self._push(self.funding, ev.symbol, {"symbol": ev.symbol, "rate": ev.rate, "time": ts,
-                                                         "mark": ev.mark})  # fmt: skip
                 if ev.account > 0:
                     self._income(ev.account, "FUNDING_FEE", ev.amount, ev.symbol, ts)
                     self._push(self.funding_paid, ev.account, {
@@ -276,11 +273,6 @@ class History:
                 self._push(self.alerts, ev.account, {**event_row(ev), "time": ts}, 200)
             elif isinstance(ev, PositionUpdated | MarginAdjusted):
                 self.position_time[(ev.account, ev.symbol, ev.position_side.value)] = ts
-            elif isinstance(ev, Rejected):
-                rejected = True
-        if isinstance(command, SettleFunding) and not funding_seen and not rejected:
-            self._push(self.funding, command.symbol, {"symbol": command.symbol, "rate": command.rate,
-                                                      "time": command.ts, "mark": None})  # fmt: skip
         return new_orders
 
     def _trade(self, ev: Trade, ts: int) -> None:
@@ -408,7 +400,7 @@ class Venue:
                 events = decode_events(rec.events, rec.seq, cmd)
             except Exception:  # a history gap is better than refusing to start
                 continue
-            self.history.ingest(events, cmd)
+            self.history.ingest(events)
 
     def bootstrap(self) -> None:
         """List the configured markets, seed marks and the insurance fund, create the demo parts' accounts."""
@@ -598,10 +590,10 @@ class Venue:
         books: set[str] = set()
         accounts: set[int] = set()
         topics = self._topics() if self.loop is not None else set()  # messages only for what someone reads
-        for cmd, events, new in zip(cmds, results, fresh, strict=True):
+        for events, new in zip(results, fresh, strict=True):
             if not new:
                 continue
-            new_orders = self.history.ingest(events, cmd)
+            new_orders = self.history.ingest(events)
             if not topics:
                 continue
             for ev in events:
