@@ -16,9 +16,9 @@ from isomargin.engine import (
     SetLeverage,
     SetMarginMode,
     SetMarkPrice,
+    queries,
 )
 from isomargin.engine.events import FundingPaid as FundingPaidT
-from isomargin.engine import queries
 from isomargin.engine.events import OrderUpdated, PositionUpdated, Trade
 
 D = Decimal

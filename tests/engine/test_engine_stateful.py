@@ -44,14 +44,14 @@ from isomargin.engine import (
     TimeInForce,
     Withdraw,
     WorkingType,
+    queries,
     restore,
     snapshot,
     state_hash,
 )
-from isomargin.engine import queries
+from isomargin.engine.audit import audit
 from isomargin.engine.codes import Posting
 from isomargin.engine.events import AutoDeleveraged, BadDebt, Event, Liquidated, Posted
-from isomargin.engine.audit import audit
 from isomargin.margin import Side
 from isomargin.venues import get_profile
 

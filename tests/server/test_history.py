@@ -83,7 +83,8 @@ def test_histories_streams_and_restart(tmp_path: Path) -> None:
         )
         assert [r["income"] for r in income] == ["0.06"]
         rates = request(v.base + "/fapi/v1/fundingRate?symbol=ETHUSDT")[1]
-        assert [(r["fundingRate"], r["markPrice"]) for r in rates] == [("0.00020000", "3000")]  # the mark it settled at, though nobody paid
+        # the mark it settled at, though nobody paid
+        assert [(r["fundingRate"], r["markPrice"]) for r in rates] == [("0.00020000", "3000")]
 
         # the venue's spellings: lower-case margin types in positionRisk and the native views
         _, risk = signed(v.base, "/fapi/v2/positionRisk", taker["apiKey"], taker["secret"])

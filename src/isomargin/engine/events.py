@@ -816,7 +816,7 @@ class MarginCall(ColdEvent):
 
 HOT_EVENTS: tuple[type[Event], ...] = (OrderUpdated, Trade, PositionUpdated, Posted)
 COLD_EVENTS: tuple[type[ColdEvent], ...] = (
-    Rejected, InstrumentListed, MarketStatusChanged, AccountCreated, SettingChanged, MarkPriceUpdated, FundingSettled, FundingPaid,
-    MarginAdjusted, BadDebt, Liquidated, AutoDeleveraged, MarginCall,
+    Rejected, InstrumentListed, MarketStatusChanged, AccountCreated, SettingChanged, MarkPriceUpdated, FundingSettled,
+    FundingPaid, MarginAdjusted, BadDebt, Liquidated, AutoDeleveraged, MarginCall,
 )  # fmt: skip
 EVENT_TYPES: dict[str, type[Event]] = {cls.__name__: cls for cls in (*HOT_EVENTS, *COLD_EVENTS)}
