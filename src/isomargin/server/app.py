@@ -7,10 +7,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from importlib import resources
-from typing import Any
+from typing import Any, Final
 
+import uvicorn
 from fastapi import FastAPI, Request, WebSocket, WebSocketDisconnect
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
@@ -31,6 +32,8 @@ DESCRIPTION = """Native API of the isomargin venue. Signed endpoints: header `X-
 (ms, within `recvWindow` and at most 1 s ahead) and `signature` = hex HMAC-SHA256(secret, raw query string
 without `signature` + raw body). Operator endpoints take `X-Admin-Key`. Errors: `{"code", "message"}`.
 A Binance USDⓈ-M compatible API is served under `/fapi/v1|v2|v3` and streams under `/ws`."""
+HALT_POLL_S: Final = 0.05  # how soon the CLI learns of a failure (the 503s start at once, in HaltGuard)
+SHUTDOWN_GRACE_S: Final = 10  # in-flight requests get this long to finish when the server stops
 
 
 def _error(path: str, err: ApiError) -> JSONResponse:
@@ -84,26 +87,58 @@ class HaltGuard:
         await self.app(scope, receive, send)
 
 
-def create_app(config: VenueConfig, on_ready: Callable[[Venue], None] | None = None) -> FastAPI:
+def server_config(app: ASGIApp, log_level: str = "warning", trusted_proxies: Sequence[str] = ()) -> uvicorn.Config:
+    """uvicorn's settings for the venue. X-Forwarded-For is believed only from `trusted_proxies` (CIDRs); with
+    none, uvicorn's proxy middleware is off, so the client address (what rate limits key on) is the TCP peer.
+    uvicorn would otherwise trust 127.0.0.1, and anyone on loopback could pick the address they are charged to.
+    """
+    return uvicorn.Config(
+        app, log_level=log_level, access_log=False, ws="websockets-sansio", proxy_headers=bool(trusted_proxies),
+        forwarded_allow_ips=list(trusted_proxies) or None, timeout_graceful_shutdown=SHUTDOWN_GRACE_S,
+    )  # fmt: skip
+
+
+async def watch_halt(venue: Venue, on_halt: Callable[[Venue], None]) -> None:
+    """Call `on_halt` once, when the venue first reports a failure (engine fault or journal failure)."""
+    while venue.failure is None:
+        await asyncio.sleep(HALT_POLL_S)
+    on_halt(venue)
+
+
+def create_app(
+    config: VenueConfig, on_ready: Callable[[Venue], None] | None = None, venue: Venue | None = None,
+    on_halt: Callable[[Venue], None] | None = None,
+) -> FastAPI:  # fmt: skip
+    """The venue's ASGI app. Without `venue` the lifespan opens one from `config` (tests); with one (the CLI,
+    which opens it before serving so a refused start prints one line) it serves that. Either way the
+    lifespan's shutdown closes it. `on_halt` runs once if the venue fails while serving (the CLI exits)."""
     holder: dict[str, Any] = {}
+    given = venue
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        venue = Venue(config)
         loop = asyncio.get_running_loop()
-        await loop.run_in_executor(None, venue.bootstrap)
-        venue.loop = loop
-        app.state.venue = venue
-        demo = DemoMarket(venue)
+        if given is None:
+            v = Venue(config)
+            await loop.run_in_executor(None, v.bootstrap)
+        else:
+            v = given
+        v.loop = loop
+        app.state.venue = v
+        demo = DemoMarket(v)
         demo.start()
-        holder["venue"] = venue
+        holder["venue"] = v
+        watcher = asyncio.create_task(watch_halt(v, on_halt)) if on_halt is not None else None
         if on_ready is not None:
-            on_ready(venue)
+            on_ready(v)
         try:
             yield
         finally:
+            if watcher is not None:
+                watcher.cancel()
             await demo.stop()
-            venue.close()
+            v.close()
+            holder["closed"] = True
 
     app = FastAPI(title="isomargin venue", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
     app.add_middleware(RateLimit, limiter=RateLimiter(config.rate_limit, config.ban_after, config.ban_seconds))

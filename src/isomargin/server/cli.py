@@ -1,10 +1,10 @@
 """`isomargin serve` and `isomargin demo`: the venue server under uvicorn (wired into isomargin.cli by the
-lead; runnable alone as `python -m isomargin.server.cli serve …`).
+lead; runnable alone as `python -m isomargin.server.cli serve …`). Start-up binds the port before it touches
+the data directory or prints anything; the pieces (port check, bind, banner, exit codes) are in `startup`.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import secrets
 from pathlib import Path
@@ -13,11 +13,12 @@ from typing import Annotated
 import typer
 
 from isomargin.server.config import VenueConfig
+from isomargin.server.startup import run_venue
 
 app = typer.Typer(help="isomargin venue server.", no_args_is_help=True, add_completion=False)
 
 HostOpt = Annotated[str, typer.Option("--host", help="Interface to bind.")]
-PortOpt = Annotated[int, typer.Option("--port", help="TCP port.")]
+PortOpt = Annotated[int, typer.Option("--port", help="TCP port (1-65535).")]
 DataOpt = Annotated[Path, typer.Option("--data", help="Directory for the journal, keys and state.")]
 AdminOpt = Annotated[
     str | None,
@@ -33,34 +34,14 @@ RateOpt = Annotated[int, typer.Option("--rate-limit", help="Request weight per m
 FundingOpt = Annotated[float, typer.Option("--funding-interval", help="Seconds between demo funding (0: off).")]
 SeedOpt = Annotated[int, typer.Option("--seed", help="Seed of the synthetic price paths.")]
 LogOpt = Annotated[str, typer.Option("--log-level", help="uvicorn log level.")]
-
-
-def _run(config: VenueConfig, host: str, port: int, log_level: str, banner: bool) -> None:
-    import uvicorn
-
-    from isomargin.server.app import create_app
-
-    def ready(venue: object) -> None:
-        if not banner:
-            return
-        base = f"http://{host}:{port}"
-        lines = [f"isomargin venue on {base}  (data: {config.data_dir})",
-                 f"  native API docs   {base}/docs   (OpenAPI: {base}/openapi.json)",
-                 f"  Binance USDⓈ-M    {base}/fapi/v1/exchangeInfo"]  # fmt: skip
-        creds = config.data_dir / "demo-credentials.json"
-        if config.demo_account and creds.exists():
-            c = json.loads(creds.read_text())
-            lines += [f"  demo account {c['account']}  apiKey {c['apiKey']}",
-                      f"                  secret {c['secret']}",
-                      f"  dashboard         {base}/dashboard#key={c['apiKey']}&secret={c['secret']}"]  # fmt: skip
-        else:
-            lines.append(f"  dashboard         {base}/dashboard")
-        if config.admin_key:
-            lines.append(f"  operator key      in X-Admin-Key (see {config.data_dir / 'admin-key'} for demo runs)")
-        print("\n".join(lines), flush=True)
-
-    app_ = create_app(config, on_ready=ready)
-    uvicorn.run(app_, host=host, port=port, log_level=log_level, access_log=False, ws="websockets-sansio")
+ProxyOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--trusted-proxy",
+        help="CIDR of a reverse proxy whose X-Forwarded-For is believed (repeatable; default: none, so the "
+        "client address is always the TCP peer).",
+    ),
+]
 
 
 @app.command()
@@ -77,13 +58,14 @@ def serve(
     funding_interval: FundingOpt = 60.0,
     seed: SeedOpt = 7,
     log_level: LogOpt = "warning",
+    trusted_proxy: ProxyOpt = None,
 ) -> None:
     """Run the venue: engine + journal behind the native and Binance-compatible APIs."""
     config = VenueConfig(
         data_dir=data.expanduser().resolve(), admin_key=admin_key, journal=journal, market_maker=market_maker,
         feed=feed, demo_account=demo_account, rate_limit=rate_limit, funding_interval=funding_interval, seed=seed,
     )  # fmt: skip
-    _run(config, host, port, log_level, banner=True)
+    run_venue(config, host, port, log_level, trusted_proxy or [])
 
 
 @app.command()
@@ -94,17 +76,21 @@ def demo(
     admin_key: AdminOpt = None,
     seed: SeedOpt = 7,
     log_level: LogOpt = "warning",
+    trusted_proxy: ProxyOpt = None,
 ) -> None:
-    """Demo venue: moving markets, a market maker, a funded demo account (keys printed) and the dashboard."""
+    """Demo venue: moving markets, a market maker, a funded demo account and the dashboard (keys in the data
+    directory's demo-credentials.json and admin-key, printed only to a terminal)."""
     key = admin_key or os.environ.get("ISOMARGIN_ADMIN_KEY") or secrets.token_hex(16)
     config = VenueConfig(data_dir=data.expanduser().resolve(), admin_key=key, demo_account=True, seed=seed)
-    if admin_key is None and "ISOMARGIN_ADMIN_KEY" not in os.environ:
-        config.data_dir.mkdir(parents=True, exist_ok=True)
+    generated = admin_key is None and "ISOMARGIN_ADMIN_KEY" not in os.environ
+
+    def write_admin_key() -> None:  # runs after the bind, so a refused start leaves no data directory behind
         path = config.data_dir / "admin-key"
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as fh:
             fh.write(key + "\n")
-    _run(config, host, port, log_level, banner=True)
+
+    run_venue(config, host, port, log_level, trusted_proxy or [], after_data_dir=write_admin_key if generated else None)
 
 
 if __name__ == "__main__":

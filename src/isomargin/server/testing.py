@@ -103,7 +103,7 @@ class InProcessVenue(VenueClient):
     def __init__(self, config: VenueConfig, port: int | None = None) -> None:
         import uvicorn
 
-        from isomargin.server.app import create_app
+        from isomargin.server.app import create_app, server_config
 
         if config.admin_key is None:
             raise ValueError("InProcessVenue needs a config with an admin_key")
@@ -112,8 +112,9 @@ class InProcessVenue(VenueClient):
         self.base = f"http://127.0.0.1:{self.port}"
         ready: list[Venue] = []
         app = create_app(config, on_ready=ready.append)
-        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning",
-                                                    access_log=False, ws="websockets-sansio"))  # fmt: skip
+        settings = server_config(app)  # the CLI's settings (no proxy headers believed)
+        settings.host, settings.port = "127.0.0.1", self.port
+        self.server = uvicorn.Server(settings)
         self.thread = threading.Thread(target=self.server.run, name="isomargin-test-venue", daemon=True)
         self.thread.start()
         deadline = time.time() + 30
