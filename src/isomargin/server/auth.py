@@ -4,16 +4,21 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
 import math
+import re
 import threading
 import time
 from dataclasses import dataclass
+from typing import Any, Final
 from urllib.parse import parse_qsl
 
 from fastapi import Request
 
 from isomargin.server.errors import ApiError
-from isomargin.server.keys import KeyStore, verify
+from isomargin.server.keys import ApiKey, KeyStore, strip_signature, verify
+from isomargin.server.params import parse_int, reject_duplicates
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,55 +28,108 @@ class Principal:
     permissions: tuple[str, ...]
 
 
+API_KEY_MAX_CHARS: Final = 128  # issued keys are 64 hex chars; anything much longer is not a key
+SIGNATURE_CHARS: Final = 64  # hex of an HMAC-SHA256
+DEFAULT_RECV_WINDOW_MS: Final = 5000
+MAX_AHEAD_MS: Final = 1000  # Binance refuses a timestamp more than 1 s ahead of its clock
+_API_KEY = re.compile(f"[A-Za-z0-9]{{1,{API_KEY_MAX_CHARS}}}")
+_SIGNATURE = re.compile(f"[0-9a-fA-F]{{{SIGNATURE_CHARS}}}")
+
+
 def _auth_error(status: int, code: str, message: str, binance: int, bmsg: str | None = None) -> ApiError:
     return ApiError(status, code, message, binance, bmsg)
 
 
+def _is_form(raw: str, content_type: str) -> bool:
+    """Whether a body carries parameters: a form, or any body that is not JSON (Binance clients send forms)."""
+    return bool(raw) and ("form" in content_type or not raw.lstrip().startswith(("{", "[")))
+
+
 async def request_params(request: Request) -> tuple[str, str, dict[str, str]]:
-    """(raw query, raw body, merged parameters) — body parameters only for form bodies."""
+    """(raw query, raw body, merged parameters) — body parameters only for form bodies. A parameter sent twice
+    (in the query, in the body, or once in each) is refused: taking the first or the last would let a proxy and
+    the venue read different requests from the same bytes."""
     query = request.url.query
     raw = (await request.body()).decode("utf-8", "replace")
-    params = dict(parse_qsl(query, keep_blank_values=True))
-    ctype = request.headers.get("content-type", "")
-    if raw and ("form" in ctype or not raw.lstrip().startswith(("{", "["))):
-        params.update(parse_qsl(raw, keep_blank_values=True))
-    return query, raw, params
+    pairs = parse_qsl(query, keep_blank_values=True)
+    if _is_form(raw, request.headers.get("content-type", "")):
+        pairs += parse_qsl(raw, keep_blank_values=True)
+    reject_duplicates(pairs)
+    return query, raw, dict(pairs)
 
 
-async def authenticate(request: Request, keys: KeyStore, permission: str, recv_window_max: int) -> Principal:
-    """Check key, timestamp/recvWindow and signature, then the key's permission; raise ApiError if any fails."""
+def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    reject_duplicates(pairs)
+    return dict(pairs)
+
+
+async def no_duplicates(request: Request) -> None:
+    """A dependency of the native API: no query parameter twice, and no JSON object with a key twice (json.loads
+    keeps the last, other parsers the first)."""
+    await request_params(request)
+    raw = await request.body()
+    if raw.lstrip().startswith(b"{"):
+        with contextlib.suppress(ValueError):  # malformed JSON is the body validator's to report
+            json.loads(raw, object_pairs_hook=_no_duplicate_keys)
+
+
+def api_key_of(request: Request, keys: KeyStore) -> ApiKey:
+    """The request's key: ASCII letters and digits only (a header is Latin-1 text, and no key is anything else),
+    then known."""
     api_key = request.headers.get("x-mbx-apikey")
     if not api_key:
         raise _auth_error(401, "missing_api_key", "send your API key in the X-MBX-APIKEY header", -2014,
                           "API-key format invalid.")  # fmt: skip
+    if not _API_KEY.fullmatch(api_key):
+        raise _auth_error(401, "bad_api_key", f"an API key is 1..{API_KEY_MAX_CHARS} ASCII letters and digits",
+                          -2014, "API-key format invalid.")  # fmt: skip
     key = keys.get(api_key)
     if key is None:
         raise _auth_error(401, "invalid_api_key", "unknown API key", -2015,
                           "Invalid API-key, IP, or permissions for action.")  # fmt: skip
-    query, raw, params = await request_params(request)
+    return key
+
+
+def _check_time(params: dict[str, str], recv_window_max: int) -> None:
+    """timestamp and recvWindow through the integer grammar, then the window: at most 1 s ahead, at most
+    recvWindow behind."""
     ts_text = params.get("timestamp")
-    if ts_text is None or not ts_text.isdigit():
+    if not ts_text:
         raise _auth_error(400, "missing_timestamp", "a signed request needs a timestamp parameter (ms)", -1102,
                           "Mandatory parameter 'timestamp' was not sent, was empty/null, or malformed.")  # fmt: skip
-    recv_text = params.get("recvWindow", "5000")
+    ts = parse_int(ts_text, "timestamp")
+    recv_text = params.get("recvWindow") or str(DEFAULT_RECV_WINDOW_MS)
     try:
-        recv = int(recv_text)
-    except ValueError:
-        recv = -1
-    if not (0 < recv <= recv_window_max):
+        recv = parse_int(recv_text, "recvWindow", lo=1, hi=recv_window_max)
+    except ApiError as exc:
+        if exc.code != "bad_parameter":
+            raise
         raise _auth_error(400, "bad_recv_window", f"recvWindow must be 1..{recv_window_max} ms", -1131,
-                          "recvWindow must be less than 60000")  # fmt: skip
+                          "recvWindow must be less than 60000") from None  # fmt: skip
     now = int(time.time() * 1000)
-    ts = int(ts_text)
-    if ts > now + 1000:
+    if ts > now + MAX_AHEAD_MS:
         raise _auth_error(400, "timestamp_ahead", "timestamp is more than 1 s ahead of server time", -1021,
                           "Timestamp for this request was 1000ms ahead of the server's time.")  # fmt: skip
     if now - ts > recv:
         raise _auth_error(400, "timestamp_stale", "timestamp is outside the recvWindow", -1021,
                           "Timestamp for this request is outside of the recvWindow.")  # fmt: skip
-    if not verify(key.secret, query, raw):
+
+
+def _check_signature(secret: str, query: str, raw: str) -> None:
+    """The signature is 64 hex digits (checked before comparing: compare_digest takes ASCII only) over the query
+    string followed by the body."""
+    sig = strip_signature(query)[1] or strip_signature(raw)[1]
+    if sig is None or not _SIGNATURE.fullmatch(sig) or not verify(secret, query, raw):
         raise _auth_error(401, "bad_signature", "signature does not match (HMAC-SHA256 of query string + body)",
                           -1022, "Signature for this request is not valid.")  # fmt: skip
+
+
+async def authenticate(request: Request, keys: KeyStore, permission: str, recv_window_max: int) -> Principal:
+    """Check key, timestamp/recvWindow and signature, then the key's permission; raise ApiError if any fails."""
+    key = api_key_of(request, keys)
+    query, raw, params = await request_params(request)
+    _check_time(params, recv_window_max)
+    _check_signature(key.secret, query, raw)
     if permission not in key.permissions:
         raise _auth_error(403, "permission_denied", f"this API key lacks the '{permission}' permission", -2015,
                           "Invalid API-key, IP, or permissions for action.")  # fmt: skip

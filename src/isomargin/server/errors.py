@@ -9,6 +9,9 @@ Binance filter message (InvalidOrder), unknown order → -2013 (OrderNotFound).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, Final
+
+from pydantic import BaseModel, Field
 
 
 @dataclass
@@ -25,6 +28,39 @@ class ApiError(Exception):
 
     def fapi(self) -> dict[str, object]:
         return {"code": self.binance, "msg": self.binance_msg or self.message}
+
+
+class NativeError(BaseModel):
+    """The native API's error body."""
+
+    code: str = Field(description="machine-readable snake_case code", examples=["bad_number"])
+    message: str = Field(description="what was refused and why; quotes at most 64 chars of the input")
+
+
+class BinanceError(BaseModel):
+    """The /fapi error body, as Binance answers."""
+
+    code: int = Field(description="Binance's negative error code", examples=[-1100])
+    msg: str = Field(examples=["Illegal characters found in parameter 'quantity'; legal range is "
+                               "'^([0-9]{1,20})(\\.[0-9]{1,20})?$'."])  # fmt: skip
+
+
+# The error statuses either API answers, for the OpenAPI schema (each route lists them with its body).
+ERROR_STATUSES: Final[dict[int | str, str]] = {
+    400: "bad request: a value outside the input grammar, a missing or duplicated parameter, or refused by the engine",
+    401: "missing or unknown API key, bad signature, or bad operator key",
+    403: "the key lacks the permission, or operator endpoints are off",
+    404: "no such market, order, key or route",
+    409: "conflict: the client order id is already used by one of the account's orders (native API)",
+    429: "request weight above the per-minute limit (Retry-After says when to come back; 418 once banned)",
+    503: "the engine or the journal failed (engine_failed, journal_full): nothing more is acknowledged",
+    "4XX": "another client error: 418 once banned for continuing after 429s, 405 for a method a path lacks",
+}  # (a "4XX" entry also keeps FastAPI from listing a 422 the venue never sends: bad input is a 400)
+
+
+def error_responses(model: type[BaseModel]) -> dict[int | str, dict[str, Any]]:
+    """`responses=` for a FastAPI router or route: every error status with `model` as its body."""
+    return {status: {"model": model, "description": text} for status, text in ERROR_STATUSES.items()}
 
 
 def bad_request(message: str, code: str = "bad_request", binance: int = -1102) -> ApiError:

@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Final
 
 from isomargin.engine import (
     AdjustMargin,
@@ -24,7 +24,10 @@ from isomargin.server.fapi_base import (
     ZERO,
     b_algo,
     b_order,
+    choice,
+    decimal,
     find_order,
+    flag,
     integer,
     me,
     need,
@@ -34,9 +37,22 @@ from isomargin.server.fapi_base import (
     symbol_of,
 )
 from isomargin.server.native import place
-from isomargin.server.venue import MARGIN_MODE_NAMES, OPEN_STATUSES, Venue, dec, fmt, now_ms
+from isomargin.server.venue import MARGIN_MODE_NAMES, OPEN_STATUSES, Venue, fmt, now_ms
+from isomargin.server.views import POSITION_SIDES
 
 SYMBOL_CONFIG_MARGIN = {MarginMode.ISOLATED: "ISOLATED", MarginMode.CROSS: "CROSSED"}  # Binance's symbolConfig spelling
+MARGIN_TYPES: Final = {"ISOLATED": MarginMode.ISOLATED, "CROSSED": MarginMode.CROSS, "CROSS": MarginMode.CROSS}
+MARGIN_ADJUST_ADD: Final = 1  # positionMargin type: 1 adds, 2 removes (Binance)
+MARGIN_ADJUST_REMOVE: Final = 2
+ALGO_TYPES: Final = {"CONDITIONAL": "CONDITIONAL"}  # the only algoType Binance's algo endpoints take
+# Binance's incomeType values (a filter: any of them is accepted, the venue produces three).
+INCOME_TYPES: Final = {t: t for t in (
+    "TRANSFER", "WELCOME_BONUS", "REALIZED_PNL", "FUNDING_FEE", "COMMISSION", "INSURANCE_CLEAR",
+    "REFERRAL_KICKBACK", "COMMISSION_REBATE", "API_REBATE", "CONTEST_REWARD", "CROSS_COLLATERAL_TRANSFER",
+    "OPTIONS_PREMIUM_FEE", "OPTIONS_SETTLE_PROFIT", "INTERNAL_TRANSFER", "AUTO_EXCHANGE", "DELIVERED_SETTELMENT",
+    "COIN_SWAP_DEPOSIT", "COIN_SWAP_WITHDRAW", "POSITION_LIMIT_INCREASE_FEE", "STRATEGY_UMFUTURES_TRANSFER",
+    "FEE_RETURN", "BFUSD_REWARD",
+)}  # fmt: skip
 
 
 def _account(venue: Venue, account: int, v3: bool) -> dict[str, Any]:
@@ -224,11 +240,7 @@ async def leverage(venue: Venue, p: dict[str, str], who: Principal | None) -> An
 async def margin_type(venue: Venue, p: dict[str, str], who: Principal | None) -> Any:
     s = symbol_of(venue, p)
     assert s is not None
-    kind = need(p, "marginType").upper()
-    if kind not in ("ISOLATED", "CROSSED", "CROSS"):
-        raise ApiError(400, "bad_margin_type", "marginType must be ISOLATED or CROSSED", -4044,
-                       "Invalid marginType.")  # fmt: skip
-    mode = MarginMode.ISOLATED if kind == "ISOLATED" else MarginMode.CROSS
+    mode = choice(p, "marginType", MARGIN_TYPES, binance=-4044, msg="Invalid marginType.")
     if venue.read(lambda: q.setting(venue.engine, me(who), s)[0]) is mode:
         raise ApiError(400, "no_change", "margin type is already set", -4046, "No need to change margin type.")
     await venue.submit(SetMarginMode(me(who), s, mode))
@@ -242,7 +254,7 @@ async def get_dual(venue: Venue, p: dict[str, str], who: Principal | None) -> An
 
 @route("POST", "v1/positionSide/dual", auth="trade")
 async def set_dual(venue: Venue, p: dict[str, str], who: Principal | None) -> Any:
-    want = need(p, "dualSidePosition").lower() == "true"
+    want = flag(p, "dualSidePosition")
     if venue.read(lambda: q.account(venue.engine, me(who))["hedge_mode"]) == want:
         raise ApiError(400, "no_change", "position side is already set", -4059, "No need to change position side.")
     await venue.submit(SetPositionMode(me(who), want))
@@ -256,7 +268,7 @@ async def get_multi(venue: Venue, p: dict[str, str], who: Principal | None) -> A
 
 @route("POST", "v1/multiAssetsMargin", auth="trade")
 async def set_multi(venue: Venue, p: dict[str, str], who: Principal | None) -> Any:
-    if need(p, "multiAssetsMargin").lower() == "true":
+    if flag(p, "multiAssetsMargin"):
         raise ApiError(400, "not_supported", "multi-assets mode is not supported (USDT only)", -1130,
                        "Multi-Assets mode is not supported by this venue.")  # fmt: skip
     return ok()
@@ -266,18 +278,40 @@ async def set_multi(venue: Venue, p: dict[str, str], who: Principal | None) -> A
 async def position_margin(venue: Venue, p: dict[str, str], who: Principal | None) -> Any:
     s = symbol_of(venue, p)
     assert s is not None
-    amount = dec(need(p, "amount"), "amount")
-    kind = integer(p, "type", None, 1, 2)
-    if kind is None:
-        need(p, "type")
+    need(p, "amount")
+    amount = decimal(p, "amount")
+    need(p, "type")
+    kind = integer(p, "type", None, MARGIN_ADJUST_ADD, MARGIN_ADJUST_REMOVE)
+    pside = choice(p, "positionSide", POSITION_SIDES, PositionSide.BOTH, -4060, "Invalid position side.")
+    assert amount is not None
     if amount <= 0:
         raise ApiError(400, "bad_amount", "amount must be positive", -4055, "Amount must be positive.")
-    pside = PositionSide((p.get("positionSide") or "BOTH").upper())
-    await venue.submit(AdjustMargin(me(who), s, amount if kind == 1 else -amount, pside))
+    await venue.submit(AdjustMargin(me(who), s, amount if kind == MARGIN_ADJUST_ADD else -amount, pside))
     return {"amount": float(amount), "code": 200, "msg": "Successfully modify position margin.", "type": kind}
 
 
 # ================================================================ orders
+def _window(rows: list[dict[str, Any]], p: dict[str, str], id_name: str) -> list[dict[str, Any]]:
+    """Binance's order-history window: from an id onwards (oldest first), or created within startTime..endTime,
+    at most `limit` (the newest, when no id is given)."""
+    limit = integer(p, "limit", 500, 1, 1000) or 500
+    from_id, start, end = integer(p, id_name), integer(p, "startTime"), integer(p, "endTime")
+    rows = [r for r in rows if (from_id is None or r["order_id"] >= from_id)
+            and (start is None or r["created"] >= start) and (end is None or r["created"] <= end)]  # fmt: skip
+    return rows[:limit] if from_id is not None else rows[-limit:]
+
+
+def _cancellable(venue: Venue, account: int, p: dict[str, str], id_name: str, coid_name: str) -> dict[str, Any]:
+    """The order to cancel; one that does not exist (or is another account's) is Binance's -2011 on cancel,
+    while a malformed id keeps its own refusal."""
+    try:
+        return find_order(venue, account, p, id_name, coid_name)
+    except ApiError as exc:
+        if exc.code != "unknown_order":
+            raise
+        raise ApiError(400, "unknown_order", exc.message, -2011, "Unknown order sent.") from None
+
+
 @route("POST", "v1/order", auth="trade")
 async def new_order(venue: Venue, p: dict[str, str], who: Principal | None) -> Any:
     return b_order(await place(venue, me(who), p))
@@ -291,10 +325,7 @@ async def get_order(venue: Venue, p: dict[str, str], who: Principal | None) -> A
 @route("DELETE", "v1/order", auth="trade")
 async def cancel_order(venue: Venue, p: dict[str, str], who: Principal | None) -> Any:
     s = symbol_of(venue, p)
-    try:
-        rec = find_order(venue, me(who), p, "orderId", "origClientOrderId")
-    except ApiError as exc:
-        raise ApiError(400, "unknown_order", exc.message, -2011, "Unknown order sent.") from None
+    rec = _cancellable(venue, me(who), p, "orderId", "origClientOrderId")
     await venue.submit(CancelOrder(me(who), s or rec["symbol"], order_id=rec["order_id"]))
     return b_order(rec)
 
@@ -324,16 +355,13 @@ async def open_order(venue: Venue, p: dict[str, str], who: Principal | None) -> 
 @route("GET", "v1/allOrders", auth="read")
 async def all_orders(venue: Venue, p: dict[str, str], who: Principal | None) -> Any:
     s = symbol_of(venue, p)
-    limit = integer(p, "limit", 500, 1, 1000) or 500
-    return [b_order(r) for r in orders_of(venue, me(who), s, False, False)][-limit:]
+    rows = _window(orders_of(venue, me(who), s, False, False), p, "orderId")
+    return [b_order(r) for r in rows]
 
 
 @route("POST", "v1/algoOrder", auth="trade")
 async def new_algo(venue: Venue, p: dict[str, str], who: Principal | None) -> Any:
-    algo_type = p.get("algoType", "CONDITIONAL").upper()
-    if algo_type != "CONDITIONAL":
-        raise ApiError(400, "bad_algo_type", "only algoType CONDITIONAL is supported", -1130,
-                       "Invalid data sent for a parameter 'algoType'.")  # fmt: skip
+    choice(p, "algoType", ALGO_TYPES, "CONDITIONAL", msg="Invalid data sent for a parameter 'algoType'.")
     params = dict(p)
     if "orderType" in params and "type" not in params:
         params["type"] = params["orderType"]
@@ -347,10 +375,7 @@ async def get_algo(venue: Venue, p: dict[str, str], who: Principal | None) -> An
 
 @route("DELETE", "v1/algoOrder", auth="trade")
 async def cancel_algo(venue: Venue, p: dict[str, str], who: Principal | None) -> Any:
-    try:
-        rec = find_order(venue, me(who), p, "algoId", "clientAlgoId")
-    except ApiError as exc:
-        raise ApiError(400, "unknown_order", exc.message, -2011, "Unknown order sent.") from None
+    rec = _cancellable(venue, me(who), p, "algoId", "clientAlgoId")
     await venue.submit(CancelOrder(me(who), rec["symbol"], order_id=rec["order_id"]))
     return {"algoId": rec["order_id"], "clientAlgoId": rec.get("client_order_id") or "", "code": "200",
             "msg": "success"}  # fmt: skip
@@ -373,21 +398,24 @@ async def open_algo(venue: Venue, p: dict[str, str], who: Principal | None) -> A
 @route("GET", "v1/allAlgoOrders", auth="read")
 async def all_algo(venue: Venue, p: dict[str, str], who: Principal | None) -> Any:
     s = symbol_of(venue, p, required=False)
-    limit = integer(p, "limit", 500, 1, 1000) or 500
-    return [b_algo(r) for r in orders_of(venue, me(who), s, True, False)][-limit:]
+    rows = _window(orders_of(venue, me(who), s, True, False), p, "algoId")
+    return [b_algo(r) for r in rows]
 
 
 @route("GET", "v1/userTrades", auth="read")
 async def user_trades(venue: Venue, p: dict[str, str], who: Principal | None) -> Any:
     s = symbol_of(venue, p, required=False)
     limit = integer(p, "limit", 500, 1, 1000) or 500
-    oid = integer(p, "orderId")
+    oid, from_id = integer(p, "orderId"), integer(p, "fromId")
     start, end = integer(p, "startTime"), integer(p, "endTime")
     rows = venue.read(lambda: [
         r for r in venue.history.user_trades.get(me(who), ())
         if (s is None or r["symbol"] == s) and (oid is None or r["order_id"] == oid)
+        and (from_id is None or r["id"] >= from_id)
         and (start is None or r["time"] >= start) and (end is None or r["time"] <= end)
     ])  # fmt: skip
+    if from_id is not None:  # Binance: the trades from that id onwards, oldest first
+        rows = rows[:limit]
     return [{
         "buyer": r["side"] is OrderSide.BUY, "commission": fmt(r["fee"]), "commissionAsset": "USDT", "id": r["id"],
         "maker": r["maker"], "orderId": r["order_id"], "price": fmt(r["price"]), "qty": fmt(r["qty"]),
@@ -399,7 +427,7 @@ async def user_trades(venue: Venue, p: dict[str, str], who: Principal | None) ->
 @route("GET", "v1/income", auth="read")
 async def income(venue: Venue, p: dict[str, str], who: Principal | None) -> Any:
     s = symbol_of(venue, p, required=False)
-    kind = p.get("incomeType")
+    kind = choice(p, "incomeType", INCOME_TYPES, "") or None
     limit = integer(p, "limit", 100, 1, 1000) or 100
     start, end = integer(p, "startTime"), integer(p, "endTime")
     rows = venue.read(lambda: [

@@ -5,22 +5,31 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
 from isomargin.engine import OrderStatus, OrderType
-from isomargin.server.auth import Principal, authenticate, request_params
-from isomargin.server.errors import ApiError
+from isomargin.server.auth import Principal, api_key_of, authenticate, request_params
+from isomargin.server.errors import ApiError, BinanceError, error_responses
+from isomargin.server.params import (
+    parse_bool,
+    parse_client_id,
+    parse_decimal,
+    parse_enum,
+    parse_int,
+    parse_symbol,
+)
 from isomargin.server.venue import OPEN_STATUSES, Venue, fmt
 
 router = APIRouter()
 Handler = Callable[[Venue, dict[str, str], Principal | None], Awaitable[Any]]
 ZERO = Decimal(0)
+T = TypeVar("T")
 ORDER_TYPES = ["LIMIT", "MARKET", "STOP", "STOP_MARKET", "TAKE_PROFIT", "TAKE_PROFIT_MARKET", "TRAILING_STOP_MARKET"]
 
 
@@ -42,7 +51,10 @@ def route(method: str, *paths: str, auth: str | None = None) -> Callable[[Handle
     return deco
 
 
-@router.api_route("/fapi/{version}/{path:path}", methods=["GET", "POST", "PUT", "DELETE"], include_in_schema=False)
+FAPI_DOC = ("Binance USDⓈ-M compatible endpoints (the paths, parameters and answers of Binance's futures API, e.g. "
+            "v1/order, v2/account); errors are Binance's {code, msg}.")  # fmt: skip
+
+
 async def dispatch(request: Request, version: str, path: str) -> Response:
     venue: Venue = request.app.state.venue
     r = ROUTES.get((request.method, f"{version}/{path}"))
@@ -51,15 +63,18 @@ async def dispatch(request: Request, version: str, path: str) -> Response:
                        f"Path /fapi/{version}/{path}, Method {request.method} is invalid")  # fmt: skip
     who = None
     if r.auth == "key":
-        key = venue.keys.get(request.headers.get("x-mbx-apikey", ""))
-        if key is None:
-            raise ApiError(401, "invalid_api_key", "unknown API key", -2015,
-                           "Invalid API-key, IP, or permissions for action.")  # fmt: skip
+        key = api_key_of(request, venue.keys)
         who = Principal(key.account, key.key, key.permissions)
     elif r.auth is not None:
         who = await authenticate(request, venue.keys, r.auth, venue.config.recv_window_max)
-    _, _, params = await request_params(request)
+    _, _, params = await request_params(request)  # refuses a parameter sent twice (-1101)
     return JSONResponse(await r.fn(venue, params, who))
+
+
+for _method in ("GET", "POST", "PUT", "DELETE"):  # one documented operation per method (one id each)
+    router.add_api_route("/fapi/{version}/{path:path}", dispatch, methods=[_method], tags=["fapi"],
+                         summary=f"Binance USDⓈ-M compatible {_method}", description=FAPI_DOC,
+                         name=f"fapi_{_method.lower()}", responses=error_responses(BinanceError))  # fmt: skip
 
 
 # ================================================================ helpers
@@ -77,30 +92,46 @@ def symbol_of(venue: Venue, p: dict[str, str], required: bool = True) -> str | N
         if required:
             need(p, "symbol")
         return None
-    s = s.upper()
+    s = parse_symbol(s)
     if not venue.listed(s):
         raise ApiError(400, "unknown_symbol", f"no market {s!r}", -1121, "Invalid symbol.")
     return s
 
 
 def integer(p: dict[str, str], name: str, default: int | None = None, lo: int = 0, hi: int = 10**15) -> int | None:
+    """An integer parameter through the edge grammar (ASCII digits, lo..hi); empty or absent gives `default`."""
     v = p.get(name)
     if v is None or v == "":
         return default
-    try:
-        n = int(v)
-    except ValueError:
-        raise ApiError(
-            400,
-            "bad_parameter",
-            f"{name} must be an integer",
-            -1100,
-            f"Illegal characters found in parameter '{name}'; legal range is '^[0-9]{{1,20}}$'.",
-        ) from None
-    if not lo <= n <= hi:
-        raise ApiError(400, "bad_parameter", f"{name} out of range {lo}..{hi}", -1130,
-                       f"Invalid data sent for a parameter '{name}'.")  # fmt: skip
-    return n
+    return parse_int(v, name, lo=lo, hi=hi)
+
+
+def decimal(p: dict[str, str], name: str, *, signed: bool = False) -> Decimal | None:
+    """A decimal parameter through the edge grammar; empty or absent gives None."""
+    v = p.get(name)
+    return None if v is None or v == "" else parse_decimal(v, name, signed=signed)
+
+
+def flag(p: dict[str, str], name: str, default: bool | None = None) -> bool:
+    """true or false (any ASCII case); absent gives `default`, or -1102 when there is none."""
+    v = p.get(name)
+    if v is None or v == "":
+        if default is None:
+            need(p, name)
+        return bool(default)
+    return parse_bool(v, name)
+
+
+def choice(p: dict[str, str], name: str, table: Mapping[str, T], default: T | None = None, binance: int = -1130,
+           msg: str | None = None) -> T:  # fmt: skip
+    """One of `table`'s keys (any ASCII case); absent gives `default`, or -1102 when there is none."""
+    v = p.get(name)
+    if v is None or v == "":
+        if default is None:
+            need(p, name)
+        assert default is not None
+        return default
+    return parse_enum(v, table, name, binance=binance, binance_msg=msg)
 
 
 def me(who: Principal | None) -> int:
@@ -160,7 +191,7 @@ def b_algo(rec: dict[str, Any]) -> dict[str, Any]:
 
 def find_order(venue: Venue, account: int, p: dict[str, str], id_name: str, coid_name: str) -> dict[str, Any]:
     oid = integer(p, id_name)
-    coid = p.get(coid_name)
+    coid = parse_client_id(p[coid_name], coid_name) if p.get(coid_name) else None
     if oid is None and not coid:
         raise ApiError(400, "missing_parameter", f"send {id_name} or {coid_name}", -1102,
                        f"Param '{id_name}' or '{coid_name}' must be sent, but both were empty/null!")  # fmt: skip

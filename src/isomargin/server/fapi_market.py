@@ -13,6 +13,7 @@ from isomargin.server.auth import Principal
 from isomargin.server.errors import ApiError
 from isomargin.server.fapi_base import ORDER_TYPES, ZERO, integer, me, need, route, symbol_of
 from isomargin.server.native import INTERVALS
+from isomargin.server.params import echo
 from isomargin.server.venue import MINUTE, Venue, fmt, now_ms
 
 
@@ -101,9 +102,9 @@ async def trades(venue: Venue, p: dict[str, str], who: Principal | None) -> Any:
 def _klines(venue: Venue, p: dict[str, str], kind: str) -> Any:
     s = symbol_of(venue, p)
     interval = need(p, "interval")
-    if interval not in INTERVALS:
-        raise ApiError(400, "bad_interval", f"interval must be one of {', '.join(INTERVALS)}", -1120,
-                       "Invalid interval.")  # fmt: skip
+    if interval not in INTERVALS:  # case matters: 1m is a minute, 1M a month
+        raise ApiError(400, "bad_interval", f"interval must be one of {', '.join(INTERVALS)}, got {echo(interval)}",
+                       -1120, "Invalid interval.")  # fmt: skip
     ms = INTERVALS[interval] * MINUTE
     limit = integer(p, "limit", 500, 1, 1500) or 500
     start, end = integer(p, "startTime"), integer(p, "endTime")
@@ -236,8 +237,15 @@ async def funding_info(venue: Venue, p: dict[str, str], who: Principal | None) -
 
 @route("GET", "v1/forceOrders", auth="read")
 async def force_orders(venue: Venue, p: dict[str, str], who: Principal | None) -> Any:
-    rows = venue.read(lambda: [r for r in venue.history.liquidations if r["account"] == me(who)])
-    return rows
+    s = symbol_of(venue, p, required=False)
+    limit = integer(p, "limit", 50, 1, 100) or 50
+    start, end = integer(p, "startTime"), integer(p, "endTime")
+    rows = venue.read(lambda: [
+        r for r in venue.history.liquidations
+        if r["account"] == me(who) and (s is None or r["symbol"] == s)
+        and (start is None or r["time"] >= start) and (end is None or r["time"] <= end)
+    ])  # fmt: skip
+    return rows[-limit:]
 
 
 # ================================================================ account

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hmac
 import time
 from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Final, Literal
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request
 from pydantic import BaseModel, Field
@@ -32,24 +32,44 @@ from isomargin.engine import (
 from isomargin.engine import queries as q
 from isomargin.engine.commands import FundInsurance, SetMarketStatus
 from isomargin.engine.events import FundingPaid, OrderUpdated
-from isomargin.server.auth import Principal, authenticate
-from isomargin.server.errors import ApiError
+from isomargin.server.auth import Principal, authenticate, no_duplicates
+from isomargin.server.errors import ApiError, NativeError, error_responses
+from isomargin.server.params import (
+    bool_field,
+    client_id_field,
+    decimal_field,
+    int_field,
+    parse_symbol,
+    symbol_field,
+)
 from isomargin.server.venue import (
     MARGIN_MODE_NAMES,
     MINUTE,
     OPEN_STATUSES,
     Venue,
-    dec,
     event_row,
     jsonable,
     now_ms,
 )
 from isomargin.server.views import max_removable, order_command, position_views
 
-router = APIRouter(prefix="/api/v1")
+router = APIRouter(prefix="/api/v1", dependencies=[Depends(no_duplicates)], responses=error_responses(NativeError))
 INTERVALS = {"1m": 1, "3m": 3, "5m": 5, "15m": 15, "30m": 30, "1h": 60, "2h": 120, "4h": 240, "6h": 360,
              "8h": 480, "12h": 720, "1d": 1440}  # fmt: skip
-Symbol = Annotated[str, Path(description="market symbol, e.g. BTCUSDT", max_length=20)]
+MAX_PAGE: Final = 1000  # rows a listing returns at most
+# Every number and symbol goes through the edge grammar (isomargin.server.params), not pydantic's coercion.
+Symbol = Annotated[str, Path(description="market symbol, e.g. BTCUSDT"), symbol_field()]
+OptSymbol = Annotated[str | None, Query(description="market symbol"), symbol_field().or_none()]
+OrderId = Annotated[int, Path(description="the order's id"), int_field("order_id", 1)]
+Amount = Annotated[Decimal, decimal_field("amount", example="100")]
+Limit = Annotated[int, Query(description=f"rows, 1..{MAX_PAGE}"), int_field("limit", 1, MAX_PAGE)]
+MAX_KLINES: Final = 1500
+KlineLimit = Annotated[int, Query(description=f"candles, 1..{MAX_KLINES}"), int_field("limit", 1, MAX_KLINES)]
+MAX_BINS: Final = 200
+# Refusals that are a clash with an existing order rather than a bad request: 409 on the native API (the /fapi
+# answer stays Binance's 400 -4015, which ccxt maps).
+CONFLICTS: Final = frozenset({"duplicate_client_order_id", "idempotency_key_reused"})
+PositionSideName = Literal["BOTH", "LONG", "SHORT"]
 
 
 def venue_of(request: Request) -> Venue:
@@ -61,8 +81,8 @@ def need(permission: str) -> Any:
     async def dependency(
         request: Request,
         x_mbx_apikey: Annotated[str | None, Header(alias="X-MBX-APIKEY", description="API key")] = None,
-        timestamp: Annotated[int | None, Query(description="client time, ms")] = None,
-        recvWindow: Annotated[int | None, Query(description="validity window, ms (default 5000)")] = None,
+        timestamp: Annotated[str | None, Query(description="client time, ms (ASCII digits)")] = None,
+        recvWindow: Annotated[str | None, Query(description="validity window, ms (default 5000)")] = None,
         signature: Annotated[str | None, Query(description="hex HMAC-SHA256 of query string + body")] = None,
     ) -> Principal:
         venue = venue_of(request)
@@ -95,9 +115,9 @@ Operator = Annotated[None, operator()]
 
 
 def market(venue: Venue, symbol: str) -> str:
-    s = symbol.upper()
+    s = parse_symbol(symbol)
     if not venue.listed(s):
-        raise ApiError(404, "unknown_symbol", f"no market {symbol!r}", -1121, "Invalid symbol.")
+        raise ApiError(404, "unknown_symbol", f"no market {s!r}", -1121, "Invalid symbol.")
     return s
 
 
@@ -137,7 +157,7 @@ async def markets(request: Request) -> list[dict[str, Any]]:
 
 
 @router.get("/markets/{symbol}/book", tags=["market data"], summary="Order book (aggregated levels)")
-async def book(request: Request, symbol: Symbol, limit: Annotated[int, Query(ge=1, le=1000)] = 50) -> dict[str, Any]:
+async def book(request: Request, symbol: Symbol, limit: Limit = 50) -> dict[str, Any]:
     venue = venue_of(request)
     s = market(venue, symbol)
     bids, asks = venue.read(lambda: venue.book(s, limit))
@@ -145,7 +165,7 @@ async def book(request: Request, symbol: Symbol, limit: Annotated[int, Query(ge=
 
 
 @router.get("/markets/{symbol}/trades", tags=["market data"], summary="Recent public trades")
-async def trades(request: Request, symbol: Symbol, limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> Any:
+async def trades(request: Request, symbol: Symbol, limit: Limit = 100) -> Any:
     venue = venue_of(request)
     s = market(venue, symbol)
     rows = list(venue.history.trades.get(s, ()))[-limit:]
@@ -158,7 +178,7 @@ async def klines(
     symbol: Symbol,
     interval: Annotated[str, Query(pattern="^(1m|3m|5m|15m|30m|1h|2h|4h|6h|8h|12h|1d)$")] = "1m",
     price: Literal["last", "mark", "index"] = "last",
-    limit: Annotated[int, Query(ge=1, le=1500)] = 500,
+    limit: KlineLimit = 500,
 ) -> Any:
     venue = venue_of(request)
     s = market(venue, symbol)
@@ -182,7 +202,7 @@ async def ticker(request: Request, symbol: Symbol) -> Any:
 
 
 @router.get("/markets/{symbol}/funding-rates", tags=["market data"], summary="Funding rate history")
-async def funding_rates(request: Request, symbol: Symbol, limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> Any:
+async def funding_rates(request: Request, symbol: Symbol, limit: Limit = 100) -> Any:
     venue = venue_of(request)
     s = market(venue, symbol)
     return jsonable(list(venue.history.funding.get(s, ()))[-limit:])
@@ -193,12 +213,17 @@ async def funding_rates(request: Request, symbol: Symbol, limit: Annotated[int, 
 async def liquidation_map(
     request: Request,
     symbol: Symbol,
-    bins: Annotated[int, Query(ge=2, le=200)] = 40,
-    range_: Annotated[float, Query(alias="range", gt=0, le=1, description="window: ± this fraction of mark")] = 0.5,
+    bins: Annotated[int, Query(description=f"2..{MAX_BINS}"), int_field("bins", 2, MAX_BINS)] = 40,
+    span: Annotated[
+        Decimal,
+        Query(alias="range", description="window: ± this fraction of mark, in (0, 1]"),
+        decimal_field("range", example="0.5"),
+    ] = Decimal("0.5"),
 ) -> Any:
     venue = venue_of(request)
     s = market(venue, symbol)
-    span = Decimal(str(range_))  # a display window, not money: the query's float only picks the bin edges
+    if not 0 < span <= 1:
+        raise ApiError(400, "bad_parameter", f"range must be in (0, 1], got {span}", -1130)
     return jsonable(venue.read(lambda: venue.liquidation_map(s, bins, span)))
 
 
@@ -211,11 +236,11 @@ async def insurance(request: Request, asset: Annotated[str, Query(pattern="^[A-Z
 @router.get("/liquidations", tags=["market data"], summary="Liquidation and ADL history (all accounts)")
 async def liquidations(
     request: Request,
-    symbol: Annotated[str | None, Query(max_length=20)] = None,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    symbol: OptSymbol = None,
+    limit: Limit = 100,
 ) -> Any:
     venue = venue_of(request)
-    rows = [r for r in venue.history.liquidations if symbol is None or r["symbol"] == symbol.upper()]
+    rows = [r for r in venue.history.liquidations if symbol is None or r["symbol"] == symbol]
     return jsonable(rows[-limit:])
 
 
@@ -250,14 +275,14 @@ async def get_positions(request: Request, who: Read) -> Any:
 
 
 class MarginIn(BaseModel):
-    amount: str = Field(description="amount of USDT (decimal string), > 0", examples=["100"])
+    amount: Amount = Field(description="amount of USDT (decimal string), > 0")
     type: Literal["add", "remove"] = "add"
-    position_side: Literal["BOTH", "LONG", "SHORT"] = "BOTH"
+    position_side: PositionSideName = "BOTH"
 
 
 @router.get("/positions/{symbol}/margin", tags=["positions"], summary="Isolated margin and the maximum removable")
 async def get_margin(request: Request, symbol: Symbol, who: Read,
-                     position_side: Literal["BOTH", "LONG", "SHORT"] = "BOTH") -> Any:  # fmt: skip
+                     position_side: PositionSideName = "BOTH") -> Any:  # fmt: skip
     venue = venue_of(request)
     s = market(venue, symbol)
     e = venue.engine
@@ -269,7 +294,7 @@ async def get_margin(request: Request, symbol: Symbol, who: Read,
 async def post_margin(request: Request, symbol: Symbol, body: MarginIn, who: Trade) -> Any:
     venue = venue_of(request)
     s = market(venue, symbol)
-    amount = dec(body.amount, "amount")
+    amount = body.amount
     if amount <= 0:
         raise ApiError(400, "bad_amount", "amount must be greater than zero", -4055, "Amount must be positive.")
     signed = amount if body.type == "add" else -amount
@@ -280,18 +305,21 @@ async def post_margin(request: Request, symbol: Symbol, body: MarginIn, who: Tra
     return jsonable(pos[0] if pos else {})
 
 
+MAX_LEVERAGE: Final = 1000  # above every venue's table; the engine refuses what the symbol's tiers do not allow
+
+
 class LeverageIn(BaseModel):
-    symbol: str = Field(max_length=20)
-    leverage: int = Field(ge=1, le=1000)
+    symbol: Annotated[str, symbol_field()]
+    leverage: Annotated[int, int_field("leverage", 1, MAX_LEVERAGE)]
 
 
 class MarginModeIn(BaseModel):
-    symbol: str = Field(max_length=20)
+    symbol: Annotated[str, symbol_field()]
     mode: Literal["isolated", "cross", "ISOLATED", "CROSS"]
 
 
 class PositionModeIn(BaseModel):
-    hedge_mode: bool
+    hedge_mode: Annotated[bool, bool_field("hedge_mode")]
 
 
 @router.post("/settings/leverage", tags=["settings"], summary="Set leverage for a symbol")
@@ -318,21 +346,25 @@ async def set_position_mode(request: Request, body: PositionModeIn, who: Trade) 
 
 
 # ================================================================ orders
+def _opt_decimal(what: str, example: str = "1") -> Any:
+    return decimal_field(what, example=example).or_none()
+
+
 class OrderIn(BaseModel):
-    symbol: str = Field(max_length=20, examples=["BTCUSDT"])
+    symbol: Annotated[str, symbol_field()]
     side: Literal["BUY", "SELL"]
     type: Literal["LIMIT", "MARKET", "STOP", "STOP_MARKET", "TAKE_PROFIT", "TAKE_PROFIT_MARKET", "TRAILING_STOP_MARKET"]
-    quantity: str | None = Field(None, max_length=40, examples=["0.01"])
-    price: str | None = Field(None, max_length=40)
-    stop_price: str | None = Field(None, max_length=40)
+    quantity: Annotated[Decimal | None, _opt_decimal("quantity", "0.01")] = None
+    price: Annotated[Decimal | None, _opt_decimal("price", "60000")] = None
+    stop_price: Annotated[Decimal | None, _opt_decimal("stop_price", "58000")] = None
     time_in_force: Literal["GTC", "IOC", "FOK", "GTX"] = "GTC"
-    reduce_only: bool = False
-    close_position: bool = False
-    position_side: Literal["BOTH", "LONG", "SHORT"] = "BOTH"
-    client_order_id: str | None = Field(None, min_length=1, max_length=36, pattern=r"^[.A-Za-z0-9:/_-]+$")
+    reduce_only: Annotated[bool, bool_field("reduce_only")] = False
+    close_position: Annotated[bool, bool_field("close_position")] = False
+    position_side: PositionSideName = "BOTH"
+    client_order_id: Annotated[str | None, client_id_field("client_order_id").or_none()] = None
     working_type: Literal["MARK_PRICE", "CONTRACT_PRICE"] = "CONTRACT_PRICE"
-    callback_rate: str | None = Field(None, max_length=20)
-    activation_price: str | None = Field(None, max_length=40)
+    callback_rate: Annotated[Decimal | None, _opt_decimal("callback_rate")] = None
+    activation_price: Annotated[Decimal | None, _opt_decimal("activation_price", "70000")] = None
 
 
 async def place(venue: Venue, account: int, params: dict[str, Any]) -> dict[str, Any]:
@@ -359,19 +391,24 @@ async def post_order(request: Request, body: OrderIn, who: Trade) -> Any:
         "newClientOrderId": body.client_order_id, "workingType": body.working_type,
         "callbackRate": body.callback_rate, "activationPrice": body.activation_price,
     }  # fmt: skip
-    return jsonable(await place(venue, who.account, params))
+    try:
+        return jsonable(await place(venue, who.account, params))
+    except ApiError as exc:
+        if exc.code not in CONFLICTS:
+            raise
+        raise ApiError(409, exc.code, exc.message, exc.binance, exc.binance_msg) from None
 
 
 @router.get("/orders", tags=["orders"], summary="Open orders, or all recent orders with status=all")
 async def get_orders(
     request: Request,
     who: Read,
-    symbol: Annotated[str | None, Query(max_length=20)] = None,
+    symbol: OptSymbol = None,
     status: Literal["open", "all"] = "open",
-    limit: Annotated[int, Query(ge=1, le=1000)] = 500,
+    limit: Limit = 500,
 ) -> Any:
     venue = venue_of(request)
-    sym = symbol.upper() if symbol else None
+    sym = symbol
     rows = [
         r for r in venue.history.orders.values()
         if r["account"] == who.account and (sym is None or r["symbol"] == sym)
@@ -388,12 +425,12 @@ def own_order(venue: Venue, account: int, order_id: int) -> dict[str, Any]:
 
 
 @router.get("/orders/{order_id}", tags=["orders"], summary="One order")
-async def get_order(request: Request, order_id: Annotated[int, Path(ge=1)], who: Read) -> Any:
+async def get_order(request: Request, order_id: OrderId, who: Read) -> Any:
     return jsonable(own_order(venue_of(request), who.account, order_id))
 
 
 @router.delete("/orders/{order_id}", tags=["orders"], summary="Cancel an order")
-async def delete_order(request: Request, order_id: Annotated[int, Path(ge=1)], who: Trade) -> Any:
+async def delete_order(request: Request, order_id: OrderId, who: Trade) -> Any:
     venue = venue_of(request)
     rec = own_order(venue, who.account, order_id)
     await venue.submit(CancelOrder(who.account, rec["symbol"], order_id=order_id))
@@ -401,7 +438,7 @@ async def delete_order(request: Request, order_id: Annotated[int, Path(ge=1)], w
 
 
 @router.delete("/orders", tags=["orders"], summary="Cancel all open orders of a symbol")
-async def delete_orders(request: Request, symbol: Annotated[str, Query(max_length=20)], who: Trade) -> Any:
+async def delete_orders(request: Request, symbol: Annotated[str, Query(), symbol_field()], who: Trade) -> Any:
     venue = venue_of(request)
     s = market(venue, symbol)
     await venue.submit(CancelAllOrders(who.account, s))
@@ -409,7 +446,7 @@ async def delete_orders(request: Request, symbol: Annotated[str, Query(max_lengt
 
 
 @router.get("/fills", tags=["history"], summary="The account's fills")
-async def fills(request: Request, who: Read, limit: Annotated[int, Query(ge=1, le=1000)] = 500) -> Any:
+async def fills(request: Request, who: Read, limit: Limit = 500) -> Any:
     venue = venue_of(request)
     return jsonable(list(venue.history.user_trades.get(who.account, ()))[-limit:])
 
@@ -421,7 +458,7 @@ async def funding(request: Request, who: Read) -> Any:
 
 
 @router.get("/income", tags=["history"], summary="Realised PnL, commissions and funding as income rows")
-async def income(request: Request, who: Read, limit: Annotated[int, Query(ge=1, le=1000)] = 500) -> Any:
+async def income(request: Request, who: Read, limit: Limit = 500) -> Any:
     venue = venue_of(request)
     return jsonable(list(venue.history.income.get(who.account, ()))[-limit:])
 
@@ -446,43 +483,50 @@ async def listen_key(request: Request, who: Read) -> Any:
 
 
 # ================================================================ operator
+AccountNo = Annotated[int, int_field("account", 1)]
+
+
 class AccountIn(BaseModel):
-    hedge_mode: bool = False
-    deposit: str | None = Field(None, max_length=40, description="USDT to deposit right away")
-    api_key: bool = Field(True, description="also create an API key (read, trade)")
+    hedge_mode: Annotated[bool, bool_field("hedge_mode")] = False
+    deposit: Annotated[Decimal | None, _opt_decimal("deposit", "10000")] = Field(
+        None, description="USDT to deposit right away"
+    )
+    api_key: Annotated[bool, bool_field("api_key")] = Field(True, description="also create an API key (read, trade)")
 
 
 class KeyIn(BaseModel):
-    account: int = Field(ge=1)
+    account: AccountNo
     permissions: list[Literal["read", "trade", "operator"]] = Field(["read", "trade"], min_length=1, max_length=3)
     label: str = Field("", max_length=64)
 
 
 class MoneyIn(BaseModel):
-    account: int = Field(ge=1)
-    amount: str = Field(max_length=40)
+    account: AccountNo
+    amount: Amount
     asset: str = Field("USDT", pattern="^[A-Z0-9]{1,12}$")
 
 
 class MarkIn(BaseModel):
-    symbol: str = Field(max_length=20)
-    price: str | None = Field(None, max_length=40, description="sets index and mark")
-    mark: str | None = Field(None, max_length=40)
-    index: str | None = Field(None, max_length=40)
+    symbol: Annotated[str, symbol_field()]
+    price: Annotated[Decimal | None, _opt_decimal("price", "60000")] = Field(None, description="sets index and mark")
+    mark: Annotated[Decimal | None, _opt_decimal("mark", "60000")] = None
+    index: Annotated[Decimal | None, _opt_decimal("index", "60000")] = None
 
 
 class FundingIn(BaseModel):
-    symbol: str = Field(max_length=20)
-    rate: str = Field(max_length=40, description="fraction, e.g. 0.0001; longs pay a positive rate")
+    symbol: Annotated[str, symbol_field()]
+    rate: Annotated[Decimal, decimal_field("rate", signed=True, example="0.0001")] = Field(
+        description="fraction, e.g. 0.0001; longs pay a positive rate"
+    )
 
 
 class PauseIn(BaseModel):
-    symbol: str = Field(max_length=20)
-    paused: bool = True
+    symbol: Annotated[str, symbol_field()]
+    paused: Annotated[bool, bool_field("paused")] = True
 
 
 class InsuranceIn(BaseModel):
-    amount: str = Field(max_length=40)
+    amount: Amount
     asset: str = Field("USDT", pattern="^[A-Z0-9]{1,12}$")
 
 
@@ -491,8 +535,8 @@ async def admin_account(request: Request, body: AccountIn, _: Operator) -> Any:
     venue = venue_of(request)
     acct = await venue.create_account(body.hedge_mode)
     out: dict[str, Any] = {"account": acct}
-    if body.deposit:
-        await venue.submit(Deposit(acct, "USDT", dec(body.deposit, "deposit")))
+    if body.deposit is not None:
+        await venue.submit(Deposit(acct, "USDT", body.deposit))
     if body.api_key:
         key = venue.keys.create(acct, ("read", "trade"))
         out.update(apiKey=key.key, secret=key.secret, permissions=list(key.permissions))
@@ -512,7 +556,9 @@ async def admin_key(request: Request, body: KeyIn, _: Operator) -> Any:
 
 
 @router.get("/admin/api-keys", tags=["operator"], summary="API keys (never their secrets)")
-async def admin_keys(request: Request, _: Operator, account: Annotated[int | None, Query(ge=1)] = None) -> Any:
+async def admin_keys(
+    request: Request, _: Operator, account: Annotated[int | None, Query(), int_field("account", 1).or_none()] = None
+) -> Any:
     return [k.public() for k in venue_of(request).keys.of_account(account)]
 
 
@@ -526,14 +572,14 @@ async def admin_revoke(request: Request, key: Annotated[str, Path(max_length=128
 @router.post("/admin/deposit", tags=["operator"], summary="Deposit into an account's wallet")
 async def admin_deposit(request: Request, body: MoneyIn, _: Operator) -> Any:
     venue = venue_of(request)
-    await venue.submit(Deposit(body.account, body.asset, dec(body.amount, "amount")))
+    await venue.submit(Deposit(body.account, body.asset, body.amount))
     return jsonable(venue.read(lambda: q.balances(venue.engine, body.account, body.asset)))
 
 
 @router.post("/admin/withdraw", tags=["operator"], summary="Withdraw from an account's wallet")
 async def admin_withdraw(request: Request, body: MoneyIn, _: Operator) -> Any:
     venue = venue_of(request)
-    await venue.submit(Withdraw(body.account, body.asset, dec(body.amount, "amount")))
+    await venue.submit(Withdraw(body.account, body.asset, body.amount))
     return jsonable(venue.read(lambda: q.balances(venue.engine, body.account, body.asset)))
 
 
@@ -541,11 +587,11 @@ async def admin_withdraw(request: Request, body: MoneyIn, _: Operator) -> Any:
 async def admin_mark(request: Request, body: MarkIn, _: Operator) -> Any:
     venue = venue_of(request)
     s = market(venue, body.symbol)
-    mark = body.mark or body.price
+    mark = body.mark if body.mark is not None else body.price
     if mark is None:
         raise ApiError(400, "missing_parameter", "give price (index and mark) or mark", -1102)
-    index = body.index or body.price
-    events = await venue.submit(SetMarkPrice(s, dec(mark, "mark"), dec(index, "index") if index is not None else None))
+    index = body.index if body.index is not None else body.price
+    events = await venue.submit(SetMarkPrice(s, mark, index))
     return jsonable({"symbol": s, "mark_price": mark, "index_price": index or mark,
                      "events": [event_row(e) for e in events]})  # fmt: skip
 
@@ -554,8 +600,9 @@ async def admin_mark(request: Request, body: MarkIn, _: Operator) -> Any:
 async def admin_funding(request: Request, body: FundingIn, _: Operator) -> Any:
     venue = venue_of(request)
     s = market(venue, body.symbol)
-    events = await venue.submit(SettleFunding(s, dec(body.rate, "rate")))
-    return {"symbol": s, "rate": body.rate, "payments": sum(1 for e in events if isinstance(e, FundingPaid))}
+    events = await venue.submit(SettleFunding(s, body.rate))
+    paid = sum(1 for e in events if isinstance(e, FundingPaid))
+    return jsonable({"symbol": s, "rate": body.rate, "payments": paid})
 
 
 @router.post("/admin/pause", tags=["operator"], summary="Pause or resume a market (new orders refused)")
@@ -570,5 +617,5 @@ async def admin_pause(request: Request, body: PauseIn, _: Operator) -> Any:
 @router.post("/admin/insurance", tags=["operator"], summary="Pay into the insurance fund")
 async def admin_insurance(request: Request, body: InsuranceIn, _: Operator) -> Any:
     venue = venue_of(request)
-    await venue.submit(FundInsurance(body.asset, dec(body.amount, "amount")))
+    await venue.submit(FundInsurance(body.asset, body.amount))
     return jsonable({"asset": body.asset, "balance": venue.read(lambda: q.insurance_fund(venue.engine, body.asset))})

@@ -16,7 +16,7 @@ import threading
 import time
 from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable, Sequence
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from enum import Enum, IntEnum
 from pathlib import Path
 from typing import Any, Final, cast
@@ -94,17 +94,6 @@ def fmt(value: Decimal | int | None, places: int | None = None) -> str:
     if "." in text and places is None:
         text = text.rstrip("0").rstrip(".") or "0"
     return "0" if text in ("-0", "") else text
-
-
-def dec(value: object, what: str) -> Decimal:
-    """Parse a decimal from a request (strings or ints; floats go through their shortest repr)."""
-    try:
-        d = Decimal(str(value).strip())
-    except (InvalidOperation, ValueError):
-        raise ApiError(400, "bad_number", f"{what} must be a decimal number, got {value!r}", -1100) from None
-    if not d.is_finite():
-        raise ApiError(400, "bad_number", f"{what} must be finite", -1100)
-    return d
 
 
 def event_row(ev: Event) -> dict[str, Any]:

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import uuid
 from decimal import Decimal
-from typing import Any
+from typing import Any, Final, TypeVar
 
 from isomargin.engine import (
+    STP,
     Engine,
     MarginMode,
     OrderSide,
@@ -21,9 +22,18 @@ from isomargin.engine import (
 from isomargin.engine import queries as q
 from isomargin.margin import Side, max_removable_margin
 from isomargin.server.errors import ApiError
-from isomargin.server.venue import dec, position_row
+from isomargin.server.params import (
+    enum_choices,
+    parse_bool,
+    parse_client_id,
+    parse_decimal,
+    parse_enum,
+    parse_symbol,
+)
+from isomargin.server.venue import position_row
 
 ZERO = Decimal(0)
+T = TypeVar("T")
 
 
 def removable(engine: Engine, view: dict[str, Any]) -> Decimal:
@@ -64,67 +74,93 @@ def position_views(engine: Engine, account: int) -> list[dict[str, Any]]:
     return out
 
 
-_TYPES = {t.value: t for t in OrderType}
-_TYPES["STOP_LIMIT"] = OrderType.STOP_LIMIT
-_TYPES["TAKE_PROFIT_LIMIT"] = OrderType.TAKE_PROFIT_LIMIT
+# Wire tables of the order parameters (Binance's names; matched in any ASCII case) and the codes Binance uses
+# when they hold anything else.
+ORDER_SIDES: Final = {"BUY": OrderSide.BUY, "SELL": OrderSide.SELL}
+ORDER_TYPES: Final = enum_choices(OrderType, {"STOP_LIMIT": OrderType.STOP_LIMIT,
+                                              "TAKE_PROFIT_LIMIT": OrderType.TAKE_PROFIT_LIMIT})  # fmt: skip
+TIMES_IN_FORCE: Final = enum_choices(TimeInForce)
+POSITION_SIDES: Final = enum_choices(PositionSide)
+WORKING_TYPES: Final = enum_choices(WorkingType)
+STP_MODES: Final = enum_choices(STP)
+RESPONSE_TYPES: Final = {"ACK": "ACK", "RESULT": "RESULT"}  # both answered with the full order (RESULT)
+PRICE_MATCH: Final = {"NONE": "NONE"}  # priceMatch (OPPONENT, QUEUE…) is not supported: refused, not ignored
+_MARKET_TYPES: Final = frozenset({OrderType.MARKET, OrderType.STOP_MARKET, OrderType.TAKE_PROFIT_MARKET,
+                                  OrderType.TRAILING_STOP_MARKET})  # fmt: skip
 
 
-def _enum(value: str | None, table: dict[str, Any], what: str, code: int) -> Any:
-    if value is None:
+def _given(p: dict[str, Any], *names: str) -> tuple[str, Any] | None:
+    """(name, value) of the first of `names` sent non-empty; an empty form value counts as not sent (Binance:
+    "was not sent, was empty/null")."""
+    for name in names:
+        v = p.get(name)
+        if v is not None and v != "":
+            return name, v
+    return None
+
+
+def _decimal(p: dict[str, Any], *names: str) -> Decimal | None:
+    """A decimal parameter through the grammar. A Decimal is one the native API's model already parsed with it."""
+    hit = _given(p, *names)
+    if hit is None:
         return None
-    v = table.get(value.upper())
-    if v is None:
-        raise ApiError(400, f"bad_{what}", f"invalid {what} {value!r}; one of {', '.join(table)}", code,
-                       f"Invalid {what}.")  # fmt: skip
-    return v
+    name, v = hit
+    return v if isinstance(v, Decimal) else parse_decimal(v, name)
 
 
-def _bool(value: str | bool | None, what: str) -> bool:
-    if value is None or isinstance(value, bool):
-        return bool(value)
-    v = str(value).lower()
-    if v not in ("true", "false"):
-        raise ApiError(400, "bad_parameter", f"{what} must be true or false", -1130, f"Invalid {what}.")
-    return v == "true"
+def _choice(p: dict[str, Any], name: str, table: dict[str, T], code: str, binance: int, msg: str) -> T | None:
+    hit = _given(p, name)
+    return None if hit is None else parse_enum(hit[1], table, name, code=code, binance=binance, binance_msg=msg)
+
+
+def _flag(p: dict[str, Any], name: str, binance: int = -1130, msg: str | None = None) -> bool:
+    hit = _given(p, name)
+    return False if hit is None else parse_bool(hit[1], name, binance=binance, binance_msg=msg)
 
 
 def order_command(account: int, p: dict[str, Any]) -> PlaceOrder:
-    """A PlaceOrder from Binance-named parameters (symbol, side, type, quantity, price, stopPrice, …)."""
+    """A PlaceOrder from Binance-named parameters (symbol, side, type, quantity, price, stopPrice, …), every
+    value through the edge grammar (`isomargin.server.params`)."""
     for name in ("symbol", "side", "type"):
-        if not p.get(name):
+        if _given(p, name) is None:
             raise ApiError(400, "missing_parameter", f"parameter '{name}' is required", -1102,
                            f"Mandatory parameter '{name}' was not sent, was empty/null, or malformed.")  # fmt: skip
-    side = _enum(p["side"], {"BUY": OrderSide.BUY, "SELL": OrderSide.SELL}, "side", -1117)
-    kind = _enum(p["type"], _TYPES, "orderType", -1116)
-    qty = dec(p["quantity"], "quantity") if p.get("quantity") not in (None, "") else None
-    price = dec(p["price"], "price") if p.get("price") not in (None, "") else None
-    stop = p.get("stopPrice") or p.get("triggerPrice")
-    stop_price = dec(stop, "stopPrice") if stop not in (None, "") else None
-    if kind in (OrderType.MARKET, OrderType.STOP_MARKET, OrderType.TAKE_PROFIT_MARKET, OrderType.TRAILING_STOP_MARKET):
+    symbol = parse_symbol(p["symbol"])
+    side = parse_enum(p["side"], ORDER_SIDES, "side", code="bad_side", binance=-1117, binance_msg="Invalid side.")
+    kind = parse_enum(p["type"], ORDER_TYPES, "type", code="bad_order_type", binance=-1116,
+                      binance_msg="Invalid orderType.")  # fmt: skip
+    qty = _decimal(p, "quantity")
+    price = _decimal(p, "price")
+    stop_price = _decimal(p, "stopPrice", "triggerPrice")
+    if kind in _MARKET_TYPES:
         price = None if price == 0 else price
-    tif = _enum(p.get("timeInForce"), {t.value: t for t in TimeInForce}, "timeInForce", -1115) or TimeInForce.GTC
-    pside = _enum(p.get("positionSide"), {s.value: s for s in PositionSide}, "positionSide", -4061)
-    working = _enum(p.get("workingType"), {w.value: w for w in WorkingType}, "workingType", -4031)
-    close = _bool(p.get("closePosition"), "closePosition")
-    coid = p.get("newClientOrderId") or p.get("clientAlgoId") or p.get("client_order_id")
-    if coid is None:
-        coid = "im-" + uuid.uuid4().hex[:24]
-    cb = p.get("callbackRate")
-    act = p.get("activationPrice") or p.get("activatePrice")
+    tif = _choice(p, "timeInForce", TIMES_IN_FORCE, "bad_time_in_force", -1115, "Invalid timeInForce.")
+    pside = _choice(p, "positionSide", POSITION_SIDES, "bad_position_side", -4060, "Invalid position side.")
+    working = _choice(p, "workingType", WORKING_TYPES, "bad_working_type", -4031, "Invalid parameter working type")
+    stp = _choice(p, "selfTradePreventionMode", STP_MODES, "bad_stp_mode", -1130,
+                  "Data sent for parameter 'selfTradePreventionMode' is not valid.")  # fmt: skip
+    _choice(p, "newOrderRespType", RESPONSE_TYPES, "bad_response_type", -1136, "Invalid newOrderRespType.")
+    _choice(p, "priceMatch", PRICE_MATCH, "not_supported", -1130, "Data sent for parameter 'priceMatch' is not valid.")
+    _flag(p, "priceProtect")  # validated; price protection is not modelled
+    close = _flag(p, "closePosition")
+    reduce_only = _flag(p, "reduceOnly", -4062, "Invalid or improper reduceOnly value.")
+    coid_hit = _given(p, "newClientOrderId", "clientAlgoId", "client_order_id")
+    coid = parse_client_id(coid_hit[1], coid_hit[0]) if coid_hit else "im-" + uuid.uuid4().hex[:24]
     return PlaceOrder(
         account=account,
-        symbol=str(p["symbol"]).upper(),
+        symbol=symbol,
         side=side,
         type=kind,
         qty=None if close and not qty else qty,
         price=price,
         stop_price=stop_price,
-        tif=tif,
-        reduce_only=_bool(p.get("reduceOnly"), "reduceOnly"),
+        tif=tif or TimeInForce.GTC,
+        reduce_only=reduce_only,
         close_position=close,
         position_side=pside or PositionSide.BOTH,
-        client_order_id=str(coid),
+        client_order_id=coid,
         working_type=working or WorkingType.CONTRACT_PRICE,
-        callback_rate=dec(cb, "callbackRate") if cb not in (None, "") else None,
-        activation_price=dec(act, "activationPrice") if act not in (None, "") else None,
+        callback_rate=_decimal(p, "callbackRate"),
+        activation_price=_decimal(p, "activationPrice", "activatePrice"),
+        stp=stp or STP.NONE,
     )
