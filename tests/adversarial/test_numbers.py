@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from edge import BAD_DECIMALS, BAD_INTEGERS, Env, Ledger, make_env
+from edge import BAD_BOOLS, BAD_DECIMALS, BAD_ENUMS, BAD_INTEGERS, Env, Ledger, make_env
 
 from isomargin.server import fapi  # noqa: F401  (registers the /fapi routes)
 from isomargin.server.app import create_app
@@ -340,3 +340,124 @@ def test_valid_numbers_still_work(env: Env) -> None:
     assert ans.status == 200, ans.body
     assert env.fapi("GET", "v1/depth", [("symbol", S), ("limit", "0005")], None).status == 200
     assert env.fapi("DELETE", "v1/allOpenOrders", [("symbol", S)]).status == 200
+
+
+# ================================================================ enums, booleans, symbols, client ids
+# (method, path, baseline, field, Binance codes, optional): the baseline is valid with any right value in
+# `field`; an optional field sent empty is "not sent", which would be a valid request, so "" is skipped there.
+LIMIT_ORDER = {"symbol": S, "side": "BUY", "type": "LIMIT", "quantity": "0.01", "price": "30000", "timeInForce": "GTC"}
+FAPI_WORDS: list[tuple[str, str, dict[str, str], str, list[int], bool]] = [
+    ("POST", "v1/order", LIMIT_ORDER, "side", [-1117, -1102], False),
+    ("POST", "v1/order", LIMIT_ORDER, "type", [-1116, -1102], False),
+    ("POST", "v1/order", LIMIT_ORDER, "timeInForce", [-1115], True),
+    ("POST", "v1/order", LIMIT_ORDER, "positionSide", [-4060], True),
+    ("POST", "v1/order", LIMIT_ORDER, "workingType", [-4031], True),
+    ("POST", "v1/order", LIMIT_ORDER, "selfTradePreventionMode", [-1130], True),
+    ("POST", "v1/order", LIMIT_ORDER, "newOrderRespType", [-1136], True),
+    ("POST", "v1/order", LIMIT_ORDER, "priceMatch", [-1130], True),
+    ("POST", "v1/order", LIMIT_ORDER, "reduceOnly", [-4062], True),
+    ("POST", "v1/order", LIMIT_ORDER, "closePosition", [-1130], True),
+    ("POST", "v1/order", LIMIT_ORDER, "priceProtect", [-1130], True),
+    ("POST", "v1/positionMargin", {"symbol": S, "amount": "10", "type": "1"}, "positionSide", [-4060], True),
+    ("POST", "v1/marginType", {"symbol": S}, "marginType", [-4044, -1102], False),
+    ("POST", "v1/positionSide/dual", {}, "dualSidePosition", [-1130, -1102], False),
+    ("POST", "v1/multiAssetsMargin", {}, "multiAssetsMargin", [-1130, -1102], False),
+    ("POST", "v1/algoOrder", {"symbol": S, "side": "SELL", "type": "STOP_MARKET", "quantity": "0.01",
+                              "triggerPrice": "50000"}, "algoType", [-1130], True),
+    ("GET", "v1/income", {"symbol": S}, "incomeType", [-1130], True),
+    ("GET", "v1/klines", {"symbol": S}, "interval", [-1120, -1102], False),
+]  # fmt: skip
+BOOL_FIELDS = {"reduceOnly", "closePosition", "priceProtect", "dualSidePosition", "multiAssetsMargin"}
+BAD_SYMBOLS = ("BTCUSDT ", " BTCUSDT", "BTC USDT", "ＢＴＣＵＳＤＴ", "BTCUSDT\x00", "btcusdṫ", "BTC/USDT", "B" * 21,
+               "x" * 10_000, "NOPE")  # fmt: skip
+BAD_CLIENT_IDS = ("é", "a b", "a" * 37, "x" * 10_000, "id\n", "ａ", "<script>", "a;b", "a\x00", "a%b", "ü" * 36,
+                  "a+b", "a=b", "🙂")  # fmt: skip
+
+
+@pytest.mark.parametrize(("method", "path", "base", "name", "codes", "optional"), FAPI_WORDS,
+                         ids=lambda x: str(x))  # fmt: skip
+def test_fapi_bad_words(env: Env, method: str, path: str, base: dict[str, str], name: str, codes: list[int],
+                        optional: bool) -> None:  # fmt: skip
+    """Junk, homoglyphs that case-fold into a real value (ſell → SELL), padding, NULs, huge: refused before
+    any folding, with Binance's code for the field."""
+    ledger = Ledger(env)
+    values = BAD_BOOLS if name in BOOL_FIELDS else BAD_ENUMS
+    auth = ROUTES[(method, path)].auth
+    for value in values:
+        if value == "" and optional:
+            continue
+        pairs = list({**base, name: value}.items())
+        ledger.check("fapi", f"{method} {path} {name}", value, env.fapi(method, path, pairs, auth), codes)
+    ledger.finish()
+
+
+def test_fapi_position_margin_with_a_junk_position_side(env: Env) -> None:
+    """The attacker's 500: positionMargin with positionSide=JUNK raised ValueError in PositionSide()."""
+    ledger = Ledger(env)
+    pairs = [("symbol", S), ("amount", "10"), ("type", "1"), ("positionSide", "JUNK")]
+    ledger.check("fapi", "POST v1/positionMargin positionSide", "JUNK", env.fapi("POST", "v1/positionMargin", pairs),
+                 [-4060])  # fmt: skip
+    ledger.finish()
+
+
+@pytest.mark.parametrize(("method", "path"), [("POST", "v1/order"), ("GET", "v1/depth"), ("POST", "v1/leverage"),
+                                              ("GET", "v1/ticker/price"), ("GET", "v1/allOrders")])  # fmt: skip
+def test_fapi_bad_symbols(env: Env, method: str, path: str) -> None:
+    ledger = Ledger(env)
+    base = {**LIMIT_ORDER, "leverage": "10", "limit": "5"}
+    for value in BAD_SYMBOLS:
+        pairs = list({**base, "symbol": value}.items())
+        ans = env.fapi(method, path, pairs, ROUTES[(method, path)].auth)
+        ledger.check("fapi", f"{method} {path} symbol", value, ans, [-1100, -1121])
+    ledger.finish()
+
+
+def test_fapi_bad_client_ids(env: Env) -> None:
+    """Binance's ^[.A-Z:/a-z0-9_-]{1,36}$ for newClientOrderId (placing) and origClientOrderId (finding)."""
+    ledger = Ledger(env)
+    for value in BAD_CLIENT_IDS:
+        pairs = list({**LIMIT_ORDER, "newClientOrderId": value}.items())
+        ledger.check("fapi", "POST v1/order newClientOrderId", value, env.fapi("POST", "v1/order", pairs),
+                     [-1100, -4015])  # fmt: skip
+        for method in ("GET", "DELETE"):
+            pairs = [("symbol", S), ("origClientOrderId", value)]
+            ledger.check("fapi", f"{method} v1/order origClientOrderId", value, env.fapi(method, "v1/order", pairs),
+                         [-1100, -4015])  # fmt: skip
+    ledger.finish()
+
+
+# (path, body baseline, field, native codes): Literal enums are pydantic's `bad_request`; the grammar's
+# booleans are `bad_parameter`.
+NATIVE_ORDER = {"symbol": S, "side": "BUY", "type": "LIMIT", "quantity": "0.01", "price": "30000"}
+NATIVE_WORDS: list[tuple[str, dict[str, Any], str, list[str]]] = [
+    ("orders", NATIVE_ORDER, "side", ["bad_request"]),
+    ("orders", NATIVE_ORDER, "type", ["bad_request"]),
+    ("orders", NATIVE_ORDER, "time_in_force", ["bad_request"]),
+    ("orders", NATIVE_ORDER, "position_side", ["bad_request"]),
+    ("orders", NATIVE_ORDER, "working_type", ["bad_request"]),
+    ("orders", NATIVE_ORDER, "reduce_only", ["bad_parameter"]),
+    ("orders", NATIVE_ORDER, "close_position", ["bad_parameter"]),
+    ("orders", NATIVE_ORDER, "symbol", ["bad_symbol"]),
+    ("orders", NATIVE_ORDER, "client_order_id", ["bad_client_order_id"]),
+    (f"positions/{S}/margin", {"amount": "10"}, "type", ["bad_request"]),
+    (f"positions/{S}/margin", {"amount": "10"}, "position_side", ["bad_request"]),
+    ("settings/margin-mode", {"symbol": S}, "mode", ["bad_request"]),
+    ("settings/position-mode", {}, "hedge_mode", ["bad_parameter", "bad_request"]),
+    ("settings/leverage", {"leverage": 10}, "symbol", ["bad_symbol", "bad_request"]),
+]
+
+
+@pytest.mark.parametrize(("path", "base", "name", "codes"), NATIVE_WORDS, ids=lambda x: str(x))
+def test_native_bad_words(env: Env, path: str, base: dict[str, Any], name: str, codes: list[str]) -> None:
+    ledger = Ledger(env)
+    if name == "client_order_id":
+        values: list[Any] = list(BAD_CLIENT_IDS)
+    elif name == "symbol":
+        values = [v for v in BAD_SYMBOLS if v != "NOPE"]  # well-formed but unlisted: a 404
+    else:
+        values = list(BAD_BOOLS if name in ("reduce_only", "close_position", "hedge_mode") else BAD_ENUMS)
+    values += [1, 0, [], {"a": 1}, 1.5] + ([] if name == "client_order_id" else [None])  # null: no id, one is made
+    for value in values:
+        ans = env.native("POST", path, body={**base, name: value})
+        ledger.check("native", f"POST {path} {name}", str(value), ans, codes)
+    ledger.finish()
