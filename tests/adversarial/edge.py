@@ -176,6 +176,9 @@ def make_env(tmp: Path) -> Iterator[Env]:
         assert ok.status == 200 and ok.body["status"] == "NEW", ok.body
         env.stop_id = ok.body["order_id"]
         yield env
+        # the suite's tally, for the closing note (shown with pytest -s)
+        print(f"\n[edge {tmp.name}] {len(env.attacks)} attacks, {env.server_errors} answers >= 500, "
+              f"{env.state_changes} state changes")  # fmt: skip
 
 
 class Ledger:

@@ -7,6 +7,7 @@ authentication. The property: no answer is a 5xx. Examples per operation are few
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -57,11 +58,15 @@ class Signer(requests.auth.AuthBase):
         return r
 
 
+TALLY: Counter[str] = Counter()  # answers by status class, printed when the module ends (pytest -s)
+
+
 @pytest.fixture(scope="module")
 def session(env: Env) -> Iterator[requests.Session]:
     with requests.Session() as s:
         s.auth = Signer(env.trader.key, env.trader.secret)
         yield s
+    print(f"\n[schemathesis] {sum(TALLY.values())} requests: {dict(sorted(TALLY.items()))}")
 
 
 def flatmap_case(context: Any, case: Any) -> st.SearchStrategy[Any]:
@@ -86,6 +91,7 @@ def flatmap_case(context: Any, case: Any) -> st.SearchStrategy[Any]:
           phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck))  # fmt: skip
 def test_native_api_never_answers_5xx(case: Any, env: Env, session: requests.Session) -> None:
     response = case.call(base_url=env.base, session=session, timeout=30)
+    TALLY[f"{response.status_code // 100}xx"] += 1
     assert response.status_code < 500, (case.method, case.path, response.status_code, response.text[:300])
     if response.status_code >= 400:  # a refusal is the documented body, short
         body = response.json()
