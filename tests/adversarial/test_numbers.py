@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from edge import BAD_BOOLS, BAD_DECIMALS, BAD_ENUMS, BAD_INTEGERS, Env, Ledger, make_env
@@ -298,8 +299,6 @@ def native_call(env: Env, method: str, path: str, where: str, name: str, value: 
     else:
         assert body is not None
         body[name] = value
-    from urllib.parse import quote
-
     target = path.removeprefix("/api/v1/").format(**{k: quote(str(v), safe="") for k, v in pvals.items()})
     return lambda: env.native(method, target, list(query.items()), body, base.get("auth"))
 
@@ -460,4 +459,12 @@ def test_native_bad_words(env: Env, path: str, base: dict[str, Any], name: str, 
     for value in values:
         ans = env.native("POST", path, body={**base, name: value})
         ledger.check("native", f"POST {path} {name}", str(value), ans, codes)
+    ledger.finish()
+
+
+def test_unknown_paths_get_short_answers(env: Env) -> None:
+    """The path is the client's text too: a 5,000-char unknown /fapi path is quoted short in the 404."""
+    ledger = Ledger(env)
+    for path in ("v1/" + "x" * 5000, "v1/ｏｒｄｅｒ", "v9/order", "v1/order/../account"):
+        ledger.check("fapi", "path", path, env.send("GET", "/fapi/" + quote(path)), [-5000])
     ledger.finish()

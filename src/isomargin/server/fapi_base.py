@@ -17,6 +17,7 @@ from isomargin.engine import OrderStatus, OrderType
 from isomargin.server.auth import Principal, api_key_of, authenticate, request_params
 from isomargin.server.errors import ApiError, BinanceError, error_responses
 from isomargin.server.params import (
+    clip,
     parse_bool,
     parse_client_id,
     parse_decimal,
@@ -59,8 +60,9 @@ async def dispatch(request: Request, version: str, path: str) -> Response:
     venue: Venue = request.app.state.venue
     r = ROUTES.get((request.method, f"{version}/{path}"))
     if r is None:
-        raise ApiError(404, "not_found", f"{request.method} /fapi/{version}/{path} is not served here", -5000,
-                       f"Path /fapi/{version}/{path}, Method {request.method} is invalid")  # fmt: skip
+        shown = clip(f"/fapi/{version}/{path}")  # the path is the client's text: quoted short
+        raise ApiError(404, "not_found", f"{request.method} {shown} is not served here", -5000,
+                       f"Path {shown}, Method {request.method} is invalid")  # fmt: skip
     who = None
     if r.auth == "key":
         key = api_key_of(request, venue.keys)

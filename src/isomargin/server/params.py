@@ -51,6 +51,11 @@ def echo(value: object) -> str:
     return f"{text[:ECHO_MAX_CHARS]!r}… ({len(text)} chars)"
 
 
+def clip(text: str) -> str:
+    """`text` cut to ECHO_MAX_CHARS, unquoted (for a path or name inside a sentence)."""
+    return text if len(text) <= ECHO_MAX_CHARS else f"{text[:ECHO_MAX_CHARS]}…"
+
+
 # ================================================================ decimals
 def decimal_rule(signed: bool = False, int_digits: int = MAX_INT_DIGITS, frac_digits: int = MAX_FRAC_DIGITS) -> str:
     """The rule as a regular expression (the text quoted in refusals and in the OpenAPI schema)."""
