@@ -139,6 +139,42 @@ def test_bad_api_keys(env: Env) -> None:
     ledger.finish()
 
 
+def test_two_api_key_headers_are_refused(env: Env) -> None:
+    """Two X-MBX-APIKEY headers (the trader's and the maker's): a proxy may log or limit on the other one."""
+    ledger = Ledger(env)
+    query = urlencode([*ORDER, ("timestamp", str(now_ms()))])
+    query += "&signature=" + sign(env.trader.secret, query)
+    for first, second in ((env.trader.key, env.maker.key), (env.maker.key, env.trader.key),
+                          (env.trader.key, env.trader.key)):  # fmt: skip
+        head = f"POST /fapi/v1/order?{query} HTTP/1.1\r\nX-MBX-APIKEY: {first}\r\nX-MBX-APIKEY: {second}"
+        ledger.check("fapi", "two X-MBX-APIKEY", f"{first[:6]}…, {second[:6]}…", raw_http(env, head.encode()), [-2014])
+    ledger.finish()
+
+
+def test_hostile_json_bodies(env: Env) -> None:
+    """JSON a parser chokes on or reads loosely: a 5,000-digit integer (past Python's int-from-text limit),
+    100,000 levels of nesting, NaN and 1e999999 (floats), a lone surrogate, non-objects, stray bytes first."""
+    ledger = Ledger(env)
+    order = '{"symbol": "BTCUSDT", "side": "BUY", "type": "MARKET", "quantity": %s}'
+    for raw in (
+        order % ("1" * 5000),
+        order % "1e999999",
+        order % "NaN",
+        order % "-Infinity",
+        order % '"\\ud800"',
+        '{"a":' * 100_000 + "1" + "}" * 100_000,
+        "[" * 100_000 + "]" * 100_000,
+        '"x"',
+        "1e999999",
+        "null",
+        "[]",
+        '{"symbol": "\\ud800", "side": "BUY", "type": "MARKET", "quantity": "1"}',
+        "\xff\xfe{}",
+    ):
+        ledger.check("native", "POST orders body", raw[:40], native_signed(env, raw))
+    ledger.finish()
+
+
 def test_a_read_key_cannot_trade(env: Env) -> None:
     ledger = Ledger(env)
     r = env.venue.new_account("1000", permissions=("read",))

@@ -69,14 +69,17 @@ async def no_duplicates(request: Request) -> None:
     await request_params(request)
     raw = await request.body()
     if raw.lstrip().startswith(b"{"):
-        with contextlib.suppress(ValueError):  # malformed JSON is the body validator's to report
+        with contextlib.suppress(ValueError, RecursionError):  # malformed JSON is the body validator's to report
             json.loads(raw, object_pairs_hook=_no_duplicate_keys)
 
 
 def api_key_of(request: Request, keys: KeyStore) -> ApiKey:
     """The request's key: ASCII letters and digits only (a header is Latin-1 text, and no key is anything else),
     then known."""
-    api_key = request.headers.get("x-mbx-apikey")
+    sent = request.headers.getlist("x-mbx-apikey")
+    if len(sent) > 1:  # which one would a proxy log or rate-limit on? Refused, like a duplicated parameter
+        raise _auth_error(401, "bad_api_key", "send one X-MBX-APIKEY header", -2014, "API-key format invalid.")
+    api_key = sent[0] if sent else None
     if not api_key:
         raise _auth_error(401, "missing_api_key", "send your API key in the X-MBX-APIKEY header", -2014,
                           "API-key format invalid.")  # fmt: skip
