@@ -468,3 +468,18 @@ def test_unknown_paths_get_short_answers(env: Env) -> None:
     for path in ("v1/" + "x" * 5000, "v1/ｏｒｄｅｒ", "v9/order", "v1/order/../account"):
         ledger.check("fapi", "path", path, env.send("GET", "/fapi/" + quote(path)), [-5000])
     ledger.finish()
+
+
+@pytest.mark.parametrize(("path", "name", "signed"), [(f"markets/{S}/klines", "interval", False),
+                                                      (f"markets/{S}/klines", "price", False),
+                                                      ("orders", "status", True), ("orders", "symbol", True),
+                                                      (f"positions/{S}/margin", "position_side", True),
+                                                      ("liquidations", "symbol", False),
+                                                      ("insurance-fund", "asset", False)])  # fmt: skip
+def test_native_bad_query_words(env: Env, path: str, name: str, signed: bool) -> None:
+    ledger = Ledger(env)
+    values = [v for v in (*BAD_ENUMS, *BAD_SYMBOLS) if v not in ("", "NOPE", "JUNK", "0", "-1", "null")]
+    for value in values:  # (an empty value is "not sent"; NOPE, JUNK, 0, -1, null are well-formed symbols)
+        ans = env.native("GET", path, [(name, value)], auth="signed" if signed else None)
+        ledger.check("native", f"GET {path} {name}", value, ans, ["bad_request", "bad_symbol"])
+    ledger.finish()
