@@ -1,4 +1,5 @@
-"""Request authentication (Binance HMAC-SHA256 signing, recvWindow, permissions) and weighted rate limits
+"""Request authentication (Binance HMAC-SHA256 signing; ASCII keys and hex signatures; timestamp and recvWindow
+through the integer grammar; permissions), request parameters with duplicates refused, and weighted rate limits
 (HTTP 429 with Retry-After; 418 for clients that keep going after being told to stop).
 """
 

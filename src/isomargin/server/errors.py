@@ -1,5 +1,6 @@
 """Errors at the edge: one exception type rendered two ways — Binance `{"code": -NNNN, "msg": …}` under
-/fapi and `{"code": "snake_case", "message": …}` under /api/v1 — and the map from engine rejections.
+/fapi and `{"code": "snake_case", "message": …}` under /api/v1 — their OpenAPI body models and statuses, and
+the map from engine rejections.
 
 Binance codes are chosen so that ccxt's *common* exception table (used for non-binance.com URLs) maps
 them: margin shortfall → -4050/-4051 (InsufficientFunds), order rejections → -2010/-4142/-1013 with a
