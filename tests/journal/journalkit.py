@@ -160,3 +160,17 @@ def stored_format(target: str) -> tuple[str, int]:
             n = lite.execute("SELECT count(*) FROM records").fetchone()
     assert fmt is not None and n is not None
     return str(fmt[0]), int(n[0])
+
+
+def set_high_water(target: str, seq: int) -> None:
+    """Write the SQLite journal's high-water mark as its writer would (PostgreSQL keeps none: no-op). A test that
+    tears records on purpose lowers it to say those records' groups never returned: they were not acknowledged."""
+    if target.startswith("postgresql://"):
+        return
+    from pathlib import Path
+
+    from isomargin.journal.sqlite import HWM_SUFFIX, HighWater
+
+    mark = HighWater(Path(target + HWM_SUFFIX), writable=True)
+    mark.mark(seq)
+    mark.close()

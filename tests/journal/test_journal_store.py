@@ -10,7 +10,7 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from journalkit import put_column, stored_format, tamper, write_old_journal
+from journalkit import put_column, set_high_water, stored_format, tamper, write_old_journal
 
 from isomargin.engine import Engine, state_hash
 from isomargin.journal import DurableEngine, JournalError, open_journal, rebuild
@@ -59,6 +59,7 @@ def test_clean_journal_scans_clean(target: str) -> None:
 def test_torn_tail_is_truncated_past_last_good(target: str) -> None:
     h = fill(target)
     tamper(target, N, "payload", lambda raw: raw[: len(raw) // 2])  # the last record, cut mid-record
+    set_high_water(target, N - 1)  # torn before its group returned: never acknowledged
     with DurableEngine.open(target) as venue:
         assert venue.seq == N - 1
         assert venue.recovery.scan.bad_tail == [N] and venue.recovery.scan.truncated == 1
@@ -72,6 +73,7 @@ def test_two_bad_records_at_the_tail_are_both_truncated(target: str) -> None:
     fill(target)
     tamper(target, N - 1, "checksum", lambda raw: bytes(32))
     tamper(target, N, "payload", lambda raw: raw + b" ")
+    set_high_water(target, N - 2)
     with DurableEngine.open(target) as venue:
         assert venue.seq == N - 2 and venue.recovery.scan.truncated == 2
 

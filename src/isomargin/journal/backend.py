@@ -3,6 +3,7 @@
 A backend stores records and snapshot rows and makes an appended group durable with one sync before
 `append` returns. It does not judge what it stores: checksums and ordering are checked by `Journal`. Every backend
 stamps its store with the journal format (`FORMAT_VERSION`) and refuses, at open, a format this build does not read.
+A backend may keep a seq high-water mark (`high_water`) so an open can tell that acknowledged records were lost.
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ class Backend(ABC):
 
     name: str
     location: str
+    keeps_high_water = False  # whether `high_water` can ever say something
 
     @abstractmethod
     def append(self, records: Sequence[Record]) -> None:
@@ -73,6 +75,14 @@ class Backend(ABC):
 
     @abstractmethod
     def close(self) -> None: ...
+
+    def high_water(self) -> int | None:
+        """The highest seq this store's writers recorded as durable, as read at open; None if it keeps no mark."""
+        return None
+
+    def high_water_note(self) -> str | None:
+        """Why a mark that exists could not be read (it is then ignored), or None."""
+        return None
 
     def records(self, after: int = 0) -> Iterator[Record]:
         while True:

@@ -50,6 +50,7 @@ def replay(
         print(json.dumps(js(result), ensure_ascii=False))
         return
     out.print(f"journal {result['journal']}: {result['records']} good records", highlight=False)
+    out.print(result["recovery_text"], highlight=False, soft_wrap=True)
     for note in result["notes"]:
         out.print(f"[yellow]note[/]: {note}", highlight=False)
     base = f"snapshot {result['snapshot_seq']} + " if result["snapshot_seq"] is not None else ""
@@ -93,8 +94,11 @@ def replay_figures(target: str, upto: int | None, full: bool, verify: bool) -> d
         rb = rebuild(j, upto=upto, use_snapshots=not full, verify_events=verify)
         engine = rb.engine
         counts = stats(engine)
+        report = rb.report()
         return {
             "journal": j.location,
+            "recovery": report.as_dict(),
+            "recovery_text": report.describe(),
             "records": rb.scan.last_seq,
             "bad_tail": rb.scan.bad_tail,
             "seq": rb.last_seq,
@@ -124,11 +128,15 @@ def journal_inspect(
     if as_json:
         print(json.dumps(js(result), ensure_ascii=False))
         return
+    hwm = result["high_water"]
     out.print(
         f"journal {result['journal']}: {result['count']} records, last seq {result['last_seq']}, "
-        f"snapshots at {result['snapshots'] or 'none'}",
+        f"snapshots at {result['snapshots'] or 'none'}, high-water mark {'none' if hwm is None else hwm}",
         highlight=False,
     )
+    if hwm is not None and hwm > result["last_seq"]:
+        out.print(f"[bold red]journal behind[/]: seqs {result['last_seq'] + 1}..{hwm} were acknowledged and are gone",
+                  highlight=False)  # fmt: skip
     if result["bad"]:
         out.print(f"[bold red]bad records[/]: {result['bad'][:20]}", highlight=False)
     table = Table(title_justify="left")
@@ -162,6 +170,7 @@ def inspect_figures(target: str, start: int, limit: int, with_events: bool) -> d
                 shown.append(_record_view(rec, ok, with_events))
         return {
             "journal": j.location,
+            "high_water": j.backend.high_water(),
             "count": count,
             "last_seq": last,
             "bad": bad,

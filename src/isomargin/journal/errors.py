@@ -27,6 +27,8 @@ class JournalCode(StrEnum):
     JOURNAL_DB_ERROR = "journal_db_error"
     JOURNAL_CORRUPT = "journal_corrupt"
     JOURNAL_READ_ONLY = "journal_read_only"
+    JOURNAL_FULL = "journal_full"  # the store's disk (or quota) is full: the append failed, nothing of it acknowledged
+    JOURNAL_BEHIND = "journal_behind"  # the journal ends before the seq its high-water mark says was acknowledged
     JOURNAL_FAILED = "journal_failed"
     ENGINE_FAILED = "engine_failed"
     SEQ_MISMATCH = "seq_mismatch"

@@ -2,7 +2,8 @@
 
 `scan()` verifies every record's checksum and that seqs run 1, 2, 3… without a gap. Bad records at the
 end (a torn or corrupt tail) are reported and, when writing, truncated past the last good record; a bad
-record followed by good ones is corruption in the middle and refuses to start. Snapshots are stored here too,
+record followed by good ones is corruption in the middle and refuses to start, and so does a journal that
+ends before the backend's high-water mark (acknowledged records lost). Snapshots are stored here too,
 each covering the records up to its seq (the restored engine's `seq` must say the same).
 """
 
@@ -29,11 +30,21 @@ class Scan:
     last_seq: int = 0
     keys: KeyIndex | None = None  # the idempotency keys of the good prefix's retention window, when asked for
     bad_tail: list[int] = field(default_factory=list)  # seqs of bad records past the good prefix
+    bad_tail_bytes: int = 0  # stored bytes (payload, events, checksum) of those records
     truncated: int = 0  # records removed by `repair`
+    read: int = 0  # records read, good and bad
+    high_water: int | None = None  # the backend's durable-seq mark at open (None: it keeps none, or none yet)
+    high_water_kept: bool = False  # whether the backend keeps such a mark at all
+    high_water_note: str | None = None  # why a mark that exists was ignored
 
     @property
     def torn(self) -> bool:
         return bool(self.bad_tail)
+
+    @property
+    def behind(self) -> int:
+        """How many acknowledged seqs (by the high-water mark) the good prefix lacks: 0 unless records were lost."""
+        return 0 if self.high_water is None else max(0, self.high_water - self.last_seq)
 
 
 class Journal:
@@ -50,11 +61,14 @@ class Journal:
     def scan(self, keys: KeyIndex | None = None) -> Scan:
         """Verify every record; raise `journal_corrupt` on damage followed by good records. Every good record is
         noted in `keys` (if given), which keeps those of its retention window."""
-        out = Scan(keys=keys)
+        backend = self.backend
+        out = Scan(keys=keys, high_water=backend.high_water(), high_water_kept=backend.keeps_high_water,
+                   high_water_note=backend.high_water_note())  # fmt: skip
         note = None if keys is None else keys.note
         expected = 1
         first_bad: tuple[int, str] | None = None
         for rec in self.backend.records():
+            out.read += 1
             if first_bad is None:
                 if rec.seq == expected and rec.valid:
                     if note is not None:
@@ -69,11 +83,25 @@ class Journal:
                 else:
                     first_bad = (rec.seq, f"record {rec.seq} fails its checksum")
                 out.bad_tail.append(rec.seq)
+                out.bad_tail_bytes += _stored_size(rec)
             elif rec.valid:
                 raise self._corrupt(first_bad, rec.seq)
             else:
                 out.bad_tail.append(rec.seq)
+                out.bad_tail_bytes += _stored_size(rec)
+        if out.behind and not self.read_only:
+            raise self._behind(out)
         return out
+
+    def _behind(self, scan: Scan) -> JournalError:
+        torn = f" (then {len(scan.bad_tail)} bad record(s) from seq {scan.bad_tail[0]})" if scan.bad_tail else ""
+        return JournalError(
+            JournalCode.JOURNAL_BEHIND,
+            f"{self.location} ends at seq {scan.last_seq}{torn} but its high-water mark says seq {scan.high_water} "
+            f"was acknowledged: {scan.behind} acknowledged record(s) are lost (a WAL file cut or deleted, the "
+            "database replaced by an older copy?); refusing to start. Restore the journal from a replica or backup; "
+            "only if this journal is meant to go on from here, delete the mark file beside it",
+        )
 
     def _corrupt(self, first_bad: tuple[int, str], good_seq: int) -> JournalError:
         return JournalError(
@@ -148,6 +176,12 @@ class Journal:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _stored_size(rec: Record) -> int:
+    """The bytes a record holds in its variable columns (what truncating it drops, give or take the row header)."""
+    key = 0 if rec.key is None else len(rec.key.encode())
+    return len(rec.payload) + len(rec.events or b"") + len(rec.checksum) + len(rec.kind) + key
 
 
 def _note(notes: list[str] | None, text: str) -> None:

@@ -48,13 +48,19 @@ def _record(row: tuple[Any, ...]) -> Record:
     return Record(seq, ts, kind, bytes(payload), key, None if events is None else bytes(events), bytes(checksum))
 
 
+# SQLSTATEs that are not a database error of ours: the server's disk is full (class 53: insufficient resources,
+# 53100 disk_full), or the server only reads (25006 read_only_sql_transaction, e.g. a hot standby)
+_SQLSTATE_CODES = {"53100": JournalCode.JOURNAL_FULL, "25006": JournalCode.JOURNAL_READ_ONLY}
+
+
 @contextlib.contextmanager
 def _guard(where: str) -> Iterator[None]:
     try:
         yield
     except psycopg.Error as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise JournalError(JournalCode.JOURNAL_DB_ERROR, f"{where}: {first}") from None
+        code = _SQLSTATE_CODES.get(exc.sqlstate or "", JournalCode.JOURNAL_DB_ERROR)
+        raise JournalError(code, f"{where}: {first}") from None
 
 
 class PostgresBackend(Backend):
@@ -85,6 +91,12 @@ class PostgresBackend(Backend):
         if self.db.execute("SHOW synchronous_commit").fetchone() == ("off",):
             raise JournalError(
                 JournalCode.JOURNAL_UNSAFE, f"{self.location}: synchronous_commit is off; commits would not be durable"
+            )
+        if not read_only and self.db.execute("SHOW fsync").fetchone() == ("off",):
+            # the server acknowledges COMMITs it never flushed: an OS crash loses them and nothing could tell
+            raise JournalError(
+                JournalCode.JOURNAL_UNSAFE,
+                f"{self.location}: the server runs with fsync=off; commits would not be durable",
             )
         exists = self.db.execute(
             "SELECT 1 FROM information_schema.tables WHERE table_schema = %s AND table_name = 'meta'", (self.schema,)

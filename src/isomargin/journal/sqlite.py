@@ -1,15 +1,18 @@
 """SQLite journal backend (the default): one file, WAL mode, synchronous=FULL, one fsync per group.
 
 A group of records is one transaction, so commands arriving together share one WAL sync. An exclusive
-lock file beside the database keeps a second writer out; readers (replay, inspect) need no lock.
+lock file beside the database keeps a second writer out; readers (replay, inspect) need no lock. A seq
+high-water mark beside the database (`<db>-hwm`) lets an open notice a journal that lost acknowledged records.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import os
 import sqlite3
+import struct
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -38,6 +41,13 @@ CREATE TABLE IF NOT EXISTS snapshots (
 );
 """
 _COLS = "seq, ts, kind, idem_key, payload, events, checksum"
+HWM_SUFFIX = "-hwm"
+_HWM = struct.Struct("<QQ")  # the seq, then the seq xor _HWM_CHECK: a stray write cannot pass for a mark
+_HWM_CHECK = 0x49534F4D_48574D21
+# SQLite's primary result codes (sqlite3.h) that are not damage: the disk or quota is full, the file is read-only
+_SQLITE_FULL = 13
+_SQLITE_READONLY = 8
+_SQLITE_CANTOPEN = 14
 
 
 def _record(row: tuple[Any, ...]) -> Record:
@@ -45,21 +55,93 @@ def _record(row: tuple[Any, ...]) -> Record:
     return Record(seq, ts, kind, bytes(payload), key, None if events is None else bytes(events), bytes(checksum))
 
 
+def _classify(path: Path, exc: sqlite3.Error) -> JournalError:
+    """The JournalError for an SQLite failure: full and read-only stores have their own codes (an operator can fix
+    them and restart); anything else means the file cannot be read as a journal."""
+    primary = getattr(exc, "sqlite_errorcode", 0) & 0xFF  # extended codes carry the primary one in the low byte
+    if primary == _SQLITE_FULL:
+        return JournalError(JournalCode.JOURNAL_FULL, f"{path}: the disk is full (SQLite says: {exc})")
+    if primary == _SQLITE_READONLY:
+        return JournalError(JournalCode.JOURNAL_READ_ONLY, f"{path} cannot be written (SQLite says: {exc})")
+    if primary == _SQLITE_CANTOPEN:
+        return JournalError(JournalCode.JOURNAL_UNREADABLE, f"{path} cannot be opened (SQLite says: {exc})")
+    return JournalError(JournalCode.JOURNAL_UNREADABLE, f"{path}: SQLite says: {exc}")
+
+
 @contextlib.contextmanager
 def _guard(path: Path) -> Iterator[None]:
     try:
         yield
-    except sqlite3.DatabaseError as exc:
-        raise JournalError(JournalCode.JOURNAL_UNREADABLE, f"{path}: SQLite says: {exc}") from None
+    except sqlite3.Error as exc:
+        raise _classify(path, exc) from None
+
+
+class HighWater:
+    """The highest seq known durable, kept in `<db>-hwm` with one `pwrite` per group and deliberately no fsync.
+
+    It is written only after the group's COMMIT (WAL fsynced) returned, so it is never ahead of the synced
+    journal: it cannot raise a false alarm. Without an fsync it survives a killed process (the page cache
+    holds it) but not always a power cut, so it catches what a kill plus a damaged or lost WAL file loses."""
+
+    def __init__(self, path: Path, writable: bool) -> None:
+        self.path = path
+        self.fd: int | None = None
+        self.unreadable: str | None = None  # why a mark file that exists could not be read
+        self.at_open = self._read()
+        self.failed: str | None = None  # why the last mark could not be written (the detector is then stale)
+        if writable:
+            try:
+                self.fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+                if self.at_open is None:  # allocate the 16 bytes now, so a later full disk cannot refuse a mark
+                    os.pwrite(self.fd, _HWM.pack(0, _HWM_CHECK), 0)
+            except OSError as exc:
+                self.close()
+                code = JournalCode.JOURNAL_FULL if exc.errno == errno.ENOSPC else JournalCode.JOURNAL_READ_ONLY
+                raise JournalError(code, f"cannot write {path}: {exc.strerror}") from None
+
+    def _read(self) -> int | None:
+        try:
+            raw = self.path.read_bytes()
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            self.unreadable = f"{self.path}: {exc.strerror}"
+            return None
+        if not raw:
+            return None  # created, never written: no group was durable yet
+        if len(raw) != _HWM.size:
+            self.unreadable = f"{self.path} holds {len(raw)} bytes, not {_HWM.size}"
+            return None
+        seq, check = _HWM.unpack(raw)
+        if seq ^ _HWM_CHECK != check:
+            self.unreadable = f"{self.path} fails its check"
+            return None
+        return int(seq)
+
+    def mark(self, seq: int) -> None:
+        """Record `seq` as durable: one syscall, 16 bytes overwritten in place (allocated at open)."""
+        if self.fd is None:
+            return
+        try:
+            os.pwrite(self.fd, _HWM.pack(seq, seq ^ _HWM_CHECK), 0)
+        except OSError as exc:  # the group is durable already: a stale mark only weakens the check, never lies
+            self.failed = f"{self.path}: {exc.strerror}"
+
+    def close(self) -> None:
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
 
 
 class SQLiteBackend(Backend):
     name = "sqlite"
+    keeps_high_water = True
 
     def __init__(self, path: Path, *, read_only: bool = False, create: bool = True) -> None:
         self.location = str(path)
         self.path = path
         self._lock_fd: int | None = None
+        self.hwm: HighWater | None = None
         if not path.exists():
             if read_only or not create:
                 raise JournalError(JournalCode.JOURNAL_MISSING, f"no journal at {path}")
@@ -67,6 +149,7 @@ class SQLiteBackend(Backend):
         if not read_only:
             self._lock()
         try:
+            self.hwm = HighWater(Path(f"{path}{HWM_SUFFIX}"), writable=not read_only)
             self._open(read_only)
         except BaseException:
             self.close()
@@ -93,7 +176,11 @@ class SQLiteBackend(Backend):
             self._check_format()
 
     def _lock(self) -> None:
-        fd = os.open(f"{self.path}.lock", os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fd = os.open(f"{self.path}.lock", os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            code = JournalCode.JOURNAL_FULL if exc.errno == errno.ENOSPC else JournalCode.JOURNAL_READ_ONLY
+            raise JournalError(code, f"cannot create the lock file {self.path}.lock: {exc.strerror}") from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -116,10 +203,21 @@ class SQLiteBackend(Backend):
             self.db.execute("BEGIN IMMEDIATE")
             try:
                 self.db.executemany(f"INSERT INTO records ({_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+                self.db.execute("COMMIT")  # WAL + synchronous=FULL: the WAL is fsynced before COMMIT returns
             except BaseException:
-                self.db.execute("ROLLBACK")
+                # a COMMIT refused for a full disk leaves the transaction open; the error is the thing to report
+                if self.db.in_transaction:
+                    with contextlib.suppress(sqlite3.Error):
+                        self.db.execute("ROLLBACK")
                 raise
-            self.db.execute("COMMIT")  # WAL + synchronous=FULL: the WAL is fsynced before COMMIT returns
+        if self.hwm is not None and rows:
+            self.hwm.mark(rows[-1][0])
+
+    def high_water(self) -> int | None:
+        return None if self.hwm is None else self.hwm.at_open
+
+    def high_water_note(self) -> str | None:
+        return None if self.hwm is None else self.hwm.unreadable
 
     def page(self, after: int, limit: int = PAGE) -> list[Record]:
         with _guard(self.path):
@@ -160,6 +258,8 @@ class SQLiteBackend(Backend):
         if db is not None:
             with contextlib.suppress(sqlite3.Error):
                 db.close()
+        if self.hwm is not None:
+            self.hwm.close()
         if self._lock_fd is not None:
             os.close(self._lock_fd)
             self._lock_fd = None

@@ -164,6 +164,7 @@ def run_venue(
     except BaseException:
         sock.close()
         raise
+    print(venue.core.recovery.report().describe(), flush=True)  # loud recovery: what the journal held and lost
     base = f"http://{host_port(host, port)}"
     server: dict[str, Any] = {}
 
