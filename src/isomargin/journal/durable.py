@@ -1,23 +1,25 @@
 """DurableEngine: the engine behind a journal. Nothing is acknowledged before its record is synced.
 
-`submit_batch` assigns seqs, applies the commands, appends them (with their events) as one group with one
-sync, and only then returns the events. If the append fails the in-memory state is ahead of the journal, so
-the instance refuses further work; if the engine fails while committing a command (fail-stop), the commands
-before it are journaled and acknowledged, it and the rest are not, and the instance refuses further work.
-Reopening recovers from the journal. `GroupCommitter` is the threaded front: concurrent submitters are
-batched into whatever has queued since the last sync.
+A group of commands is applied (seqs assigned, events built, records sealed) on the submitting thread and
+handed to the journal's writer thread, which appends it in one transaction with one sync while the next
+group is applied: a pipeline, acknowledged in seq order once each group is durable. If an append fails,
+memory is ahead of the journal, so that group and every later one fail and the instance refuses further work;
+if the engine fails while committing a command (fail-stop), the commands before it are journaled and
+acknowledged, it and the rest are not. Reopening recovers from the journal. `GroupCommitter` is the threaded
+front: concurrent submitters are batched into whatever queued while the previous group was applied.
 """
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
+import functools
 import threading
 from collections import deque
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future
+from concurrent.futures import Future, wait
 from pathlib import Path
-from typing import Any, NoReturn, cast
+from typing import Any, TypeVar, cast
 
 from isomargin.engine import Code, Command, Engine, EngineFailed, Event, PlaceOrder, Rejected
 from isomargin.engine.engine import MAX_TS
@@ -31,6 +33,7 @@ from isomargin.journal.record import KIND_COMMAND, Record
 from isomargin.journal.replay import Rebuild, rebuild
 
 DurableHook = Callable[[Sequence[Command], list[list[Event]], list[bool]], None]
+T = TypeVar("T")
 EDGE_SEQ = 0  # the envelope seq of a rejection made at the journal's edge: such a command is never journaled
 
 
@@ -57,14 +60,80 @@ def _without_ts(data: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in data.items() if k != "ts"}
 
 
+class _Writer:
+    """The thread that owns the journal's connection while an engine runs on it: I/O jobs (appends, reads of
+    durable records, snapshots) run one at a time in the order they were handed in, so records reach the store
+    in seq order and a SQLite connection is used by one thread only. `on_done` runs after every job."""
+
+    def __init__(self, on_done: Callable[[], None]) -> None:
+        self._jobs: deque[tuple[Callable[[], Any], Future[Any]]] = deque()
+        self._cond = threading.Condition()
+        self._closed = False
+        self._on_done = on_done
+        self._thread = threading.Thread(target=self._run, name="isomargin-journal-writer", daemon=True)
+        self._thread.start()
+
+    def run(self, job: Callable[[], T]) -> Future[T]:
+        fut: Future[T] = Future()
+        with self._cond:
+            if self._closed:
+                raise JournalError(JournalCode.COMMITTER_CLOSED, "the journal writer is closed")
+            self._jobs.append((job, fut))
+            self._cond.notify()
+        return fut
+
+    def call(self, job: Callable[[], T]) -> T:
+        return self.run(job).result()
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                while not self._jobs and not self._closed:
+                    self._cond.wait()
+                if not self._jobs:
+                    return
+                job, fut = self._jobs.popleft()
+            try:
+                fut.set_result(job())
+            except BaseException as exc:  # the job's caller decides what it means
+                fut.set_exception(exc)
+            self._on_done()
+
+    def close(self) -> None:
+        """Run what was handed in, then stop."""
+        with self._cond:
+            self._closed = True
+            self._cond.notify()
+        if self._thread is not threading.current_thread():
+            self._thread.join()
+
+
+@dataclasses.dataclass(slots=True, eq=False)
+class _Group:
+    """One group on its way to the journal: the commands as applied, their answers, the records to append, why
+    it stopped early (if it did), the writer's append and the answer given once that append is durable."""
+
+    size: int
+    applied: list[Command] = dataclasses.field(default_factory=list)
+    results: list[list[Event]] = dataclasses.field(default_factory=list)
+    fresh: list[bool] = dataclasses.field(default_factory=list)
+    records: list[Record] = dataclasses.field(default_factory=list)
+    halt: tuple[JournalCode, str] | None = None
+    synced: Future[None] = dataclasses.field(default_factory=Future)
+    done: Future[list[list[Event]]] = dataclasses.field(default_factory=Future)
+
+
 class DurableEngine:
     """An `Engine` whose every command is journaled and synced before its result is returned.
 
     Idempotency keys (explicit, or `derived_key`) are remembered for the last `key_window` commands that are
     younger than `key_ttl_ms` (by command ts); None switches a bound off. `on_durable(cmds, results, fresh)` runs
-    inside the lock after each durable group (also the durable prefix of a halted one): `cmds` as applied (with
-    the clock's ts), `fresh[i]` True iff command i was applied by the engine now (False for an idempotent replay
-    or an edge rejection). An exception from it propagates to the submitters (the group is durable already)."""
+    inside the lock after each durable group (also the durable prefix of a halted one), groups in seq order:
+    `cmds` as applied (with the clock's ts), `fresh[i]` True iff command i was applied by the engine now (False
+    for an idempotent replay or an edge rejection). With a pipelined front the engine may already hold the next
+    group (applied, not yet durable) when the hook runs. An exception from it propagates to the submitters (the
+    group is durable already). A subclass that guards its readers with a re-entrant `state_lock` (the venue's)
+    sets it before calling this constructor; applying and the hook then hold that lock."""
 
     def __init__(
         self,
@@ -96,12 +165,18 @@ class DurableEngine:
                 "were journaled (engine changed?); refusing to start",
             )
         self.engine: Engine = self.recovery.engine
-        self.seq = self.recovery.last_seq
-        self._pending: dict[int, Record] = {}  # keyed records of the batch being built, not yet durable
+        self.seq = self.recovery.last_seq  # the last seq applied (durable or on its way)
+        self.durable_seq = self.seq  # the last seq whose group was synced and answered
+        self._pending: dict[int, Record] = {}  # keyed records applied but not yet durable (idempotent replays)
+        self._inflight: deque[_Group] = deque()  # handed to the writer, not yet answered; oldest first
         self._last_snapshot = self.recovery.snapshot_seq or 0
         self._broken: tuple[JournalCode, str] | None = None
+        self._io_failed: str | None = None  # set by the writer thread when an append fails
         self.snapshot_error: str | None = None  # the last failed snapshot (retried at the next interval)
-        self._lock = threading.RLock()  # re-entrant: `on_durable` may call back (seen, state_hash)
+        self.wake: Callable[[], None] | None = None  # called (writer thread) after every journal job
+        lock = getattr(self, "state_lock", None)
+        self._lock: threading.RLock = lock if lock is not None else threading.RLock()  # re-entrant: hooks call back
+        self._writer = _Writer(self._job_done)  # from here on only the writer thread touches the journal
 
     @classmethod
     def open(cls, target: str | Path, **options: Any) -> DurableEngine:
@@ -115,7 +190,13 @@ class DurableEngine:
     @property
     def failed(self) -> str | None:
         """Why this instance refuses work (a failed append or a failed engine), or None."""
+        self._note_io_failure()
         return None if self._broken is None else self._broken[1]
+
+    @property
+    def in_flight(self) -> int:
+        """Groups handed to the journal and not yet answered."""
+        return len(self._inflight)
 
     def seen(self, key: str) -> bool:
         """Whether `key` is inside the retention window: a command carrying it now gets the stored result."""
@@ -133,50 +214,61 @@ class DurableEngine:
         events of the first one and is not applied again; the same key on a different request is rejected.
         If the engine fails on command i, commands 0..i-1 are journaled and `EngineHalted` (with their results
         in `.durable`) is raised; nothing from i on is journaled, and every later call is refused."""
+        group = self._begin(cmds, keys)
+        wait((group.synced,))  # its outcome, a failure included, is read where the group is answered
+        self.settle()  # answers every synced group up to this one, in seq order (or a committer thread did)
+        return group.done.result()
+
+    def begin(self, cmds: Sequence[Command], keys: Sequence[str | None] | None = None) -> Future[list[list[Event]]]:
+        """Apply a group and hand it to the journal without waiting: the future gets `submit_batch`'s answer
+        (results, `EngineHalted` or `JournalError`) when `settle` runs after its append is durable."""
+        return self._begin(cmds, keys).done
+
+    def settle(self) -> None:
+        """Answer every group whose append has finished, oldest first: run `on_durable`, resolve its future."""
+        with self._lock:
+            while self._inflight and self._inflight[0].synced.done():
+                self._finish(self._inflight.popleft())
+
+    def ready(self) -> bool:
+        """Whether `settle` has an answer to give now."""
+        inflight = self._inflight
+        return bool(inflight) and inflight[0].synced.done()
+
+    def _begin(self, cmds: Sequence[Command], keys: Sequence[str | None] | None) -> _Group:
         if keys is not None and len(keys) != len(cmds):
             raise ValueError(f"{len(cmds)} commands but {len(keys)} keys")
         with self._lock:
             self._refuse_if_broken()
-            results: list[list[Event]] = []
-            fresh: list[bool] = []
-            applied: list[Command] = []
-            records: list[Record] = []
-            halt: tuple[JournalCode, str] | None = None
+            group = _Group(len(cmds))
+            inflight = self._inflight
             try:
                 for i, cmd in enumerate(cmds):
                     if self.clock is not None and isinstance(cmd, Command):  # (anything else is refused below)
                         cmd = dataclasses.replace(cmd, ts=self.clock())
-                    applied.append(cmd)
-                    halt = self._one(cmd, keys[i] if keys is not None else None, results, fresh, records)
-                    if halt is not None:
+                    group.applied.append(cmd)
+                    group.halt = self._one(cmd, keys[i] if keys is not None else None, group)
+                    if group.halt is not None:
                         break
+                    if inflight and inflight[0].synced.done():  # answer the previous group without delay
+                        self.settle()
             except BaseException as exc:  # not a command's fault (an interrupt, a bug here): memory may be ahead
                 self._broken = (JournalCode.JOURNAL_FAILED, f"interrupted while applying a group ({exc!r})")
-                self._pending.clear()
                 raise
-            self._append(records)
-            if halt is not None:  # refuse from now on, even if the hook below raises
+            if group.halt is not None:  # refuse from now on; the prefix is still journaled and answered
                 self._broken = (
-                    halt[0],
-                    f"stopped at command {len(results)} of a group, after seq {self.seq}: {halt[1]}",
+                    group.halt[0],
+                    f"stopped at command {len(group.results)} of a group, after seq {self.seq}: {group.halt[1]}",
                 )
-            if self.on_durable is not None and results:
-                self.on_durable(applied[: len(results)], results, fresh)
-            if halt is not None:
-                self._halt(halt, results, len(cmds))
-            if self.snapshot_every and self.seq - self._last_snapshot >= self.snapshot_every:
+            group.synced = self._writer.run(functools.partial(self._append, group.records))
+            inflight.append(group)
+            if group.halt is None and self.snapshot_every and self.seq - self._last_snapshot >= self.snapshot_every:
                 self._snapshot_quietly()
-            return results
+            return group
 
-    def _one(
-        self,
-        cmd: Command,
-        key: str | None,
-        results: list[list[Event]],
-        fresh: list[bool],
-        records: list[Record],
-    ) -> tuple[JournalCode, str] | None:
-        """Answer one command of a group (appending to results/fresh/records); a reason to halt, or None."""
+    def _one(self, cmd: Command, key: str | None, group: _Group) -> tuple[JournalCode, str] | None:
+        """Answer one command of a group (appending to its results/fresh/records); a reason to halt, or None."""
+        results, fresh = group.results, group.fresh
         if key is None and self.dedupe_client_order_ids:
             key = derived_key(cmd)
         try:
@@ -209,7 +301,7 @@ class DurableEngine:
         except CodecError as exc:
             return exc.code, f"the events of command {seq} cannot be journaled ({exc.message})"
         rec = Record(seq, ts, KIND_COMMAND, canonical(data), key, stored).sealed()
-        records.append(rec)
+        group.records.append(rec)
         self.seq = seq
         self._keys.note(seq, ts, key)
         if key is not None:
@@ -218,40 +310,77 @@ class DurableEngine:
         fresh.append(True)
         return None
 
+    # -- the writer's side and the answers -------------------------------------------------------------
     def _append(self, records: list[Record]) -> None:
+        """(writer thread) Append one group in one transaction with one sync. After a failed append nothing
+        later is appended: it would follow a gap."""
+        if self._io_failed is not None:
+            raise JournalError(JournalCode.JOURNAL_FAILED, f"not appended: an earlier {self._io_failed}")
+        if not records:
+            return
         try:
-            if records:
-                self.journal.append(records)
+            self.journal.append(records)
         except BaseException as exc:
-            self._broken = (
-                JournalCode.JOURNAL_FAILED,
-                f"journal append of seqs {records[0].seq}..{records[-1].seq} failed ({exc})",
-            )
-            raise JournalError(
-                JournalCode.JOURNAL_FAILED, f"{self._broken[1]}; nothing in this group was acknowledged"
-            ) from None
-        finally:
-            self._pending.clear()
+            self._io_failed = f"journal append of seqs {records[0].seq}..{records[-1].seq} failed ({exc})"
+            raise JournalError(JournalCode.JOURNAL_FAILED, self._io_failed) from None
 
-    def _halt(self, halt: tuple[JournalCode, str], durable: list[list[Event]], size: int) -> NoReturn:
-        code, reason = halt
-        n = len(durable)
-        assert self._broken is not None
-        raise EngineHalted(
+    def _job_done(self) -> None:
+        wake = self.wake
+        if wake is not None:
+            wake()
+
+    def _finish(self, group: _Group) -> None:
+        """Answer a group whose append finished (under the lock, groups in seq order)."""
+        failure = group.synced.exception()
+        if failure is not None:
+            reason = failure.message if isinstance(failure, JournalError) else repr(failure)
+            self._broken = (JournalCode.JOURNAL_FAILED, reason)
+            group.done.set_exception(
+                JournalError(JournalCode.JOURNAL_FAILED, f"{reason}; nothing in this group was acknowledged")
+            )
+            return
+        pending = self._pending
+        for rec in group.records:
+            pending.pop(rec.seq, None)
+        if group.records:
+            self.durable_seq = group.records[-1].seq
+        try:
+            if self.on_durable is not None and group.results:
+                self.on_durable(group.applied[: len(group.results)], group.results, group.fresh)
+        except BaseException as exc:  # the group is durable; its submitters learn the hook failed
+            group.done.set_exception(exc)
+            return
+        if group.halt is not None:
+            group.done.set_exception(self._halted(group))
+        else:
+            group.done.set_result(group.results)
+
+    def _halted(self, group: _Group) -> EngineHalted:
+        assert group.halt is not None and self._broken is not None
+        code, reason = group.halt
+        n = len(group.results)
+        return EngineHalted(
             code,
-            f"{self._broken[1]}; the {n} command(s) before it are durable, it and the {size - n - 1} after it were "
-            "not journaled; reopen the journal to recover",
-            durable,
+            f"{self._broken[1]}; the {n} command(s) before it are durable, it and the {group.size - n - 1} after "
+            "it were not journaled; reopen the journal to recover",
+            group.results,
             reason,
         )
 
+    def _note_io_failure(self) -> None:
+        if self._broken is None and self._io_failed is not None:
+            self._broken = (JournalCode.JOURNAL_FAILED, self._io_failed)
+
     def _refuse_if_broken(self) -> None:
+        self._note_io_failure()
         if self._broken is not None:
             code, reason = self._broken
             raise JournalError(code, f"{reason}; reopen the journal to recover")
 
     def _replayed(self, cmd: Command, key: str, seq: int, data: dict[str, Any]) -> list[Event]:
-        rec = self._pending.get(seq) or self.journal.get(seq)
+        """The stored answer for `key`'s record `seq`: from memory while it is on its way to the journal (the
+        answer then waits for that group, being answered after it), else read by the writer."""
+        rec = self._pending.get(seq) or self._writer.call(functools.partial(self.journal.get, seq))
         if rec is None or not rec.valid or rec.events is None:
             raise JournalError(
                 JournalCode.JOURNAL_CORRUPT, f"record {seq} for idempotency key {key!r} is missing or damaged"
@@ -267,15 +396,19 @@ class DurableEngine:
             raise JournalError(exc.code, f"record {seq} for idempotency key {key!r}: {exc.message}") from None
 
     # -- snapshots and state ---------------------------------------------------------------------------
-    def _snapshot(self) -> None:
-        self.journal.write_snapshot(self.seq, self.engine)
-        self._last_snapshot = self.seq
+    def _write_snapshot(self, seq: int) -> None:
+        """(writer thread, while the submitter holds the lock, so the engine is still at `seq`) Only after every
+        earlier append succeeded: a snapshot must never cover records that did not become durable."""
+        if self._io_failed is not None:
+            raise JournalError(JournalCode.JOURNAL_FAILED, f"no snapshot: an earlier {self._io_failed}")
+        self.journal.write_snapshot(seq, self.engine)
+        self._last_snapshot = seq
 
     def _snapshot_quietly(self) -> None:
-        """A periodic snapshot: the group is durable and acknowledged already, so a failure here is recorded in
-        `snapshot_error` (and retried after the next group) rather than raised."""
+        """A periodic snapshot, after the group's append (the writer runs jobs in order): the group is not
+        affected by it, so a failure here is recorded in `snapshot_error` (and retried after the next group)."""
         try:
-            self._snapshot()
+            self._writer.call(functools.partial(self._write_snapshot, self.seq))
             self.snapshot_error = None
         except Exception as exc:
             self.snapshot_error = f"snapshot at seq {self.seq} failed: {exc}"
@@ -283,15 +416,19 @@ class DurableEngine:
     def snapshot_now(self) -> None:
         with self._lock:
             self._refuse_if_broken()
-            self._snapshot()
+            self._writer.call(functools.partial(self._write_snapshot, self.seq))
 
     def state_hash(self) -> str:
-        """The hash of the journaled state (refused once the instance is broken: memory may not be it)."""
+        """The hash of the state applied so far, once every group of it is journaled (refused once the instance
+        is broken: memory may not be the journal's state)."""
         with self._lock:
+            self._writer.call(lambda: None)  # the appends handed in before are done (the writer runs in order)
             self._refuse_if_broken()
             return state_hash(self.engine)
 
     def close(self) -> None:
+        self._writer.close()
+        self.settle()
         self.journal.close()
 
     def __enter__(self) -> DurableEngine:
@@ -309,18 +446,22 @@ class _Item:
 
 
 class GroupCommitter:
-    """A thread that batches concurrent submissions: each sync covers everything queued while the previous
-    one ran (up to `max_batch`). `submit` returns a Future resolved only after the group is durable; when the
-    engine halts mid-group, the journaled commands' futures get their events and the others the `EngineHalted`.
-    A future cancelled before its group starts is not submitted."""
+    """A thread that batches concurrent submissions and keeps the journal busy: while one group is being
+    appended and synced, the next is gathered and applied (at most `max_inflight` groups handed to the journal
+    and not yet answered, each up to `max_batch` commands). `submit` returns a Future resolved only after its
+    group is durable, in seq order; when the engine halts mid-group, the journaled commands' futures get their
+    events and the others the `EngineHalted`; when an append fails, that group's and every later group's
+    futures get the `JournalError`. A future cancelled before its group starts is not submitted."""
 
-    def __init__(self, durable: DurableEngine, max_batch: int = 1024) -> None:
+    def __init__(self, durable: DurableEngine, max_batch: int = 1024, max_inflight: int = 2) -> None:
         self.durable = durable
         self.max_batch = max_batch
+        self.max_inflight = max_inflight
         self._queue: deque[_Item] = deque()
         self._cond = threading.Condition()
         self._closed = False
         self.batches = 0
+        durable.wake = self._wake
         self._thread = threading.Thread(target=self._run, name="isomargin-group-commit", daemon=True)
         self._thread.start()
 
@@ -339,38 +480,59 @@ class GroupCommitter:
     async def submit_async(self, cmd: Command, key: str | None = None) -> list[Event]:
         return await asyncio.wrap_future(self.submit(cmd, key))
 
+    def _wake(self) -> None:
+        with self._cond:
+            self._cond.notify()
+
     def _run(self) -> None:
+        durable = self.durable
         while True:
             with self._cond:
-                while not self._queue and not self._closed:
+                while not (durable.ready() or self._can_start() or (self._closed and not durable.in_flight)):
                     self._cond.wait()
-                if not self._queue:
+                taken: list[_Item] = []
+                if self._can_start():
+                    taken = [self._queue.popleft() for _ in range(min(len(self._queue), self.max_batch))]
+                elif self._closed and not durable.in_flight and not durable.ready():
                     return
-                n = min(len(self._queue), self.max_batch)
-                taken = [self._queue.popleft() for _ in range(n)]
+            durable.settle()
             batch = [b for b in taken if b.future.set_running_or_notify_cancel()]
-            if not batch:
-                continue
-            try:
-                results = self.durable.submit_batch([b.cmd for b in batch], [b.key for b in batch])
-            except EngineHalted as exc:
-                self.batches += 1
-                for b, events in zip(batch, exc.durable, strict=False):
-                    b.future.set_result(events)
-                for b in batch[len(exc.durable) :]:
-                    b.future.set_exception(exc)
-                continue
-            except BaseException as exc:
-                for b in batch:
-                    b.future.set_exception(exc)
-                continue
+            if batch:
+                self._start(batch)
+
+    def _can_start(self) -> bool:
+        return bool(self._queue) and self.durable.in_flight < self.max_inflight
+
+    def _start(self, batch: list[_Item]) -> None:
+        try:
+            answer = self.durable.begin([b.cmd for b in batch], [b.key for b in batch])
+        except BaseException as exc:  # refused before anything was applied (a broken instance)
+            for b in batch:
+                b.future.set_exception(exc)
+            return
+        answer.add_done_callback(functools.partial(self._answer, batch))
+
+    def _answer(self, batch: list[_Item], answer: Future[list[list[Event]]]) -> None:
+        """(the thread that settles the group) Hand each submitter its command's answer."""
+        exc = answer.exception()
+        if exc is None:
             self.batches += 1
-            for b, events in zip(batch, results, strict=True):
+            for b, events in zip(batch, answer.result(), strict=True):
                 b.future.set_result(events)
+            return
+        durable: list[list[Event]] = exc.durable if isinstance(exc, EngineHalted) else []
+        if isinstance(exc, EngineHalted):
+            self.batches += 1
+        for b, events in zip(batch, durable, strict=False):
+            b.future.set_result(events)
+        for b in batch[len(durable) :]:
+            b.future.set_exception(exc)
 
     def close(self) -> None:
-        """Finish what is queued, then stop the thread."""
+        """Finish what is queued and in flight, then stop the thread."""
         with self._cond:
             self._closed = True
             self._cond.notify()
         self._thread.join()
+        if self.durable.wake == self._wake:
+            self.durable.wake = None
