@@ -43,7 +43,7 @@ def test_replay_json(journal: Path) -> None:
     assert sum(data["commands"].values()) == 900 and data["rejected"] > 0
     assert set(data["balances"]["assets"]["USDT"]) >= {"wallet", "external", "residual"}
     assert data["balances"]["residual"] == "0"  # the ledger conserves exactly
-    assert data["state"]["accounts"] == 5
+    assert data["state"]["accounts"] == 6  # five, and the stream's risky one
 
 
 def test_replay_text_uses_the_snapshot(journal: Path) -> None:

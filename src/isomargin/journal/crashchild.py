@@ -3,7 +3,9 @@
     python -m isomargin.journal.crashchild JOURNAL --seed 7 --count 5000 [--batch 32] [--snapshot-every 500]
 
 The child recovers from JOURNAL, carries on with the stream from the first seq not yet journaled, and
-after each group is durable writes `ack <last seq>` on stdout; at the end it writes `done <hash>`.
+after each group is durable writes `ack <last seq>` on stdout; at the end it writes `done <hash>`. If the engine
+fails on a command (fail-stop: a bug), it acknowledges the durable prefix, writes `halted <reason>` and exits 0
+(every restart would stop at the same command).
 """
 
 from __future__ import annotations
@@ -40,13 +42,17 @@ from isomargin.margin.numbers import MONEY
 SYMBOL = "BTCUSDT"
 ACCOUNTS = (1, 2, 3, 4, 5)
 ISOLATED = (1, 2)
+RISKY = 6  # isolated at RISKY_LEVERAGE on a small deposit: the mark's random walk liquidates it now and then
+RISKY_LEVERAGE = 20
+RISKY_SHARE = 0.06  # of the stream's commands: its market orders (taking positions) and top-ups
 TICK = Decimal("0.1")
 STEP = Decimal("0.001")
 T = TypeVar("T")
 
 
 def seeded_stream(seed: int, count: int) -> list[Command]:
-    """`count` commands on Binance BTCUSDT for five accounts, identical for a given seed (ts = 10 ms apart)."""
+    """`count` commands on Binance BTCUSDT for five accounts and a risky one, identical for a given seed (ts = 10 ms
+    apart): resting and crossing limit orders, market orders, cancels, marks, funding, margin moves, liquidations."""
     with localcontext(MONEY):  # identical in every process, whatever another library did to the decimal context
         return _stream(seed, count)
 
@@ -68,10 +74,17 @@ def _stream(seed: int, count: int) -> list[Command]:
         add(SetLeverage(a, SYMBOL, 10, ts=ts()))
         if a in ISOLATED:
             add(SetMarginMode(a, SYMBOL, MarginMode.ISOLATED, ts=ts()))
+    add(CreateAccount(RISKY, ts=ts()))
+    add(Deposit(RISKY, "USDT", Decimal(3000), ts=ts()))
+    add(SetMarginMode(RISKY, SYMBOL, MarginMode.ISOLATED, ts=ts()))
+    add(SetLeverage(RISKY, SYMBOL, RISKY_LEVERAGE, ts=ts()))
     mark = Decimal(60000)
     add(SetMarkPrice(SYMBOL, mark, ts=ts()))
     placed: list[tuple[int, str]] = []
     while len(out) < count:
+        if rng.random() < RISKY_SHARE:
+            add(_risky(rng, ts()))
+            continue
         r = rng.random()
         acct = rng.choice(ACCOUNTS)
         side = OrderSide.BUY if rng.random() < 0.5 else OrderSide.SELL
@@ -103,6 +116,15 @@ def _stream(seed: int, count: int) -> list[Command]:
     return out
 
 
+def _risky(rng: random.Random, ts: int) -> Command:
+    """The risky account's move: mostly a market order that crosses the resting book (a fill, and a 50x
+    position a later mark move can liquidate), sometimes a top-up so it trades again after a liquidation."""
+    if rng.random() < 0.2:
+        return Deposit(RISKY, "USDT", Decimal(1000), ts=ts)
+    side = OrderSide.BUY if rng.random() < 0.5 else OrderSide.SELL
+    return PlaceOrder(RISKY, SYMBOL, side, OrderType.MARKET, STEP * rng.randint(20, 50), ts=ts)
+
+
 def retry_locked(opener: Callable[[], T], seconds: float = 10.0) -> T:
     """Open, waiting while a killed writer's lock is still held (PostgreSQL frees a dead session's lock
     once the server notices the closed socket)."""
@@ -120,6 +142,7 @@ def retry_locked(opener: Callable[[], T], seconds: float = 10.0) -> T:
 
 def main(argv: list[str] | None = None) -> int:
     from isomargin.journal.durable import DurableEngine
+    from isomargin.journal.errors import EngineHalted
 
     p = argparse.ArgumentParser(prog="crashchild")
     p.add_argument("journal")
@@ -136,7 +159,12 @@ def main(argv: list[str] | None = None) -> int:
     while venue.seq < len(stream):
         start = venue.seq
         group = stream[start : start + rng.randint(1, args.batch)]
-        venue.submit_batch(group)
+        try:
+            venue.submit_batch(group)
+        except EngineHalted as exc:  # an engine bug (fail-stop): the prefix before it is durable, then stop
+            write(1, f"ack {start + exc.index}\nhalted {exc.reason}\n".encode())
+            venue.close()
+            return 0
         write(1, f"ack {venue.seq}\n".encode())  # only after submit_batch returned: the group is durable
     write(1, f"done {venue.state_hash()}\n".encode())
     venue.close()
