@@ -9,6 +9,8 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from isomargin.engine import (
     CreateAccount,
@@ -23,7 +25,16 @@ from isomargin.engine import (
     state_hash,
 )
 from isomargin.engine.events import Event
-from isomargin.journal import DurableEngine, GroupCommitter, JournalCode, JournalError, Record, open_journal, rebuild
+from isomargin.journal import (
+    DurableEngine,
+    GroupCommitter,
+    JournalCode,
+    JournalError,
+    Record,
+    codec,
+    open_journal,
+    rebuild,
+)
 from isomargin.journal.crashchild import seeded_stream
 
 STREAM = seeded_stream(11, 1200)
@@ -252,3 +263,25 @@ def test_keys_must_match_the_commands(sqlite_target: str) -> None:
         assert venue.seq == 0 and venue.failed is None
         venue.submit_batch(SETUP)
         assert venue.seq == 4
+
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.integers(-(2**70), 2**70) | st.text(st.characters(codec=None)),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(st.characters(codec=None)), inner, max_size=4),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=400)
+@given(JSON)
+def test_canonical_bytes_are_the_stdlib_definition(data: object) -> None:
+    """`canonical` takes orjson's bytes only where they are the stdlib encoder's (sorted keys, fixed separators,
+    ASCII with \\uXXXX escapes): control characters, DEL, non-ASCII, lone surrogates and integers past 64 bits
+    included."""
+    assert codec.canonical(data) == codec.canonical_stdlib(data)
+
+
+def test_the_fast_path_is_taken_for_journal_data() -> None:
+    assert codec._fast is not None  # orjson is a dependency
+    data = codec.encode_command(STREAM[0])
+    assert codec._fast(data) == codec.canonical_stdlib(data) == codec.canonical(data)

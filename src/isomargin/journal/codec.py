@@ -9,6 +9,7 @@ event classes come from `isomargin.engine.events.EVENT_TYPES`, so new ones need 
 
 from __future__ import annotations
 
+import functools
 import json
 import types
 import typing
@@ -36,10 +37,33 @@ _RAW = (str, int, bool)  # JSON-native and exact; float is deliberately absent
 
 _CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False)
 
+try:  # orjson writes the same bytes 1.3-3x faster (flat commands, nested events); the stdlib is the definition
+    import orjson
+
+    _fast: Callable[[Any], bytes] | None = functools.partial(orjson.dumps, option=orjson.OPT_SORT_KEYS)
+    _FAST_ERRORS: tuple[type[Exception], ...] = (orjson.JSONEncodeError, TypeError, ValueError)
+except ImportError:  # pragma: no cover - a dependency, but the stdlib alone gives the same bytes
+    _fast, _FAST_ERRORS = None, ()
+
+
+def canonical_stdlib(data: Any) -> bytes:
+    """Canonical JSON bytes by definition: sorted keys, fixed separators, ASCII only (\\uXXXX escapes)."""
+    return _CANONICAL.encode(data).encode()
+
 
 def canonical(data: Any) -> bytes:
-    """Canonical JSON bytes: sorted keys, fixed separators, ASCII only."""
-    return _CANONICAL.encode(data).encode()
+    """Canonical JSON bytes (`canonical_stdlib`'s, byte for byte). orjson's output is used only where it is the
+    same: it escapes control characters like the stdlib but writes non-ASCII and DEL (0x7f) raw, and refuses
+    integers beyond 64 bits, so such data (and any orjson error) takes the stdlib path. The journal never hands
+    it floats (the codec refuses them first), whose spelling would differ."""
+    if _fast is not None:
+        try:
+            out = _fast(data)
+        except _FAST_ERRORS:
+            return canonical_stdlib(data)
+        if out.isascii() and b"\x7f" not in out:
+            return out
+    return canonical_stdlib(data)
 
 
 def _no_float(text: str) -> NoReturn:

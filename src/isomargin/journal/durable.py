@@ -300,7 +300,7 @@ class DurableEngine:
             stored = encode_events(events) if self.store_events or key is not None else None
         except CodecError as exc:
             return exc.code, f"the events of command {seq} cannot be journaled ({exc.message})"
-        rec = Record(seq, ts, KIND_COMMAND, canonical(data), key, stored).sealed()
+        rec = Record.seal(seq, ts, KIND_COMMAND, canonical(data), key, stored)
         group.records.append(rec)
         self.seq = seq
         self._keys.note(seq, ts, key)

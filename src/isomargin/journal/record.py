@@ -14,6 +14,10 @@ from dataclasses import dataclass, replace
 KIND_COMMAND = "command"
 _RECORD_TAG = b"isomargin.record.v2"
 _SNAPSHOT_TAG = b"isomargin.snapshot.v2"
+_QQ = struct.Struct(">qq").pack
+_Q = struct.Struct(">Q").pack
+_PRESENT, _ABSENT = b"\x01", b"\x00"
+_sha256 = hashlib.sha256
 
 
 def _field(h: hashlib._Hash, value: bytes | None) -> None:
@@ -21,6 +25,24 @@ def _field(h: hashlib._Hash, value: bytes | None) -> None:
         h.update(b"\x00")
     else:
         h.update(b"\x01" + struct.pack(">Q", len(value)) + value)
+
+
+def _record_digest(seq: int, ts: int, kind: str, key: str | None, payload: bytes, events: bytes | None) -> bytes:
+    """SHA-256 of the tag, seq and ts, then kind, key, payload and events, each length-prefixed (None as one 0
+    byte): the same bytes `_field` feeds a hash one by one, built as one buffer and hashed once (per command)."""
+    k = kind.encode()
+    parts = [_RECORD_TAG, _QQ(seq, ts), _PRESENT, _Q(len(k)), k]
+    if key is None:
+        parts.append(_ABSENT)
+    else:
+        kb = key.encode()
+        parts += (_PRESENT, _Q(len(kb)), kb)
+    parts += (_PRESENT, _Q(len(payload)), payload)
+    if events is None:
+        parts.append(_ABSENT)
+    else:
+        parts += (_PRESENT, _Q(len(events)), events)
+    return _sha256(b"".join(parts)).digest()
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,18 +55,19 @@ class Record:
     events: bytes | None = None
     checksum: bytes = b""
 
+    @classmethod
+    def seal(
+        cls, seq: int, ts: int, kind: str, payload: bytes, key: str | None = None, events: bytes | None = None
+    ) -> Record:
+        """A record with its checksum, built once (`dataclasses.replace` would build it twice)."""
+        return cls(seq, ts, kind, payload, key, events, _record_digest(seq, ts, kind, key, payload, events))
+
     def digest(self) -> bytes:
         """The checksum these fields should carry."""
-        h = hashlib.sha256(_RECORD_TAG)
-        h.update(struct.pack(">qq", self.seq, self.ts))
-        _field(h, self.kind.encode())
-        _field(h, None if self.key is None else self.key.encode())
-        _field(h, self.payload)
-        _field(h, self.events)
-        return h.digest()
+        return _record_digest(self.seq, self.ts, self.kind, self.key, self.payload, self.events)
 
     def sealed(self) -> Record:
-        return replace(self, checksum=self.digest())
+        return Record.seal(self.seq, self.ts, self.kind, self.payload, self.key, self.events)
 
     @property
     def valid(self) -> bool:
