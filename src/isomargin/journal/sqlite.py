@@ -46,6 +46,7 @@ _HWM = struct.Struct("<QQ")  # the seq, then the seq xor _HWM_CHECK: a stray wri
 _HWM_CHECK = 0x49534F4D_48574D21
 # SQLite's primary result codes (sqlite3.h) that are not damage: the disk or quota is full, the file is read-only
 _SQLITE_FULL = 13
+_SQLITE_IOERR = 10
 _SQLITE_READONLY = 8
 _SQLITE_CANTOPEN = 14
 
@@ -59,13 +60,21 @@ def _classify(path: Path, exc: sqlite3.Error) -> JournalError:
     """The JournalError for an SQLite failure: full and read-only stores have their own codes (an operator can fix
     them and restart); anything else means the file cannot be read as a journal."""
     primary = getattr(exc, "sqlite_errorcode", 0) & 0xFF  # extended codes carry the primary one in the low byte
-    if primary == _SQLITE_FULL:
+    if primary == _SQLITE_FULL or (primary == _SQLITE_IOERR and _no_space(path)):
+        # SQLite reports ENOSPC on its shared-memory or WAL files as a plain I/O error: the free space tells
         return JournalError(JournalCode.JOURNAL_FULL, f"{path}: the disk is full (SQLite says: {exc})")
     if primary == _SQLITE_READONLY:
         return JournalError(JournalCode.JOURNAL_READ_ONLY, f"{path} cannot be written (SQLite says: {exc})")
     if primary == _SQLITE_CANTOPEN:
         return JournalError(JournalCode.JOURNAL_UNREADABLE, f"{path} cannot be opened (SQLite says: {exc})")
     return JournalError(JournalCode.JOURNAL_UNREADABLE, f"{path}: SQLite says: {exc}")
+
+
+def _no_space(path: Path) -> bool:
+    try:
+        return os.statvfs(path.parent).f_bavail == 0
+    except OSError:
+        return False
 
 
 @contextlib.contextmanager
