@@ -137,10 +137,10 @@ def test_group_committer_resolves_the_journaled_and_fails_the_rest(target: str) 
 
         def hold_first_group(cmds: Any, results: Any, fresh: Any) -> None:
             parked.set()
-            gate.wait(10)  # the committer thread sits here, inside the lock, while the clients queue
+            gate.wait(10)  # the thread answering the group sits here, inside the lock, while the clients queue
 
         venue.on_durable = hold_first_group
-        committer = GroupCommitter(venue)
+        committer = GroupCommitter(venue, max_inflight=1)  # no group starts before the previous one is answered
         blocker = committer.submit(Deposit(2, "USDT", Decimal(1), ts=9))  # seq 7
         assert parked.wait(10)
         venue.on_durable = None

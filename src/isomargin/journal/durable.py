@@ -169,6 +169,7 @@ class DurableEngine:
         self.durable_seq = self.seq  # the last seq whose group was synced and answered
         self._pending: dict[int, Record] = {}  # keyed records applied but not yet durable (idempotent replays)
         self._inflight: deque[_Group] = deque()  # handed to the writer, not yet answered; oldest first
+        self._settling = False
         self._last_snapshot = self.recovery.snapshot_seq or 0
         self._broken: tuple[JournalCode, str] | None = None
         self._io_failed: str | None = None  # set by the writer thread when an append fails
@@ -227,8 +228,16 @@ class DurableEngine:
     def settle(self) -> None:
         """Answer every group whose append has finished, oldest first: run `on_durable`, resolve its future."""
         with self._lock:
-            while self._inflight and self._inflight[0].synced.done():
-                self._finish(self._inflight.popleft())
+            if self._settling:  # (a hook that submits or settles again: the outer call goes on in order)
+                return
+            self._settling = True
+            try:
+                inflight = self._inflight
+                while inflight and inflight[0].synced.done():
+                    self._finish(inflight[0])
+                    inflight.popleft()  # only now: `in_flight` counts a group until its hook has run
+            finally:
+                self._settling = False
 
     def ready(self) -> bool:
         """Whether `settle` has an answer to give now."""
@@ -260,10 +269,12 @@ class DurableEngine:
                     group.halt[0],
                     f"stopped at command {len(group.results)} of a group, after seq {self.seq}: {group.halt[1]}",
                 )
+            inflight.append(group)  # (the writer cannot settle it before this lock is released)
             group.synced = self._writer.run(functools.partial(self._append, group.records))
-            inflight.append(group)
             if group.halt is None and self.snapshot_every and self.seq - self._last_snapshot >= self.snapshot_every:
                 self._snapshot_quietly()
+            if self.ready():  # the writer found the lock taken: answer what it finished meanwhile
+                self.settle()
             return group
 
     def _one(self, cmd: Command, key: str | None, group: _Group) -> tuple[JournalCode, str] | None:
@@ -325,6 +336,14 @@ class DurableEngine:
             raise JournalError(JournalCode.JOURNAL_FAILED, self._io_failed) from None
 
     def _job_done(self) -> None:
+        """(writer thread, after every job) Answer what is durable now if the lock is free, saving the hop to
+        another thread; never wait for it: its holder may be waiting for this thread (a read, a snapshot) and
+        settles itself before it lets go (`_begin` polls per command)."""
+        if self._inflight and self._lock.acquire(blocking=False):
+            try:
+                self.settle()
+            finally:
+                self._lock.release()
         wake = self.wake
         if wake is not None:
             wake()
