@@ -25,6 +25,7 @@ from isomargin.server import fapi, native
 from isomargin.server.auth import RateLimiter, weight_of
 from isomargin.server.config import VenueConfig
 from isomargin.server.errors import ApiError, from_reject
+from isomargin.server.fapi_base import dispatch as fapi_dispatch
 from isomargin.server.market import DemoMarket
 from isomargin.server.venue import HALT, Venue, fmt, now_ms
 
@@ -34,6 +35,8 @@ without `signature` + raw body). Operator endpoints take `X-Admin-Key`. Errors: 
 A Binance USDⓈ-M compatible API is served under `/fapi/v1|v2|v3` and streams under `/ws`."""
 HALT_POLL_S: Final = 0.05  # how soon the CLI learns of a failure (the 503s start at once, in HaltGuard)
 SHUTDOWN_GRACE_S: Final = 10  # in-flight requests get this long to finish when the server stops
+HOT_FAPI: Final = frozenset({("POST", "/fapi/v1/order"), ("GET", "/fapi/v1/order"), ("DELETE", "/fapi/v1/order"),
+                              ("DELETE", "/fapi/v1/allOpenOrders")})  # fmt: skip
 
 
 def _error(path: str, err: ApiError) -> JSONResponse:
@@ -85,6 +88,57 @@ class HaltGuard:
             await _error(path, venue.halted_error())(scope, receive, send)
             return
         await self.app(scope, receive, send)
+
+
+def error_response(request: Request, exc: Exception) -> Response:
+    """The answer to any exception out of a request, in the shape of the API the path belongs to (every
+    exception handler of the app, and the hot routes, answer through this)."""
+    path = request.url.path
+    if isinstance(exc, ApiError):
+        return _error(path, exc)
+    if isinstance(exc, RequestValidationError):
+        errs = exc.errors()
+        where = ".".join(str(x) for x in errs[0].get("loc", ())) if errs else "request"
+        text = f"{where}: {errs[0].get('msg', 'invalid')}" if errs else "invalid request"
+        return _error(path, ApiError(400, "bad_request", text, -1102))
+    if isinstance(exc, StarletteHTTPException):
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        return _error(path, ApiError(exc.status_code, code, str(exc.detail), -1000))
+    if isinstance(exc, Reject):  # a query on what does not exist
+        return _error(path, from_reject(exc.code.value, exc.message))
+    if isinstance(exc, JournalError):
+        venue: Venue = request.app.state.venue
+        if venue.failure is not None:
+            return _error(path, venue.halted_error())
+        return _error(path, ApiError(503, exc.code.value, exc.message, -1001))
+    return _error(path, ApiError(500, "internal", f"internal error ({type(exc).__name__})", -1000))  # no traceback
+
+
+async def _handle(request: Request, exc: Exception) -> Response:
+    return error_response(request, exc)
+
+
+class HotRoutes:
+    """Pure ASGI middleware, the innermost of ours: the order paths of the Binance API go straight to the
+    handler their route would reach (`fapi_base.dispatch`: the same authentication, parameter grammar and
+    order handling), skipping FastAPI's linear route matching and endpoint plumbing, which cost more CPU per
+    order than the order itself; errors are answered by `error_response`, like the app's handlers. Every other
+    path (and the OpenAPI description of these) stays with FastAPI."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or (scope["method"], scope["path"]) not in HOT_FAPI:
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope, receive)
+        version, _, path = scope["path"].removeprefix("/fapi/").partition("/")
+        try:
+            response = await fapi_dispatch(request, version, path)
+        except Exception as exc:
+            response = error_response(request, exc)
+        await response(scope, receive, send)
 
 
 def server_config(app: ASGIApp, log_level: str = "warning", trusted_proxies: Sequence[str] = ()) -> uvicorn.Config:
@@ -141,41 +195,14 @@ def create_app(
             holder["closed"] = True
 
     app = FastAPI(title="isomargin venue", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
+    app.add_middleware(HotRoutes)  # innermost of ours: inside the rate limit and the halt guard
     app.add_middleware(RateLimit, limiter=RateLimiter(config.rate_limit, config.ban_after, config.ban_seconds))
     app.add_middleware(HaltGuard, holder=holder)  # outermost: a stopped venue answers before anything else runs
     app.include_router(native.router)
     app.include_router(fapi.router)
 
-    @app.exception_handler(ApiError)
-    async def api_error(request: Request, exc: ApiError) -> Response:
-        return _error(request.url.path, exc)
-
-    @app.exception_handler(RequestValidationError)
-    async def invalid(request: Request, exc: RequestValidationError) -> Response:
-        errs = exc.errors()
-        where = ".".join(str(x) for x in errs[0].get("loc", ())) if errs else "request"
-        text = f"{where}: {errs[0].get('msg', 'invalid')}" if errs else "invalid request"
-        return _error(request.url.path, ApiError(400, "bad_request", text, -1102))
-
-    @app.exception_handler(StarletteHTTPException)
-    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
-        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-        return _error(request.url.path, ApiError(exc.status_code, code, str(exc.detail), -1000))
-
-    @app.exception_handler(Reject)
-    async def rejected(request: Request, exc: Reject) -> Response:  # a query on what does not exist
-        return _error(request.url.path, from_reject(exc.code.value, exc.message))
-
-    @app.exception_handler(JournalError)
-    async def journal_error(request: Request, exc: JournalError) -> Response:
-        venue: Venue = request.app.state.venue
-        if venue.failure is not None:
-            return _error(request.url.path, venue.halted_error())
-        return _error(request.url.path, ApiError(503, exc.code.value, exc.message, -1001))
-
-    @app.exception_handler(Exception)
-    async def internal(request: Request, exc: Exception) -> Response:  # never a traceback to the client
-        return _error(request.url.path, ApiError(500, "internal", f"internal error ({type(exc).__name__})", -1000))
+    for exc_type in (ApiError, RequestValidationError, StarletteHTTPException, Reject, JournalError, Exception):
+        app.add_exception_handler(exc_type, _handle)
 
     @app.get("/", include_in_schema=False)
     async def root() -> Response:
