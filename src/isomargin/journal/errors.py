@@ -43,10 +43,18 @@ class JournalCode(StrEnum):
     CODEC_NOT_EXACT = "codec_not_exact"
 
 
+def one_line(text: str) -> str:
+    """`text` with every unprintable character escaped: a message quoting damaged bytes stays one line."""
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text)
+
+
 class JournalError(Exception):
-    """A journal that cannot be opened, read, trusted or written."""
+    """A journal that cannot be opened, read, trusted or written (its message is always one printable line)."""
 
     def __init__(self, code: JournalCode, message: str) -> None:
+        message = one_line(message)
         super().__init__(f"{code}: {message}")
         self.code = code
         self.message = message

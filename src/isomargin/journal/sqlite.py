@@ -51,9 +51,29 @@ _SQLITE_READONLY = 8
 _SQLITE_CANTOPEN = 14
 
 
+def _blob(value: Any) -> bytes:
+    """A BLOB column as bytes. SQLite enforces no type on read, so a damaged page can hand back NULL, a number or
+    text where a BLOB was stored; those become bytes that fail the record's checksum rather than a TypeError."""
+    if isinstance(value, bytes | memoryview):
+        return bytes(value)
+    return b"" if value is None else repr(value).encode()
+
+
+def _text(raw: bytes) -> str:
+    return raw.decode("utf-8", "replace")
+
+
 def _record(row: tuple[Any, ...]) -> Record:
     seq, ts, kind, key, payload, events, checksum = row
-    return Record(seq, ts, kind, bytes(payload), key, None if events is None else bytes(events), bytes(checksum))
+    return Record(
+        seq,
+        ts if type(ts) is int else -1,  # (damaged: the checksum covers ts, so the record fails it)
+        kind if isinstance(kind, str) else repr(kind),
+        _blob(payload),
+        key if key is None or isinstance(key, str) else repr(key),
+        None if events is None else _blob(events),
+        _blob(checksum),
+    )
 
 
 def _classify(path: Path, exc: sqlite3.Error) -> JournalError:
@@ -155,6 +175,9 @@ class SQLiteBackend(Backend):
             if read_only or not create:
                 raise JournalError(JournalCode.JOURNAL_MISSING, f"no journal at {path}")
             path.parent.mkdir(parents=True, exist_ok=True)
+        elif not read_only and not os.access(path, os.W_OK):
+            # SQLite would open it read-only without a word and fail at the first append, after the venue started
+            raise JournalError(JournalCode.JOURNAL_READ_ONLY, f"{path} is not writable")
         if not read_only:
             self._lock()
         try:
@@ -168,6 +191,9 @@ class SQLiteBackend(Backend):
         path = self.path
         with _guard(path):
             self.db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+            # damaged TEXT (kind, idempotency key) decodes with U+FFFD instead of raising: its record then fails
+            # the checksum and is judged like any other bad record
+            self.db.text_factory = _text
             if read_only:
                 self._check_format()
                 return
@@ -260,7 +286,9 @@ class SQLiteBackend(Backend):
     def get_snapshot(self, seq: int) -> SnapshotRow | None:
         with _guard(self.path):
             row = self.db.execute("SELECT seq, hash, data, checksum FROM snapshots WHERE seq = ?", (seq,)).fetchone()
-        return None if row is None else SnapshotRow(row[0], row[1], bytes(row[2]), bytes(row[3]))
+        if row is None:
+            return None
+        return SnapshotRow(row[0], row[1] if isinstance(row[1], str) else repr(row[1]), _blob(row[2]), _blob(row[3]))
 
     def close(self) -> None:
         db = getattr(self, "db", None)
