@@ -12,6 +12,7 @@ front: concurrent submitters are batched into whatever queued while the previous
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import functools
 import threading
@@ -459,9 +460,34 @@ class DurableEngine:
 
 @dataclasses.dataclass(slots=True)
 class _Item:
+    """One submission: answered through `future` (threads) or `waiter` on `loop` (asyncio)."""
+
     cmd: Command
     key: str | None
-    future: Future[list[Event]]
+    future: Future[list[Event]] | None
+    loop: asyncio.AbstractEventLoop | None = None
+    waiter: asyncio.Future[list[Event]] | None = None
+
+    def start(self) -> bool:
+        """Whether to submit it: not if its submitter gave up before its group started."""
+        if self.future is not None:
+            return self.future.set_running_or_notify_cancel()
+        return self.waiter is not None and not self.waiter.cancelled()
+
+
+Outcome = tuple["asyncio.Future[list[Event]]", list[Event] | None, BaseException | None]
+
+
+def _deliver(outcomes: list[Outcome]) -> None:
+    """(on the submitters' event loop) One call per group and loop, whatever the group's size: one wake-up of
+    the loop instead of one per request."""
+    for waiter, events, exc in outcomes:
+        if waiter.done():  # cancelled meanwhile
+            continue
+        if exc is not None:
+            waiter.set_exception(exc)
+        else:
+            waiter.set_result(cast(list[Event], events))
 
 
 class GroupCommitter:
@@ -486,18 +512,25 @@ class GroupCommitter:
 
     def submit(self, cmd: Command, key: str | None = None) -> Future[list[Event]]:
         fut: Future[list[Event]] = Future()
+        self._enqueue(_Item(cmd, key, fut))
+        return fut
+
+    def _enqueue(self, item: _Item) -> None:
         with self._cond:
             if self._closed:
                 raise JournalError(JournalCode.COMMITTER_CLOSED, "the group committer is closed")
-            self._queue.append(_Item(cmd, key, fut))
+            self._queue.append(item)
             self._cond.notify()
-        return fut
 
     def call(self, cmd: Command, key: str | None = None, timeout: float | None = None) -> list[Event]:
         return self.submit(cmd, key).result(timeout)
 
     async def submit_async(self, cmd: Command, key: str | None = None) -> list[Event]:
-        return await asyncio.wrap_future(self.submit(cmd, key))
+        """`submit` for a coroutine: answered on its loop directly (no concurrent Future to chain)."""
+        loop = asyncio.get_running_loop()
+        waiter: asyncio.Future[list[Event]] = loop.create_future()
+        self._enqueue(_Item(cmd, key, None, loop, waiter))
+        return await waiter
 
     def _wake(self) -> None:
         with self._cond:
@@ -515,7 +548,7 @@ class GroupCommitter:
                 elif self._closed and not durable.in_flight and not durable.ready():
                     return
             durable.settle()
-            batch = [b for b in taken if b.future.set_running_or_notify_cancel()]
+            batch = [b for b in taken if b.start()]
             if batch:
                 self._start(batch)
 
@@ -526,8 +559,7 @@ class GroupCommitter:
         try:
             answer = self.durable.begin([b.cmd for b in batch], [b.key for b in batch])
         except BaseException as exc:  # refused before anything was applied (a broken instance)
-            for b in batch:
-                b.future.set_exception(exc)
+            self._hand_out(batch, [], exc)
             return
         answer.add_done_callback(functools.partial(self._answer, batch))
 
@@ -536,16 +568,28 @@ class GroupCommitter:
         exc = answer.exception()
         if exc is None:
             self.batches += 1
-            for b, events in zip(batch, answer.result(), strict=True):
-                b.future.set_result(events)
+            self._hand_out(batch, answer.result(), None)
             return
-        durable: list[list[Event]] = exc.durable if isinstance(exc, EngineHalted) else []
         if isinstance(exc, EngineHalted):
             self.batches += 1
-        for b, events in zip(batch, durable, strict=False):
-            b.future.set_result(events)
-        for b in batch[len(durable) :]:
-            b.future.set_exception(exc)
+        self._hand_out(batch, exc.durable if isinstance(exc, EngineHalted) else [], exc)
+
+    @staticmethod
+    def _hand_out(batch: list[_Item], durable: list[list[Event]], exc: BaseException | None) -> None:
+        """Command i gets `durable[i]`, the rest `exc`; asyncio submitters through one call per loop."""
+        by_loop: dict[asyncio.AbstractEventLoop, list[Outcome]] = {}
+        for i, b in enumerate(batch):
+            events = durable[i] if i < len(durable) else None
+            if b.future is not None:
+                if events is not None:
+                    b.future.set_result(events)
+                else:
+                    b.future.set_exception(cast(BaseException, exc))
+            elif b.loop is not None and b.waiter is not None:
+                by_loop.setdefault(b.loop, []).append((b.waiter, events, None if events is not None else exc))
+        for loop, outcomes in by_loop.items():
+            with contextlib.suppress(RuntimeError):  # the loop is closed: nobody is waiting any more
+                loop.call_soon_threadsafe(_deliver, outcomes)
 
     def close(self) -> None:
         """Finish what is queued and in flight, then stop the thread."""
