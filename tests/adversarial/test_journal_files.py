@@ -229,3 +229,46 @@ def test_a_read_only_database_file_is_journal_read_only(venue: tuple[Path, Path,
         refused(attempt(data), "journal_read_only")
     finally:
         subprocess.run(["umount", "-l", db], check=False)
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or shutil.which("mount") is None, reason="needs root to mount a small tmpfs")
+def test_a_full_disk_is_503_then_a_fail_stop_and_a_restart_loses_nothing(tmp_path: Path) -> None:
+    mnt = tmp_path / "mnt"
+    mnt.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mnt)], capture_output=True).returncode:
+        pytest.skip("this container may not mount a tmpfs")
+    try:
+        data = mnt / "data"
+        v = RunningVenue(data, *ARGS)
+        a, b = v.new_account("10000000"), v.new_account("10000000")
+        filler = -1
+        acked: list[tuple[dict[str, str], int]] = []
+        answer: tuple[int, object] = (200, None)
+        for i in range(20_000):  # after the first 20 the disk is full; the WAL's spare pages may last a while
+            if i == 20:
+                filler = os.open(mnt / "filler", os.O_WRONLY | os.O_CREAT)
+                with contextlib.suppress(OSError):
+                    while os.write(filler, b"\0" * 65536):
+                        pass
+            who, side = (a, "SELL") if i % 2 else (b, "BUY")
+            params = {"symbol": "BTCUSDT", "side": side, "type": "LIMIT", "timeInForce": "GTC", "quantity": "0.01",
+                      "price": "60000"}  # fmt: skip
+            answer = signed(v.base, "/fapi/v1/order", who["apiKey"], who["secret"], "POST", params=params)
+            if answer[0] != 200:
+                break
+            acked.append((who, answer[1]["orderId"]))  # type: ignore[index]
+        status, body = answer
+        assert status == 503 and "journal_full" in str(body), answer
+        assert v.proc.wait(30) == 3  # fail-stop: the venue stops, a restart recovers
+        v.log.close()
+        log = (mnt / "data-server.log").read_text()
+        assert "Traceback" not in log and "journal_full" in log.splitlines()[-1], log[-2000:]
+        os.close(filler)
+        (mnt / "filler").unlink()
+        with RunningVenue(data, *ARGS) as back:
+            lost = [oid for who, oid in acked
+                    if signed(back.base, "/fapi/v1/order", who["apiKey"], who["secret"],
+                              params={"symbol": "BTCUSDT", "orderId": oid})[0] != 200]  # fmt: skip
+        assert len(acked) >= 20 and lost == []
+    finally:
+        subprocess.run(["umount", "-l", str(mnt)], check=False)
