@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import random
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -141,3 +143,28 @@ def test_snapshot_replay_reproduces_the_journaled_events(journal: Path) -> None:
         for _ in range(3):
             upto = rng.randint(300, 900)
             assert rebuild(j, upto=upto, verify_events=True).divergent == []
+
+
+def test_replay_and_inspect_tell_the_recovery_and_the_mark(journal: Path) -> None:
+    rep = json.loads(runner.invoke(app, ["replay", str(journal), "--json"]).output)
+    rec = rep["recovery"]
+    assert (rec["records_read"], rec["last_seq"], rec["high_water"], rec["lost"], rec["tail"]) == (
+        900,
+        900,
+        900,
+        0,
+        "none",
+    )
+    assert rec["snapshot_seq"] == 900 and "High-water mark 900 ≤ 900" in rep["recovery_text"]
+    text = runner.invoke(app, ["replay", str(journal)]).output
+    assert "read 900 record(s)" in text and "from snapshot 900 + 0 replayed" in text
+    tamper(str(journal / "journal.sqlite3"), 900, "checksum", lambda raw: bytes(len(raw)))
+    rec = json.loads(runner.invoke(app, ["replay", str(journal), "--json"]).output)["recovery"]
+    assert (rec["last_seq"], rec["torn_from"], rec["tail"], rec["lost"]) == (899, 900, "ignored", 1)
+    with contextlib.closing(sqlite3.connect(journal / "journal.sqlite3")) as lite:  # records gone without a trace
+        lite.execute("DELETE FROM records WHERE seq > 895")
+        lite.commit()
+    data = json.loads(runner.invoke(app, ["journal", "inspect", str(journal), "--json"]).output)
+    assert (data["last_seq"], data["high_water"]) == (895, 900)
+    out = runner.invoke(app, ["journal", "inspect", str(journal)], env={"COLUMNS": "250"}).output
+    assert "high-water mark 900" in out and "journal behind: seqs 896..900 were acknowledged and are gone" in out

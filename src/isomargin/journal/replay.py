@@ -57,9 +57,10 @@ class RecoveryReport:
     def describe(self) -> str:
         """One paragraph: every fact of the recovery, plainly."""
         base = f"from snapshot {self.snapshot_seq} + " if self.snapshot_seq is not None else "from empty + "
+        prefix = f"good prefix 1..{self.last_seq}" if self.last_seq else "no good record"
         parts = [
             f"journal {self.location}: read {self.records_read} record(s) in {self.seconds * 1000:.0f} ms; "
-            f"good prefix 1..{self.last_seq}; rebuilt to seq {self.rebuilt_to} {base}{self.replayed} replayed."
+            f"{prefix}; rebuilt to seq {self.rebuilt_to} {base}{self.replayed} replayed."
         ]
         if self.torn_from is not None:
             done = "truncated" if self.tail is TailAction.TRUNCATED else "left in place (read-only)"
