@@ -9,6 +9,7 @@ import errno
 import os
 import shutil
 import subprocess
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -106,3 +107,56 @@ def test_opening_on_a_full_disk_is_journal_full(tmp_path: Path) -> None:
         with pytest.raises(JournalError) as err:
             DurableEngine.open(target)
         assert err.value.code is JournalCode.JOURNAL_FULL, err.value
+
+
+def test_postgresql_disk_full_is_journal_full_and_a_reopen_recovers() -> None:
+    """The journal's tables in a tablespace on a 1 MB tmpfs (the server is local): SQLSTATE 53100 disk_full."""
+    from journalkit import PG_BASE, drop_schema, pg_reachable
+
+    if not pg_reachable():
+        pytest.skip("PostgreSQL is not reachable at 127.0.0.1:5432")
+    import psycopg
+    from psycopg import sql
+
+    tablespace = "isomargin_tiny"
+    base = Path(tempfile.mkdtemp(prefix="isomargin-pg-"))  # the server's user must reach it: not under tmp_path
+    base.chmod(0o755)
+    with contextlib.ExitStack() as cleanup:
+        cleanup.callback(shutil.rmtree, base, ignore_errors=True)
+        mnt = cleanup.enter_context(small_tmpfs(base / "pg", size="1m"))
+        owner = subprocess.run(["id", "-u", "postgres"], capture_output=True, text=True)
+        if owner.returncode:
+            pytest.skip("no local postgres user to own the tablespace directory")
+        os.chown(mnt, int(owner.stdout), -1)
+        try:
+            with psycopg.connect(PG_BASE, autocommit=True) as db:
+                db.execute(sql.SQL("CREATE TABLESPACE {} LOCATION {}").format(
+                    sql.Identifier(tablespace), sql.Literal(str(mnt))))  # fmt: skip
+        except psycopg.Error as exc:
+            pytest.skip(f"cannot create a tablespace on the tmpfs (is the server on this machine?): {exc}")
+        schema = f"full_{os.getpid()}"
+        url = f"{PG_BASE}?schema={schema}&options=-c%20default_tablespace%3D{tablespace}"
+        try:
+            venue = DurableEngine.open(url)
+            acked, failure = 0, None
+            for i in range(0, len(STREAM), 50):
+                try:
+                    venue.submit_batch(STREAM[i : i + 50])
+                except JournalError as exc:
+                    failure = exc
+                    break
+                acked = venue.seq
+            venue.close()
+            assert failure is not None and "journal_full" in failure.message, failure
+            assert "No space left on device" in failure.message
+            subprocess.run(["mount", "-o", "remount,size=16m", str(mnt)], check=True)  # space is back
+            with DurableEngine.open(url) as back:
+                assert back.seq == acked > 0
+                ref = Engine()
+                for cmd in STREAM[:acked]:
+                    ref.apply(cmd)
+                assert back.state_hash() == state_hash(ref)
+        finally:
+            drop_schema(schema)
+            with psycopg.connect(PG_BASE, autocommit=True) as db:
+                db.execute(sql.SQL("DROP TABLESPACE IF EXISTS {}").format(sql.Identifier(tablespace)))

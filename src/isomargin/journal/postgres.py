@@ -11,7 +11,7 @@ import contextlib
 import re
 from collections.abc import Iterator, Sequence
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 import psycopg
 from psycopg import sql
@@ -40,7 +40,8 @@ def split_url(url: str) -> tuple[str, str]:
         raise JournalError(
             JournalCode.BAD_JOURNAL_URL, f"schema {schema!r} must match [a-z_][a-z0-9_]* (≤ 63 characters)"
         )
-    return urlunsplit(parts._replace(query=urlencode(rest))), schema
+    # libpq decodes %XX but not "+" in a URI, so spaces (e.g. in `options=-c name=value`) must go as %20
+    return urlunsplit(parts._replace(query=urlencode(rest, quote_via=quote))), schema
 
 
 def _record(row: tuple[Any, ...]) -> Record:
