@@ -192,6 +192,8 @@ class DurableEngine:
     @property
     def failed(self) -> str | None:
         """Why this instance refuses work (a failed append or a failed engine), or None."""
+        if self._broken is None and self._io_failed is None:  # (asked per request by the venue)
+            return None
         self._note_io_failure()
         return None if self._broken is None else self._broken[1]
 
