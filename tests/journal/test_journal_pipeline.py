@@ -366,3 +366,16 @@ def test_submit_batch_from_threads_beside_a_committer(venue: DurableEngine, sqli
     venue.close()
     with DurableEngine.open(sqlite_target) as again:
         assert again.seq == len(SETUP) + 60 and again.state_hash() == h
+
+
+def test_a_hook_may_read_the_state_from_the_writer_thread(venue: DurableEngine) -> None:
+    """`on_durable` runs on whichever thread answers the group, the writer's included; calling back into the
+    journal from there (`state_hash` waits for the writer) must not wait for itself."""
+    hashes: list[tuple[str, str]] = []
+    venue.on_durable = lambda cmds, results, fresh: hashes.append((threading.current_thread().name, venue.state_hash()))
+    committer = GroupCommitter(venue)
+    for c in deposits(100, 20):
+        committer.call(c, timeout=20)
+    committer.close()
+    assert len(hashes) == committer.batches and hashes[-1][1] == venue.state_hash()
+    assert "isomargin-journal-writer" in {name for name, _ in hashes}  # (the committer finds the lock free)

@@ -84,6 +84,8 @@ class _Writer:
         return fut
 
     def call(self, job: Callable[[], T]) -> T:
+        if threading.current_thread() is self._thread:  # a hook run by this thread (it answers groups): inline
+            return job()
         return self.run(job).result()
 
     def _run(self) -> None:
