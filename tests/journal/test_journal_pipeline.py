@@ -379,3 +379,20 @@ def test_a_hook_may_read_the_state_from_the_writer_thread(venue: DurableEngine) 
     committer.close()
     assert len(hashes) == committer.batches and hashes[-1][1] == venue.state_hash()
     assert "isomargin-journal-writer" in {name for name, _ in hashes}  # (the committer finds the lock free)
+
+
+def test_a_hook_may_not_submit(venue: DurableEngine, sqlite_target: str) -> None:
+    """A hook runs while groups are answered, possibly between two commands of the group being applied: a group
+    it submitted would take seqs inside that one. It is refused; the group the hook ran for is durable."""
+
+    def submitting_hook(cmds: Any, results: Any, fresh: Any) -> None:
+        venue.submit(Deposit(2, "USDT", Decimal(1), ts=50))
+
+    venue.on_durable = submitting_hook
+    with pytest.raises(RuntimeError, match="must not submit"):
+        venue.submit_batch(deposits(100, 2))
+    venue.on_durable = None
+    assert venue.failed is None and venue.seq == venue.durable_seq == len(SETUP) + 2
+    venue.close()
+    with DurableEngine.open(sqlite_target) as again:
+        assert again.state_hash() == replay_hash([*SETUP, *deposits(100, 2)])

@@ -253,6 +253,8 @@ class DurableEngine:
         if keys is not None and len(keys) != len(cmds):
             raise ValueError(f"{len(cmds)} commands but {len(keys)} keys")
         with self._lock:
+            if self._settling:  # a hook submitting: its group would take seqs inside the group being applied
+                raise RuntimeError("on_durable must not submit commands (it runs while groups are answered)")
             self._refuse_if_broken()
             group = _Group(len(cmds))
             inflight = self._inflight
