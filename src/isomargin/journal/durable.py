@@ -176,6 +176,7 @@ class DurableEngine:
         self._last_snapshot = self.recovery.snapshot_seq or 0
         self._broken: tuple[JournalCode, str] | None = None
         self._io_failed: str | None = None  # set by the writer thread when an append fails
+        self._io_code = JournalCode.JOURNAL_FAILED  # its code: journal_full when the store said so
         self.snapshot_error: str | None = None  # the last failed snapshot (retried at the next interval)
         self.wake: Callable[[], None] | None = None  # called (writer thread) after every journal job
         lock = getattr(self, "state_lock", None)
@@ -198,6 +199,11 @@ class DurableEngine:
             return None
         self._note_io_failure()
         return None if self._broken is None else self._broken[1]
+
+    @property
+    def failed_code(self) -> JournalCode | None:
+        """The code of `failed` (journal_full, journal_failed, engine_failed, …), or None."""
+        return None if self.failed is None or self._broken is None else self._broken[0]
 
     @property
     def in_flight(self) -> int:
@@ -333,14 +339,17 @@ class DurableEngine:
         """(writer thread) Append one group in one transaction with one sync. After a failed append nothing
         later is appended: it would follow a gap."""
         if self._io_failed is not None:
-            raise JournalError(JournalCode.JOURNAL_FAILED, f"not appended: an earlier {self._io_failed}")
+            raise JournalError(self._io_code, f"not appended: an earlier {self._io_failed}")
         if not records:
             return
         try:
             self.journal.append(records)
         except BaseException as exc:
             self._io_failed = f"journal append of seqs {records[0].seq}..{records[-1].seq} failed ({exc})"
-            raise JournalError(JournalCode.JOURNAL_FAILED, self._io_failed) from None
+            # A full disk keeps its own code: the operator's fix (free space, restart) differs from a broken store.
+            if isinstance(exc, JournalError) and exc.code is JournalCode.JOURNAL_FULL:
+                self._io_code = JournalCode.JOURNAL_FULL
+            raise JournalError(self._io_code, self._io_failed) from None
 
     def _job_done(self) -> None:
         """(writer thread, after every job) Answer what is durable now if the lock is free, saving the hop to
@@ -360,10 +369,9 @@ class DurableEngine:
         failure = group.synced.exception()
         if failure is not None:
             reason = failure.message if isinstance(failure, JournalError) else repr(failure)
-            self._broken = (JournalCode.JOURNAL_FAILED, reason)
-            group.done.set_exception(
-                JournalError(JournalCode.JOURNAL_FAILED, f"{reason}; nothing in this group was acknowledged")
-            )
+            code = failure.code if isinstance(failure, JournalError) else JournalCode.JOURNAL_FAILED
+            self._broken = (code, reason)
+            group.done.set_exception(JournalError(code, f"{reason}; nothing in this group was acknowledged"))
             return
         pending = self._pending
         for rec in group.records:
@@ -395,7 +403,7 @@ class DurableEngine:
 
     def _note_io_failure(self) -> None:
         if self._broken is None and self._io_failed is not None:
-            self._broken = (JournalCode.JOURNAL_FAILED, self._io_failed)
+            self._broken = (self._io_code, self._io_failed)
 
     def _refuse_if_broken(self) -> None:
         self._note_io_failure()
@@ -426,7 +434,7 @@ class DurableEngine:
         """(writer thread, while the submitter holds the lock, so the engine is still at `seq`) Only after every
         earlier append succeeded: a snapshot must never cover records that did not become durable."""
         if self._io_failed is not None:
-            raise JournalError(JournalCode.JOURNAL_FAILED, f"no snapshot: an earlier {self._io_failed}")
+            raise JournalError(self._io_code, f"no snapshot: an earlier {self._io_failed}")
         self.journal.write_snapshot(seq, self.engine)
         self._last_snapshot = seq
 

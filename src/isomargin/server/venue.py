@@ -72,7 +72,12 @@ REPLAY_TAIL = 200_000  # journal records re-read at start-up to rebuild the hist
 OPEN_STATUSES: Final = frozenset({OrderStatus.NEW, OrderStatus.PARTIALLY_FILLED, OrderStatus.TRIGGERED})
 MARGIN_MODE_NAMES: Final = {MarginMode.ISOLATED: "isolated", MarginMode.CROSS: "cross"}  # the venue's spelling
 HALTING_CODES: Final = frozenset(  # the venue cannot go on after these
-    {Code.ENGINE_FAILED.value, JournalCode.JOURNAL_FAILED.value, JournalCode.SEQ_MISMATCH.value}
+    {
+        Code.ENGINE_FAILED.value,
+        JournalCode.JOURNAL_FAILED.value,
+        JournalCode.JOURNAL_FULL.value,
+        JournalCode.SEQ_MISMATCH.value,
+    }
 )
 ENVELOPE_KEYS: Final = ("seq", "ts", "command", "cause_account", "cause_client_order_id", "index")
 INTERNAL_VIEW_KEYS: Final = ("lots", "liquidation_exact", "cost")  # engine units the APIs do not show
@@ -440,7 +445,8 @@ class Venue:
     def failure(self) -> str | None:
         """Why the venue stopped (engine fault or journal failure), or None while it runs."""
         if self._failure is None and (self.engine.failed is not None or self.core.failed is not None):
-            self._halt(HALT if self.engine.failed is not None else JournalCode.JOURNAL_FAILED.value,
+            journal_code = (self.core.failed_code or JournalCode.JOURNAL_FAILED).value
+            self._halt(HALT if self.engine.failed is not None else journal_code,
                        f"the venue stopped: {self.core.failed or self.engine.failed}")  # fmt: skip
         return self._failure
 
