@@ -211,7 +211,7 @@ class Liquidation:
         )
         fund_before = market.fund.amount
         touched = self.trading.fill_makers(
-            market, result, None, lambda n, t: self.liquidation_fill(pos, n, t), order_id, pos.account, side
+            market, result, None, lambda n, t: self.liquidation_fill(pos, n, t, ticks), order_id, pos.account, side
         )
         fills = result.fills
         filled = 0
@@ -229,16 +229,36 @@ class Liquidation:
         self.trading.upkeep_all(touched)
         return filled == lots
 
-    def liquidation_fill(self, pos: Position, lots: int, ticks: int) -> tuple[int, int]:
+    def liquidation_fill(self, pos: Position, lots: int, ticks: int, limit: int) -> tuple[int, int]:
         """The liquidated side of a fill: PnL into its own collateral, the liquidation fee to the fund; no margin
-        goes back to the wallet until the liquidation is over."""
+        goes back to the wallet until the liquidation is over.
+
+        Isolated: the fee is capped by what is left of the pool *beyond what the lots still open need* to close
+        at the order's limit (`limit`, ticks: the bankruptcy price, never worse), i.e. by what the fills so far
+        beat bankruptcy by. One IOC can fill at several prices inside its limit; a fee that took the margin
+        backing the rest let a later fill drive the pool below zero (the isolated loss cap broken, and a
+        fail-stop in `bankruptcy_price` when the rest went to the backstop). Should the pool still end below
+        zero (rounding), the fund covers it at once, so the pool is never negative."""
         market = pos.market
         col = collateral(self.accounts, pos)
         notional = lots * ticks * pos.inst.tick_k
         pnl = self.positions.realize(pos, lots, notional, col)
-        fee = min(pos.inst.liq_fee.up(notional), max(col.amount, 0))
+        room = col.amount
+        if pos.isolated and pos.lots:
+            room -= self._reserve(pos, limit)
+        fee = min(pos.inst.liq_fee.up(notional), max(room, 0))
         self.positions.ledger.post(col, market.fund, fee, _LIQUIDATION_FEE)
+        if pos.isolated:
+            self.positions.cover(col, pos.account, market, _LIQUIDATED_BEYOND_BANKRUPTCY)
         return fee, pnl
+
+    @staticmethod
+    def _reserve(pos: Position, limit: int) -> int:
+        """What the open rest of `pos` would lose closing at `limit` ticks (quanta, ≥ 0): the part of its
+        pool a liquidation fee may not take. Computed as `Positions._close` computes PnL, so it is exact."""
+        value = abs(pos.lots) * limit * pos.inst.tick_k
+        loss = pos.cost - value if pos.lots > 0 else value - pos.cost
+        return loss if loss > 0 else 0
 
     def after_liquidation(self, acct: Account, pos: Position) -> None:
         """Settle what is left of an isolated pool, then the usual position upkeep."""
