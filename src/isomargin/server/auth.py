@@ -13,7 +13,7 @@ import threading
 import time
 from dataclasses import dataclass
 from typing import Any, Final
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlsplit
 
 from fastapi import Request
 
@@ -46,17 +46,33 @@ def _is_form(raw: str, content_type: str) -> bool:
     return bool(raw) and ("form" in content_type or not raw.lstrip().startswith(("{", "[")))
 
 
+_PARAMS_KEY: Final = "isomargin.params"  # where a request's parsed parameters are kept (its ASGI scope)
+
+
+def raw_query(request: Request) -> str:
+    """The raw query string, as `request.url.query` gives it (the same decoding and `urlsplit` rules), without
+    building the whole URL: the path and host around it cannot contain a '?' or a '#' there."""
+    raw: bytes = request.scope.get("query_string", b"")
+    return urlsplit("?" + raw.decode()).query
+
+
 async def request_params(request: Request) -> tuple[str, str, dict[str, str]]:
     """(raw query, raw body, merged parameters) — body parameters only for form bodies. A parameter sent twice
     (in the query, in the body, or once in each) is refused: taking the first or the last would let a proxy and
-    the venue read different requests from the same bytes."""
-    query = request.url.query
+    the venue read different requests from the same bytes. Parsed once per request (authentication and the
+    handler ask for the same thing); the answer is kept in the request's scope."""
+    scope = request.scope
+    cached: tuple[str, str, dict[str, str]] | None = scope.get(_PARAMS_KEY)
+    if cached is not None:
+        return cached
+    query = raw_query(request)
     raw = (await request.body()).decode("utf-8", "replace")
-    pairs = parse_qsl(query, keep_blank_values=True)
+    pairs = parse_qsl(query, keep_blank_values=True) if query else []
     if _is_form(raw, request.headers.get("content-type", "")):
         pairs += parse_qsl(raw, keep_blank_values=True)
     reject_duplicates(pairs)
-    return query, raw, dict(pairs)
+    scope[_PARAMS_KEY] = out = (query, raw, dict(pairs))
+    return out
 
 
 def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:

@@ -312,17 +312,17 @@ def _cancellable(venue: Venue, account: int, p: dict[str, str], id_name: str, co
         raise ApiError(400, "unknown_order", exc.message, -2011, "Unknown order sent.") from None
 
 
-@route("POST", "v1/order", auth="trade")
+@route("POST", "v1/order", auth="trade", plain_json=True)
 async def new_order(venue: Venue, p: dict[str, str], who: Principal | None) -> Any:
     return b_order(await place(venue, me(who), p))
 
 
-@route("GET", "v1/order", auth="read")
+@route("GET", "v1/order", auth="read", plain_json=True)
 async def get_order(venue: Venue, p: dict[str, str], who: Principal | None) -> Any:
     return b_order(find_order(venue, me(who), p, "orderId", "origClientOrderId"))
 
 
-@route("DELETE", "v1/order", auth="trade")
+@route("DELETE", "v1/order", auth="trade", plain_json=True)
 async def cancel_order(venue: Venue, p: dict[str, str], who: Principal | None) -> Any:
     s = symbol_of(venue, p)
     rec = _cancellable(venue, me(who), p, "orderId", "origClientOrderId")
@@ -330,7 +330,7 @@ async def cancel_order(venue: Venue, p: dict[str, str], who: Principal | None) -
     return b_order(rec)
 
 
-@route("DELETE", "v1/allOpenOrders", auth="trade")
+@route("DELETE", "v1/allOpenOrders", auth="trade", plain_json=True)
 async def cancel_all(venue: Venue, p: dict[str, str], who: Principal | None) -> Any:
     s = symbol_of(venue, p)
     assert s is not None

@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-import uuid
+import random
 from decimal import Decimal
 from typing import Any, Final, TypeVar
 
@@ -34,6 +34,15 @@ from isomargin.server.venue import position_row
 
 ZERO = Decimal(0)
 T = TypeVar("T")
+CLIENT_ID_BITS: Final = 96  # a generated client order id: "im-" and 24 hex digits
+# The generator of those ids: seeded from the OS once, then drawn from without a system call (uuid4 reads
+# os.urandom per id, which releases the GIL on the event loop and waits to get it back from the journal's
+# threads). They need to be unique per account, not unpredictable: another account cannot reach an order by it.
+_IDS: Final = random.Random()
+
+
+def generated_client_id() -> str:
+    return f"im-{_IDS.getrandbits(CLIENT_ID_BITS):024x}"
 
 
 def removable(engine: Engine, view: dict[str, Any]) -> Decimal:
@@ -145,7 +154,7 @@ def order_command(account: int, p: dict[str, Any]) -> PlaceOrder:
     close = _flag(p, "closePosition")
     reduce_only = _flag(p, "reduceOnly", -4062, "Invalid or improper reduceOnly value.")
     coid_hit = _given(p, "newClientOrderId", "clientAlgoId", "client_order_id")
-    coid = parse_client_id(coid_hit[1], coid_hit[0]) if coid_hit else "im-" + uuid.uuid4().hex[:24]
+    coid = parse_client_id(coid_hit[1], coid_hit[0]) if coid_hit else generated_client_id()
     return PlaceOrder(
         account=account,
         symbol=symbol,
