@@ -13,13 +13,13 @@ import threading
 import time
 from dataclasses import dataclass
 from typing import Any, Final
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import urlsplit
 
 from fastapi import Request
 
 from isomargin.server.errors import ApiError
 from isomargin.server.keys import ApiKey, KeyStore, strip_signature, verify
-from isomargin.server.params import parse_int, reject_duplicates
+from isomargin.server.params import form_pairs, parse_int, reject_duplicates
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,9 +67,9 @@ async def request_params(request: Request) -> tuple[str, str, dict[str, str]]:
         return cached
     query = raw_query(request)
     raw = (await request.body()).decode("utf-8", "replace")
-    pairs = parse_qsl(query, keep_blank_values=True) if query else []
+    pairs = form_pairs(query)
     if _is_form(raw, request.headers.get("content-type", "")):
-        pairs += parse_qsl(raw, keep_blank_values=True)
+        pairs += form_pairs(raw)
     reject_duplicates(pairs)
     scope[_PARAMS_KEY] = out = (query, raw, dict(pairs))
     return out

@@ -13,6 +13,7 @@ from decimal import Decimal
 from enum import Enum
 from functools import lru_cache
 from typing import Any, Final, TypeVar
+from urllib.parse import unquote
 
 from pydantic import GetCoreSchemaHandler, GetJsonSchemaHandler
 from pydantic.json_schema import JsonSchemaValue
@@ -175,6 +176,21 @@ def parse_client_id(value: object, what: str) -> str:
     raise ApiError(400, "bad_client_order_id", f"{what} must be 1..{CLIENT_ID_MAX_CHARS} of A-Z a-z 0-9 . : / _ -, "
                    f"got {echo(value)}", -1100,
                    f"Illegal characters found in parameter '{what}'; legal range is '{CLIENT_ID_RULE}'.")  # fmt: skip
+
+
+def form_pairs(text: str) -> list[tuple[str, str]]:
+    """`urllib.parse.parse_qsl(text, keep_blank_values=True)`, pair for pair (the same '&' split, empty fields
+    skipped, a field without '=' read as an empty value, '+' and %-escapes decoded as UTF-8 with replacement),
+    with the decoding skipped for the fields that have nothing to decode: most of a signed order's fields."""
+    out: list[tuple[str, str]] = []
+    for item in text.split("&") if text else ():
+        if not item:
+            continue
+        name, _, value = item.partition("=")
+        if "%" in item or "+" in item:
+            name, value = unquote(name.replace("+", " ")), unquote(value.replace("+", " "))
+        out.append((name, value))
+    return out
 
 
 def reject_duplicates(pairs: Iterable[tuple[str, str]]) -> None:
