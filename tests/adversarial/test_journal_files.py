@@ -28,6 +28,7 @@ from isomargin.engine import Engine, state_hash
 from isomargin.journal import command_from_bytes, open_journal, rebuild
 from isomargin.journal.sqlite import HWM_SUFFIX, HighWater
 from isomargin.server.testing import RunningVenue, free_port, signed
+from tmpfs import small_tmpfs
 
 SERVE = [sys.executable, "-m", "isomargin.server.cli", "serve"]
 ARGS = ("--no-feed", "--no-market-maker", "--rate-limit", "0")
@@ -231,13 +232,8 @@ def test_a_read_only_database_file_is_journal_read_only(venue: tuple[Path, Path,
         subprocess.run(["umount", "-l", db], check=False)
 
 
-@pytest.mark.skipif(os.geteuid() != 0 or shutil.which("mount") is None, reason="needs root to mount a small tmpfs")
 def test_a_full_disk_is_503_then_a_fail_stop_and_a_restart_loses_nothing(tmp_path: Path) -> None:
-    mnt = tmp_path / "mnt"
-    mnt.mkdir()
-    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mnt)], capture_output=True).returncode:
-        pytest.skip("this container may not mount a tmpfs")
-    try:
+    with small_tmpfs(tmp_path / "mnt", "2m") as mnt:
         data = mnt / "data"
         v = RunningVenue(data, *ARGS)
         a, b = v.new_account("10000000"), v.new_account("10000000")
@@ -270,5 +266,3 @@ def test_a_full_disk_is_503_then_a_fail_stop_and_a_restart_loses_nothing(tmp_pat
                     if signed(back.base, "/fapi/v1/order", who["apiKey"], who["secret"],
                               params={"symbol": "BTCUSDT", "orderId": oid})[0] != 200]  # fmt: skip
         assert len(acked) >= 20 and lost == []
-    finally:
-        subprocess.run(["umount", "-l", str(mnt)], check=False)

@@ -8,7 +8,6 @@ import contextlib
 import json
 import os
 import pty
-import shutil
 import signal
 import socket
 import subprocess
@@ -21,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from isomargin.server.testing import RunningVenue, free_port, signed
+from tmpfs import small_tmpfs
 
 SERVER = [sys.executable, "-m", "isomargin.server.cli"]
 
@@ -199,13 +199,8 @@ def test_stop_under_load_is_clean(tmp_path: Path, sig: signal.Signals) -> None:
         assert lost == [] and len(acked) == answered.count(200)
 
 
-@pytest.mark.skipif(os.geteuid() != 0 or shutil.which("mount") is None, reason="needs root to mount a tmpfs")
 def test_read_only_data_dir_is_one_line(tmp_path: Path) -> None:
-    mnt = tmp_path / "ro"
-    mnt.mkdir()
-    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", str(mnt)], capture_output=True).returncode:
-        pytest.skip("this container may not mount a tmpfs")
-    try:
+    with small_tmpfs(tmp_path / "ro", "8m") as mnt:
         data = mnt / "data"
         with RunningVenue(data, "--no-feed", "--no-market-maker"):
             pass  # a journal, keys and meta, as a venue leaves them
@@ -214,5 +209,3 @@ def test_read_only_data_dir_is_one_line(tmp_path: Path) -> None:
         for target in (data, mnt / "fresh"):  # the existing venue, and one that would have to be created
             proc = run_cli("serve", "--port", str(free_port()), "--data", str(target), "--no-feed", "--no-market-maker")
             one_error_line(proc, "journal_read_only")
-    finally:
-        subprocess.run(["umount", "-l", str(mnt)], check=False)

@@ -10,7 +10,6 @@ import os
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,22 +17,9 @@ import pytest
 from isomargin.engine import Engine, state_hash
 from isomargin.journal import DurableEngine, JournalCode, JournalError, open_journal
 from isomargin.journal.crashchild import seeded_stream
+from tmpfs import small_tmpfs
 
 STREAM = seeded_stream(13, 6000)
-
-
-@contextlib.contextmanager
-def small_tmpfs(where: Path, size: str = "2m") -> Iterator[Path]:
-    if os.geteuid() != 0 or shutil.which("mount") is None:
-        pytest.skip("needs root (and mount) to mount a small tmpfs")
-    where.mkdir()
-    proc = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(where)], capture_output=True)
-    if proc.returncode:
-        pytest.skip(f"this container may not mount a tmpfs: {proc.stderr.decode().strip()}")
-    try:
-        yield where
-    finally:
-        subprocess.run(["umount", "-l", str(where)], check=False)
 
 
 def fill_disk(path: Path) -> None:
