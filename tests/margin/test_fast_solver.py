@@ -19,7 +19,9 @@ from isomargin.margin.liquidation import _monotone, _pick, _roots
 from isomargin.margin.numbers import MONEY
 from isomargin.venues import VENUES, get_profile
 
-SPECS = [(name, symbol) for name in VENUES for symbol in get_profile(name).symbols]
+# The fast path is for linear legs; inverse (coin-margined) legs always take the general solver.
+SPECS = [(name, symbol) for name in VENUES for symbol in get_profile(name).linear_symbols()]
+INVERSE_SPECS = [(name, symbol) for name in VENUES for symbol in get_profile(name).inverse_symbols()]
 
 
 def general(leg: object, base: Decimal, scale: Decimal) -> Decimal | None:
@@ -60,6 +62,14 @@ def test_every_venue_table_takes_the_fast_path(venue: str, symbol: str) -> None:
     continuous = table.deduction.value != "none" or len(table.tiers) == 1
     not_by_price = profile.mm_basis.value == "entry" or table.basis.value != "notional"
     assert _monotone(leg, Decimal(1)) is (continuous or not_by_price)
+
+
+@pytest.mark.parametrize(("venue", "symbol"), INVERSE_SPECS)
+def test_inverse_tables_never_take_the_linear_fast_path(venue: str, symbol: str) -> None:
+    profile = get_profile(venue)
+    spec = profile.spec(symbol)
+    leg = make_leg(Side.LONG, "100", "100", spec.table, spec.kind, profile.mm_basis)
+    assert _monotone(leg, Decimal(1)) is False
 
 
 def test_a_root_on_a_breakpoint_is_found_once() -> None:

@@ -18,7 +18,7 @@ from isomargin.venues.profile import (
     VenueProfile,
 )
 
-VENUES = ("binance", "okx", "bybit", "hyperliquid", "dydx", "simple")
+VENUES = ("binance", "okx", "bybit", "hyperliquid", "dydx", "simple", "binancecoinm")
 
 _cache: dict[str, VenueProfile] = {}
 

@@ -88,6 +88,13 @@ class SymbolSpec:
     min_notional: Decimal = ZERO
     liquidation_fee_rate: Decimal = ZERO
     source: str = ""
+    expiry_ms: int | None = None  # dated futures: delivery time (ms since the epoch, UTC); None for perpetuals
+    delivery: str = ""  # how a dated future settles, from the venue data
+
+    @property
+    def inverse(self) -> bool:
+        """Coin-margined: size is face value in USD (contracts × contract size), margin and PnL in the coin."""
+        return self.kind is ContractKind.INVERSE
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,6 +136,14 @@ class VenueProfile:
                 return spec
         known = ", ".join(sorted(self.symbols)) or "none"
         raise MarginError("unknown_symbol", f"{self.name} has no symbol {symbol!r} (known: {known})")
+
+    def inverse_symbols(self) -> dict[str, SymbolSpec]:
+        """This venue's coin-margined (inverse) instruments, perpetual and dated, by symbol."""
+        return {name: spec for name, spec in self.symbols.items() if spec.inverse}
+
+    def linear_symbols(self) -> dict[str, SymbolSpec]:
+        """This venue's linear (quote-margined) instruments, by symbol."""
+        return {name: spec for name, spec in self.symbols.items() if not spec.inverse}
 
     # -- the venue's numbers ------------------------------------------------------------------------
     def leg(self, spec: SymbolSpec, side: Side, size: object, entry: object, taker_fee: object = None) -> Leg:

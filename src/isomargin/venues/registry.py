@@ -41,16 +41,18 @@ def symbols_from(data: dict[str, Any]) -> dict[str, SymbolSpec]:
         except MarginError as exc:
             raise MarginError("bad_venue_data", f"{data['venue']} {name}: {exc.message}") from None
         contract_size = D(raw.get("contract_size", "1"))
-        # OKX states lot sizes in contracts; isomargin sizes are base units everywhere.
+        kind = ContractKind(raw.get("kind", "linear"))
+        # OKX and the inverse venues state lot sizes in contracts; isomargin sizes are base units (linear) or
+        # face value in USD (inverse: contracts × contract size) everywhere.
         step = D(raw.get("step_size", "0"))
-        if table.basis is TierBasis.CONTRACTS:
+        if table.basis is TierBasis.CONTRACTS or kind is ContractKind.INVERSE:
             step *= contract_size
         tick = D(raw.get("tick_size", "0"))
         specs[name] = SymbolSpec(
             symbol=name,
             venue_symbol=raw.get("venue_symbol", name),
             table=table,
-            kind=ContractKind(raw.get("kind", "linear")),
+            kind=kind,
             settle=raw.get("settle", "USDT"),
             contract_size=contract_size,
             # "0" in a data file means the source did not publish it; fall back to fine defaults.
@@ -59,8 +61,21 @@ def symbols_from(data: dict[str, Any]) -> dict[str, SymbolSpec]:
             min_notional=D(raw.get("min_notional", "0")),
             liquidation_fee_rate=D(raw.get("liquidation_fee_rate", "0")),
             source=raw.get("source", data.get("source", "")),
+            expiry_ms=expiry_ms(raw.get("expiry")),
+            delivery=str(raw.get("delivery", "")),
         )
     return specs
+
+
+def expiry_ms(value: object) -> int | None:
+    """A dated future's expiry from the data file: milliseconds since the epoch (as the venues' APIs give
+    `deliveryDate`), as a whole number or its decimal string; None (absent) for a perpetual."""
+    if value is None:
+        return None
+    ms = D(value, "expiry")
+    if ms <= 0 or ms != ms.to_integral_value():
+        raise MarginError("bad_venue_data", f"expiry must be a positive whole number of milliseconds, got {value!r}")
+    return int(ms)
 
 
 def partial_from(data: dict[str, Any]) -> PartialRule:
