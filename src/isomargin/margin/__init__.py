@@ -15,6 +15,16 @@ from isomargin.margin.contract import (
     unrealized_pnl,
 )
 from isomargin.margin.errors import MarginError
+from isomargin.margin.inverse import (
+    average_entry,
+    coin_notional,
+    contracts_of,
+    face_value,
+    harmonic_entry,
+    inverse_bankruptcy_price,
+    inverse_maintenance_margin,
+    inverse_pnl,
+)
 from isomargin.margin.liquidation import (
     Leg,
     MMBasis,
@@ -47,12 +57,20 @@ __all__ = [
     "TierTable",
     "adjust_isolated_margin",
     "atr_stop",
+    "average_entry",
     "bankruptcy_price",
     "break_even_price",
+    "coin_notional",
+    "contracts_of",
     "cumulative_amount",
     "effective_leverage",
     "equity_at",
+    "face_value",
+    "harmonic_entry",
     "initial_margin",
+    "inverse_bankruptcy_price",
+    "inverse_maintenance_margin",
+    "inverse_pnl",
     "liquidation_price_cross",
     "liquidation_price_isolated",
     "maintenance_at",
