@@ -20,6 +20,8 @@ from isomargin.engine import (
 )
 from isomargin.engine.events import FundingPaid as FundingPaidT
 from isomargin.engine.events import OrderUpdated, PositionUpdated, Trade
+from isomargin.margin import ContractKind, TierBasis, TierTable
+from isomargin.venues import SymbolSpec
 
 D = Decimal
 
@@ -31,14 +33,43 @@ def div(a: object, b: object) -> Decimal:
     return MONEY.divide(D(str(a)), D(str(b)))
 
 
+# A coin-margined table patterned on Binance COIN-M's BTCUSD brackets (caps in BTC of notional, face / price):
+# (floor, cap, maintenance rate, max leverage); the maintenance amounts follow from the recurrence.
+INVERSE_BRACKETS: tuple[tuple[str, str | None, str, str], ...] = (
+    ("0", "5", "0.004", "125"),
+    ("5", "10", "0.005", "100"),
+    ("10", "20", "0.01", "50"),
+    ("20", "50", "0.025", "20"),
+    ("50", "100", "0.05", "10"),
+    ("100", None, "0.1", "5"),
+)
+
+
+def inverse_spec(
+    symbol: str = "BTCUSD_PERP", settle: str = "BTC", contract: str = "100", tick: str = "0.1",
+    brackets: tuple[tuple[str, str | None, str, str], ...] = INVERSE_BRACKETS, liquidation_fee: str = "0.005",
+    basis: TierBasis = TierBasis.NOTIONAL,
+) -> SymbolSpec:  # fmt: skip
+    """An inverse perpetual as isomargin models one: size = face value in USD (contracts × contract size), so the
+    step is one contract's face; notional, margin, PnL and fees in the coin (`settle`)."""
+    table = TierTable.from_rates(brackets, basis=basis, contract_size=contract)
+    return SymbolSpec(
+        symbol=symbol, venue_symbol=symbol, table=table, kind=ContractKind.INVERSE, settle=settle,
+        contract_size=D(contract), tick_size=D(tick), step_size=D(contract), min_notional=D(0),
+        liquidation_fee_rate=D(liquidation_fee),
+    )  # fmt: skip
+
+
 class Venue:
-    """An engine plus shorthands for the scenarios below."""
+    """An engine plus shorthands for the scenarios below. `inverse` lists coin-margined specs (binance profile)."""
 
     def __init__(self, fees: bool = False, venue: str = "binance", symbols: tuple[str, ...] = ("BTCUSDT", "ETHUSDT"),
-                 **engine: Any) -> None:  # fmt: skip
-        self.engine = Engine(debug=True, **engine)  # every scenario runs the full invariant audit after each command
+                 inverse: tuple[SymbolSpec, ...] = (), **engine: Any) -> None:  # fmt: skip
+        listings = [(venue, spec) for spec in inverse]
+        # every scenario runs the full invariant audit after each command
+        self.engine = Engine(debug=True, listings=listings, **engine)
         fee: dict[str, Any] = {} if fees else {"maker_fee": D(0), "taker_fee": D(0)}
-        for sym in symbols:
+        for sym in (*symbols, *(spec.symbol for spec in inverse)):
             self.ok(ListInstrument(sym, venue=venue, **fee))
 
     def ok(self, cmd: Any) -> list[Event]:
@@ -53,9 +84,13 @@ class Venue:
         assert events[0].code == code, events[0]
         return events[0]
 
-    def account(self, n: int, usdt: str = "100000", isolated: str | None = None, leverage: int = 10) -> int:
+    def account(self, n: int, usdt: str = "100000", isolated: str | None = None, leverage: int = 10,
+                coins: dict[str, str] | None = None) -> int:  # fmt: skip
         self.ok(CreateAccount(n))
-        self.ok(Deposit(n, "USDT", D(usdt)))
+        if D(usdt):
+            self.ok(Deposit(n, "USDT", D(usdt)))
+        for asset, amount in (coins or {}).items():
+            self.ok(Deposit(n, asset, D(amount)))
         for sym in queries.symbols(self.engine):
             self.ok(SetLeverage(n, sym, leverage))
         if isolated:
@@ -65,11 +100,11 @@ class Venue:
     def mark(self, symbol: str, price: str) -> list[Event]:
         return self.ok(SetMarkPrice(symbol, D(price)))
 
-    def wallet(self, n: int) -> Decimal:
-        return queries.wallet(self.engine, n, "USDT")
+    def wallet(self, n: int, asset: str = "USDT") -> Decimal:
+        return queries.wallet(self.engine, n, asset)
 
-    def held(self, n: int) -> Decimal:
-        return queries.ledger_balance(self.engine, f"hold:{n}:USDT")
+    def held(self, n: int, asset: str = "USDT") -> Decimal:
+        return queries.ledger_balance(self.engine, f"hold:{n}:{asset}")
 
     def pool(self, n: int, symbol: str = "BTCUSDT", side: str = "BOTH") -> Decimal:
         return queries.ledger_balance(self.engine, f"isolated:{n}:{symbol}:{side}")
@@ -97,4 +132,15 @@ def of(events: list[Event], kind: type) -> list[Any]:
     return [e for e in events if isinstance(e, kind)]
 
 
-__all__ = ["D", "FundingPaidT", "OrderUpdated", "PositionUpdated", "Trade", "Venue", "div", "of"]
+__all__ = [
+    "INVERSE_BRACKETS",
+    "D",
+    "FundingPaidT",
+    "OrderUpdated",
+    "PositionUpdated",
+    "Trade",
+    "Venue",
+    "div",
+    "inverse_spec",
+    "of",
+]  # fmt: skip

@@ -41,7 +41,6 @@ from isomargin.engine.ledger import Balance
 from isomargin.engine.state import Account, Market, Position
 from isomargin.engine.units import MAX_MAGNITUDE, PRICE_POINTS, QUANTA, money, points, ratio_of, scaled
 from isomargin.margin import MarginError, Side, max_removable_margin
-from isomargin.margin.numbers import MONEY
 from isomargin.venues import get_profile
 
 if TYPE_CHECKING:
@@ -122,9 +121,13 @@ class Admin:
     def check_list(self, cmd: ListInstrument) -> Instrument:
         try:
             profile = get_profile(cmd.venue) if type(cmd.venue) is str else get_profile("")
-            spec = profile.spec(cmd.symbol) if type(cmd.symbol) is str else profile.spec("")
+            extra = self.e.listings.get((profile.name, cmd.symbol.strip().upper())) if type(cmd.symbol) is str else None
+            spec = extra or (profile.spec(cmd.symbol) if type(cmd.symbol) is str else profile.spec(""))
         except MarginError as exc:
             raise Reject(Code(exc.code), exc.message) from None
+        expiry = cmd.expiry
+        if expiry is not None and (type(expiry) is not int or not (0 <= expiry < 2**63)):
+            raise Reject(Code.BAD_EXPIRY, f"expiry must be a time in ms from 0 to 2^63 − 1, or none, got {expiry!r}")
         if spec.symbol in self.e.markets:
             raise Reject(Code.ALREADY_LISTED, f"{spec.symbol} is already listed")
         band = cmd.price_band
@@ -137,7 +140,7 @@ class Admin:
             raise Reject(Code.BAD_FEE, "taker fee must be ≥ 0 and ≥ the maker fee (a maker's hold uses the taker rate)")
         assert isinstance(band, Decimal)
         try:
-            return Instrument(profile, spec, maker, taker, band)
+            return Instrument(profile, spec, maker, taker, band, expiry)
         except ValueError as exc:
             raise Reject(Code.BAD_INSTRUMENT, str(exc)) from None
 
@@ -260,7 +263,7 @@ class Admin:
         positions = [p for (sym, _), p in acct.positions.items() if sym == inst.symbol]
         size = inst.qty(sum(abs(p.lots) for p in positions))
         ref = market.reference()
-        value = MONEY.multiply(size, points(ref)) if ref is not None else Decimal(0)
+        value = inst.notional_at(size, points(ref)) if ref is not None else Decimal(0)
         table = inst.spec.table
         try:
             table.check_leverage(Decimal(lev), table.size_of(size, value))
@@ -340,7 +343,7 @@ class Admin:
         """Max removable margin (quanta, rounded down) at the reference price: losses count, profits don't."""
         inst = pos.inst
         size = inst.qty(abs(pos.lots))
-        entry = MONEY.divide(money(pos.cost), size)
+        entry = inst.entry(abs(pos.lots), pos.cost)
         ref = pos.market.reference()
         mark = entry if ref is None else points(ref)
         side = Side.LONG if pos.lots > 0 else Side.SHORT

@@ -37,7 +37,9 @@ def ledger_sound(engine: Engine) -> None:
         asset = market.inst.settle
         held = [] if market.held is None else [market.held]
         for pos in [*market.positions.values(), *held]:
-            open_cost[asset] = open_cost.get(asset, 0) + pos.sign * pos.cost
+            # An inverse position's cost is its coin value, which falls as the price rises: it counts with the
+            # opposite sign (settlement − Σ sign × cost = 0 there).
+            open_cost[asset] = open_cost.get(asset, 0) + pos.sign * pos.cost * market.inst.vsign
     for asset, settlement in engine.positions.settlement.items():
         assert settlement.amount + open_cost.get(asset, 0) == 0, f"{asset} settlement identity broken"
 

@@ -50,7 +50,8 @@ def against(pos: Position, lots: int, points: int) -> int:
     """The notional (quanta) at which `lots` of `pos` close at an off-grid price: rounded against its holder (a
     long sells for the lower amount, a short buys back for the higher); the other side uses the same amount."""
     inst = pos.inst
-    return inst.value_down(lots, points) if pos.lots > 0 else inst.value_up(lots, points)
+    # A linear long (an inverse short) gains with the value: it closes at the lower amount; the others higher.
+    return inst.value_down(lots, points) if pos.lots * inst.vsign > 0 else inst.value_up(lots, points)
 
 
 def collateral(accounts: Accounts, pos: Position) -> Balance:
@@ -105,8 +106,9 @@ class Backstop:
             if p.symbol == pos.symbol:
                 legs.append(self.health.leg(p))
             else:
-                value = reference_value(p, up=p.lots < 0)  # against the account
-                base += value - p.cost if p.lots > 0 else p.cost - value
+                gains_up = p.lots * p.inst.vsign > 0  # gains as the value rises
+                value = reference_value(p, up=not gains_up)  # against the account
+                base += value - p.cost if gains_up else p.cost - value
         return solve_liquidation_price(legs, money(base), with_mm=False) if legs else None
 
     # -- what the book could not take --------------------------------------------------------------------------
@@ -118,8 +120,8 @@ class Backstop:
         if bankrupt is None or bankrupt <= 0:
             bankrupt = mark
         lots = abs(pos.lots)
-        gap = pos.sign * (bankrupt - mark)  # the fund would hold the same side: it loses the gap per unit
-        loss_at_mark = pos.inst.value_up(lots, gap) if gap > 0 else 0
+        # The fund would hold the same side from the bankruptcy price: what that loses at mark.
+        loss_at_mark = pos.inst.loss(lots, pos.sign, bankrupt, mark)
         if pos.market.fund.amount >= loss_at_mark or not self.queue(pos, mark):
             self.takeover(pos, lots, bankrupt, mark)
         else:
@@ -166,8 +168,9 @@ class Backstop:
             if account == pos.account or not cand.lots or cand.sign == pos.sign:
                 continue
             lots = abs(cand.lots)
-            value = cand.inst.value_down(lots, mark) if cand.lots > 0 else cand.inst.value_up(lots, mark)
-            pnl = value - cand.cost if cand.lots > 0 else cand.cost - value
+            gains_up = cand.lots * cand.inst.vsign > 0
+            value = cand.inst.value_down(lots, mark) if gains_up else cand.inst.value_up(lots, mark)
+            pnl = value - cand.cost if gains_up else cand.cost - value
             col = cand.margin if cand.isolated else wallet_amount(by_id[account], cand.inst.settle)
             balance = col + pnl
             pnl_pct = Fraction(pnl * cand.leverage, cand.cost)
@@ -231,9 +234,10 @@ class Backstop:
         order_id = self.orders.allocate()
         result = market.book.submit(order_id, INSURANCE, side, ticks, abs(held.lots), BookTIF.IOC, False,
                                     SelfTradePrevention.NONE)  # fmt: skip
-        tick_k = market.inst.tick_k
+        inst = market.inst
         touched = self.trading.fill_makers(
-            market, result, None, lambda n, t: (0, self.positions.realize(held, n, n * t * tick_k, market.fund)),
+            market, result, None,
+            lambda n, t: (0, self.positions.realize(held, n, inst.at_ticks(n, t, side), market.fund)),
             order_id, INSURANCE, side,
         )  # fmt: skip
         self.trading.upkeep_all(touched)

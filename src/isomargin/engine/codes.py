@@ -22,6 +22,7 @@ class Code(StrEnum):
     BAD_PRICE_BAND = "bad_price_band"
     BAD_FEE = "bad_fee"
     BAD_INSTRUMENT = "bad_instrument"
+    BAD_EXPIRY = "bad_expiry"
     ACCOUNT_EXISTS = "account_exists"
     BAD_ACCOUNT = "bad_account"
     BAD_NUMBER = "bad_number"
@@ -114,6 +115,7 @@ class Posting(StrEnum):
     LIQUIDATION_FEE = "liquidation_fee"
     LIQUIDATION_REMAINDER = "liquidation_remainder"
     BAD_DEBT = "bad_debt"
+    ROUNDING = "rounding"  # an inverse fill's quantum between the buyer's and the seller's rounded value
 
 
 class BalanceKind(StrEnum):

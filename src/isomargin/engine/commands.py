@@ -79,6 +79,7 @@ class ListInstrument(Command):
     maker_fee: Decimal | None = None
     taker_fee: Decimal | None = None
     price_band: Decimal = Decimal("0.05")  # market orders fill at most this far from mark
+    expiry: int | None = None  # dated futures: delivery time (ms, 0 … 2⁶³ − 1); None lists a perpetual
 
 
 @dataclass(frozen=True, slots=True)

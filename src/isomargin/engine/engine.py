@@ -9,7 +9,7 @@ stream's order. Components (see docs/engine.md) each own their state; this modul
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any, Final
 
 from isomargin.engine import admin
@@ -31,6 +31,7 @@ from isomargin.engine.positions import Positions
 from isomargin.engine.risk import Risk
 from isomargin.engine.state import Market
 from isomargin.engine.trading import Trading
+from isomargin.venues import SymbolSpec
 
 Handler = tuple[Callable[[Any], Any], Callable[[Any], None]]  # (check: command -> plan, commit: plan -> None)
 MAX_TS: Final = 2**63 - 1
@@ -39,9 +40,18 @@ MAX_TS: Final = 2**63 - 1
 class Engine:
     """Commands in, events out. `debug=True` runs the full invariant audit after every command."""
 
-    def __init__(self, insurance_per_symbol: bool = False, *, debug: bool = False) -> None:
+    def __init__(
+        self, insurance_per_symbol: bool = False, *, debug: bool = False,
+        listings: Iterable[tuple[str, SymbolSpec]] = (),
+    ) -> None:  # fmt: skip
         self.insurance_per_symbol = insurance_per_symbol
         self.debug = debug
+        # Symbol specs beyond the venue profiles' own data, by (venue, symbol): what `ListInstrument` may list
+        # besides them (tests, operators listing an instrument before its venue data ships). Not journaled: an
+        # engine rebuilt from a journal or snapshot needs the same listings (`restore(..., listings=…)`).
+        self.listings: dict[tuple[str, str], SymbolSpec] = {
+            (venue.strip().lower(), spec.symbol): spec for venue, spec in listings
+        }
         self.seq = 0  # commands applied (accepted or not): the sequence number in their events' envelope
         self.failed: str | None = None
         self.ctx = ctx = Context()

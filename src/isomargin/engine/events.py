@@ -35,7 +35,7 @@ from isomargin.engine.commands import (
 )
 from isomargin.engine.instruments import Grid
 from isomargin.engine.ledger import PostingRow
-from isomargin.engine.units import money, quotient
+from isomargin.engine.units import money
 
 GridCache = Callable[[str], Grid]  # the codec's memo of grids by their spec string
 
@@ -302,7 +302,7 @@ class OrderUpdated(Event):
         """Σ fill notional / filled quantity, exact to 34 digits."""
         if not self._filled:
             return None
-        return quotient(money(self._cost), self.spec.grid.qty(self._filled))
+        return self.spec.grid.average(self._cost, self._filled)
 
     def raw(self) -> dict[str, Any]:
         return {"spec": self.spec.raw(), "status": self.status.value, "lots": self._lots, "filled": self._filled,
@@ -489,7 +489,7 @@ class PositionUpdated(Event):
     def entry_price(self) -> Decimal | None:
         if not self._lots:
             return None
-        return quotient(money(self._cost), self.grid.qty(abs(self._lots)))
+        return self.grid.average(self._cost, abs(self._lots))
 
     def raw(self) -> dict[str, Any]:
         return {"account": self.account, "grid": self.grid.spec, "position_side": self.position_side.value,

@@ -1,7 +1,7 @@
-"""Funding: at each settlement every position on the market pays or receives size × mark × rate (longs pay a
-positive rate) from or to its collateral, through the asset's funding clearing balance; the fund's taken-over
-inventory pays and earns it too. A payment rounds against the position (paid up, received down); the dust stays
-with the venue.
+"""Funding: at each settlement every position on the market pays or receives its notional at mark × rate (size ×
+mark, or face / mark in the coin for an inverse contract; longs pay a positive rate) from or to its collateral,
+through the asset's funding clearing balance; the fund's taken-over inventory pays and earns it too. A payment
+rounds against the position (paid up, received down); the dust stays with the venue.
 """
 
 from __future__ import annotations
@@ -65,8 +65,11 @@ class Funding:
 
     @staticmethod
     def _amount(pos: Position, mark: int, rate: Rate) -> int:
-        """−sign × size × mark × rate in quanta, floored: a payment rounds up, a receipt down."""
+        """−sign × notional at mark × rate in quanta, floored: a payment rounds up, a receipt down. The notional
+        is size × mark (linear) or face / mark in the coin (inverse; longs still pay a positive rate)."""
         inst = pos.inst
+        if inst.inverse:
+            return -pos.lots * inst.pv_num * rate.num // (mark * inst.pv_den * rate.den)
         return -pos.lots * mark * inst.mark_num * rate.num // (inst.mark_den * rate.den)
 
     def _paid(self, pos: Position, rate: Decimal, market: Market, amount: int) -> None:

@@ -80,7 +80,7 @@ class Health:
         size = inst.qty(abs(pos.lots))
         side = Side.LONG if pos.lots > 0 else Side.SHORT
         fee = inst.taker_fee.decimal if inst.fee_in_mm else Decimal(0)
-        entry = MONEY.divide(money(pos.cost), size)
+        entry = inst.entry(abs(pos.lots), pos.cost)
         return make_leg(side, size, entry, inst.spec.table, inst.kind, inst.profile.mm_basis, fee)
 
     def level_price(self, pos: Position, level: Decimal) -> Decimal | None:
@@ -113,7 +113,8 @@ class Health:
             lots = abs(pos.lots)
             mark = _reference(pos)
             high = inst.value_up(lots, mark)
-            equity += inst.value_down(lots, mark) - pos.cost if pos.lots > 0 else pos.cost - high
+            # PnL at the value worse for the trader (a linear long's / an inverse short's at the lower value).
+            equity += inst.value_down(lots, mark) - pos.cost if pos.lots * inst.vsign > 0 else pos.cost - high
             mm += inst.mm.maintenance(lots, pos.cost if inst.mm_on_entry else high)
         return equity, mm, profile
 
@@ -141,7 +142,12 @@ class Health:
             market = self.markets[symbol]
             inst = market.inst
             mark = _reference(legs[0])
-            per_point = Fraction(inst.mark_num, inst.mark_den)  # quanta per lot per price point
+            if inst.inverse:
+                # value = lots·pv/p has |d/dp| = lots·pv/p², unbounded as p → 0: bound it on p ≥ mark/2, where it
+                # is at most 4·lots·pv/mark², and keep the band inside that range (below).
+                per_point = Fraction(4 * inst.pv_num, inst.pv_den * mark * mark)
+            else:
+                per_point = Fraction(inst.mark_num, inst.mark_den)  # quanta per lot per price point
             net = abs(sum(p.lots for p in legs)) * per_point  # d(equity)/d(mark)
             gross = sum(abs(p.lots) for p in legs) * per_point
             rate = Fraction(0) if inst.mm_on_entry else Fraction(inst.mm.max_rate.num, inst.mm.max_rate.den)
@@ -154,6 +160,8 @@ class Health:
                 delta = d if delta is None or d < delta else delta
             if delta is None:
                 continue  # nothing on this market can move the level
+            if inst.inverse and delta > mark // 2 - 2:
+                delta = max(mark // 2 - 2, 0)  # the slope bound above holds only down to mark / 2
             lo = mark - delta - 1
             hi = mark + delta + 1
             market.cross.set(key_lo, lo if lo > 0 else None, True)
@@ -189,5 +197,4 @@ def _reference(pos: Position) -> int:
         return market.mark
     if market.last is not None:
         return market.last * pos.inst.tick_pp
-    inst = pos.inst
-    return pos.cost * inst.mark_den // (abs(pos.lots) * inst.mark_num) or 1
+    return pos.inst.entry_points(abs(pos.lots), pos.cost)

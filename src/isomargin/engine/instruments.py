@@ -9,11 +9,22 @@ carry to turn their integers back into Decimals.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import ROUND_FLOOR, Decimal, localcontext
 from fractions import Fraction
 from typing import Final
 
-from isomargin.engine.units import MAX_MAGNITUDE, PRICE_POINTS, QUANTA, Rate, div_up, ratio_of, scaled
+from isomargin.engine.units import (
+    MAX_MAGNITUDE,
+    PRICE_POINTS,
+    QUANTA,
+    Rate,
+    div_up,
+    money,
+    quotient,
+    ratio_of,
+    scaled,
+)
 from isomargin.margin import ContractKind, MMBasis, TierBasis, TierTable
 from isomargin.margin.numbers import MONEY
 from isomargin.venues import SymbolSpec, VenueProfile
@@ -24,13 +35,14 @@ MAX_LEVERAGE: Final = 1000  # above any venue's tier tables; leverage is a whole
 class Grid:
     """How one instrument's integers read as Decimals: ticks → price, lots → quantity (immutable)."""
 
-    __slots__ = ("_qm", "_qx", "_tm", "_tx", "settle", "spec", "step", "symbol", "tick")
+    __slots__ = ("_qm", "_qx", "_tm", "_tx", "inverse", "settle", "spec", "step", "symbol", "tick")
 
-    def __init__(self, symbol: str, settle: str, tick: Decimal, step: Decimal) -> None:
+    def __init__(self, symbol: str, settle: str, tick: Decimal, step: Decimal, inverse: bool = False) -> None:
         self.symbol = symbol
         self.settle = settle
         self.tick = tick
         self.step = step
+        self.inverse = inverse  # coin-margined: a cost in quanta is the coin value, the average is size / cost
         t = tick.as_tuple()
         s = step.as_tuple()
         assert isinstance(t.exponent, int) and isinstance(s.exponent, int)
@@ -38,7 +50,8 @@ class Grid:
         self._tx = t.exponent
         self._qm = int(step.scaleb(-s.exponent))
         self._qx = s.exponent
-        self.spec = f"{symbol}|{settle}|{tick}|{step}"  # what the journal codec writes for this grid
+        # What the journal codec writes for this grid (a linear grid's spelling is unchanged by the inverse flag).
+        self.spec = f"{symbol}|{settle}|{tick}|{step}" + ("|inverse" if inverse else "")
 
     def price(self, ticks: int) -> Decimal:
         return Decimal(f"{ticks * self._tm}E{self._tx}")
@@ -46,9 +59,19 @@ class Grid:
     def qty(self, lots: int) -> Decimal:
         return Decimal(f"{lots * self._qm}E{self._qx}")
 
+    def average(self, cost: int, lots: int) -> Decimal:
+        """The average price of `lots` (> 0) that cost `cost` quanta: cost / size for a linear contract; for an
+        inverse one the cost is the coin value, so the average is the harmonic mean size / cost (Binance's)."""
+        if self.inverse:
+            return quotient(self.qty(lots), money(cost))
+        return quotient(money(cost), self.qty(lots))
+
     @classmethod
     def parse(cls, spec: str) -> Grid:
-        symbol, settle, tick, step = spec.split("|")
+        parts = spec.split("|")
+        if len(parts) == 5 and parts[4] == "inverse":
+            return cls(parts[0], parts[1], Decimal(parts[2]), Decimal(parts[3]), True)
+        symbol, settle, tick, step = parts
         return cls(symbol, settle, Decimal(tick), Decimal(step))
 
     def __repr__(self) -> str:
@@ -120,8 +143,10 @@ class Instrument:
         "_tden",
         "_tnum",
         "band",
+        "expiry",
         "fee_in_mm",
         "grid",
+        "inverse",
         "kind",
         "lev_caps",
         "liq_fee",
@@ -135,6 +160,8 @@ class Instrument:
         "mm_on_entry",
         "price_band",
         "profile",
+        "pv_den",
+        "pv_num",
         "settle",
         "spec",
         "step",
@@ -143,27 +170,59 @@ class Instrument:
         "tick",
         "tick_k",
         "tick_pp",
+        "tv_den",
+        "tv_num",
+        "value_down",
+        "value_up",
+        "vsign",
     )
 
+    value_down: Callable[[int, int], int]  # picked once per instrument (linear or inverse), see below
+    value_up: Callable[[int, int], int]
+
     def __init__(
-        self, profile: VenueProfile, spec: SymbolSpec, maker_fee: Decimal, taker_fee: Decimal, price_band: Decimal
-    ) -> None:
+        self, profile: VenueProfile, spec: SymbolSpec, maker_fee: Decimal, taker_fee: Decimal, price_band: Decimal,
+        expiry: int | None = None,
+    ) -> None:  # fmt: skip
         self.profile = profile
         self.spec = spec
         self.symbol = spec.symbol
         self.settle = spec.settle
         self.kind = spec.kind
+        self.inverse = inverse = spec.kind is ContractKind.INVERSE
+        # +1 linear, −1 inverse: the sign of d(value)/d(price). A position gains when its value moves in the
+        # direction of sign × vsign (an inverse long gains as its coin value falls), so every PnL below is
+        # "value − cost" for sign × vsign > 0 and "cost − value" otherwise.
+        self.vsign = -1 if inverse else 1
+        self.expiry = expiry  # dated futures: delivery time (ms, as commands carry it); None for a perpetual
         self.tick = spec.tick_size
         self.step = spec.step_size
-        self.grid = Grid(spec.symbol, spec.settle, self.tick, self.step)
+        self.grid = Grid(spec.symbol, spec.settle, self.tick, self.step, inverse)
         tick_pp = scaled(self.tick, PRICE_POINTS)
         with localcontext(MONEY):
             tick_k = scaled(self.tick * self.step, QUANTA)
-        if not tick_pp or not tick_k or spec.kind is not ContractKind.LINEAR:
+        if spec.kind is not ContractKind.LINEAR and not inverse:
+            raise ValueError(f"{spec.symbol}: unknown contract kind {spec.kind!r}")
+        if not tick_pp or (not tick_k and not inverse):
             raise ValueError(f"{spec.symbol}: tick {self.tick} must be a multiple of 1e-8 and tick × step "
                              f"({self.tick} × {self.step}) a multiple of 1e-10")  # fmt: skip
         self.tick_pp = tick_pp
-        self.tick_k = tick_k  # price points per tick; quanta per lot per tick
+        # Quanta per lot per tick (linear). An inverse fill's value is not a product (face / price), so its
+        # tick_k is 0: a linear-only formula that reached an inverse instrument would value it at nothing, which
+        # every conservation and margin test notices at once, instead of at a plausible wrong number.
+        self.tick_k = 0 if inverse else (tick_k or 0)
+        # Inverse valuation: lots × step (face, quote units) / price, in coin quanta, is lots × tv / ticks at a
+        # book price and lots × pv / points at a mark (tv = step·10¹⁰/tick, pv = step·10¹⁰·10⁸, exact ratios).
+        tv = Fraction(self.step) * QUANTA / Fraction(self.tick)
+        pv = Fraction(self.step) * QUANTA * PRICE_POINTS
+        self.tv_num, self.tv_den = tv.numerator, tv.denominator
+        self.pv_num, self.pv_den = pv.numerator, pv.denominator
+        if inverse:
+            self.value_down = self._inverse_down
+            self.value_up = self._inverse_up
+        else:
+            self.value_down = self._linear_down
+            self.value_up = self._linear_up
         self.mark_num, self.mark_den = _mark_ratio(self.step)
         self._tnum, self._tden = self.tick.as_integer_ratio()
         self._snum, self._sden = self.step.as_integer_ratio()
@@ -181,13 +240,72 @@ class Instrument:
         self.lev_caps: dict[int, tuple[bool, int | None]] = {}
 
     # -- notionals -----------------------------------------------------------------------------------
-    def value_down(self, lots: int, points: int) -> int:
-        """Notional (quanta) of `lots` at a price in points, rounded down."""
+    # `value_down`/`value_up(lots, points)`: the notional (quanta of the settle asset) of `lots` at a price in
+    # points, rounded down/up. Linear: lots × step × price, growing with the price. Inverse: lots × step / price
+    # (face value over price: coin), *falling* as the price rises, and only defined at a positive price.
+    def _linear_down(self, lots: int, points: int) -> int:
         return lots * points * self.mark_num // self.mark_den
 
-    def value_up(self, lots: int, points: int) -> int:
-        """Notional (quanta) of `lots` at a price in points, rounded up."""
+    def _linear_up(self, lots: int, points: int) -> int:
         return div_up(lots * points * self.mark_num, self.mark_den)
+
+    def _inverse_down(self, lots: int, points: int) -> int:
+        return lots * self.pv_num // (points * self.pv_den)
+
+    def _inverse_up(self, lots: int, points: int) -> int:
+        return div_up(lots * self.pv_num, points * self.pv_den)
+
+    def at_ticks(self, lots: int, ticks: int, side: int) -> int:
+        """The notional (quanta) one party books for a fill of `lots` at a book price, by its side (+1 buys, −1
+        sells). Linear: exactly lots × ticks × tick_k for both. Inverse: lots × step / price is rarely a whole
+        number of quanta, so it rounds once, against the party: the buyer books the lower amount and the seller
+        the higher (the venue keeps the quantum between them, see `Positions`). Why those directions: a buyer
+        either opens a long, whose later PnL (cost − exit value) falls with a lower cost, or closes a short, whose
+        PnL (exit value − cost) falls with a lower exit value; a seller mirrors both with the higher amount."""
+        if not self.inverse:
+            return lots * ticks * self.tick_k
+        n = lots * self.tv_num
+        d = ticks * self.tv_den
+        return n // d if side > 0 else -(-n // d)
+
+    def fee_base(self, lots: int, ticks: int) -> int:
+        """What a fee on a fill at a book price is charged on: the exact notional (linear), or the inverse value
+        rounded up, so a fee rounded up from it is never below the exact rate × value."""
+        if not self.inverse:
+            return lots * ticks * self.tick_k
+        return -(-(lots * self.tv_num) // (ticks * self.tv_den))
+
+    def loss(self, lots: int, sign: int, entry: int, mark: int) -> int:
+        """What `lots` held on side `sign` (+1 long) entered at `entry` lose marked at `mark` (both in points), in
+        quanta rounded up; 0 when they gain. Linear: lots × step × the adverse gap. Inverse: the difference of
+        the coin values (an inverse long loses value(mark) − value(entry) when the price falls)."""
+        if not self.inverse:
+            gap = sign * (entry - mark)
+            return self._linear_up(lots, gap) if gap > 0 else 0
+        if sign > 0:
+            loss = self._inverse_up(lots, mark) - self._inverse_down(lots, entry)
+        else:
+            loss = self._inverse_up(lots, entry) - self._inverse_down(lots, mark)
+        return loss if loss > 0 else 0
+
+    def entry_points(self, lots: int, cost: int) -> int:
+        """The average entry price of `lots` that cost `cost` quanta, in points, rounded down (at least 1)."""
+        if self.inverse:
+            return lots * self.pv_num // (cost * self.pv_den) if cost > 0 else 1
+        return cost * self.mark_den // (lots * self.mark_num) or 1
+
+    def entry(self, lots: int, cost: int) -> Decimal:
+        """The exact average entry (34 digits) of `lots` > 0 that cost `cost` quanta: cost / size, or for an inverse
+        contract the harmonic mean size / cost (total face over total coin value, as Binance averages)."""
+        if self.inverse:
+            return MONEY.divide(self.qty(lots), money(cost))
+        return MONEY.divide(money(cost), self.qty(lots))
+
+    def notional_at(self, size: Decimal, price: Decimal) -> Decimal:
+        """Exact notional (settle asset, 34 digits) of a size at a price: size × price, or size / price (inverse)."""
+        if self.inverse:
+            return MONEY.divide(size, price)
+        return MONEY.multiply(size, price)
 
     # -- the grid ------------------------------------------------------------------------------------
     def to_ticks(self, value: object) -> int | None:

@@ -14,6 +14,7 @@ The isolated owner's wallet never pays; a flat account never pays; ADL never tou
 from __future__ import annotations
 
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
+from fractions import Fraction
 from typing import Final, cast
 
 from isomargin.engine.accounts import Accounts
@@ -30,6 +31,7 @@ from isomargin.engine.positions import Positions
 from isomargin.engine.state import Account, Market, Position
 from isomargin.engine.trading import Trading
 from isomargin.engine.units import div_up, money, points, quotient
+from isomargin.margin.numbers import MONEY
 
 # Enum members the hot path reads, as constants (compiled code would look each one up by name).
 _CANCEL_ORDERS: Final = AlertLevel.CANCEL_ORDERS
@@ -182,10 +184,13 @@ class Liquidation:
             cap = table.tiers[target - 1].cap
             if cap is None:
                 return None
-            keep = cap * table.contract_size if table.basis.value == "contracts" else cap / price
+            if table.basis.value == "contracts":
+                keep = cap * table.contract_size
+            else:  # the size whose notional is the cap: cap / price (linear), cap × price (inverse: cap in coin)
+                keep = cap * price if inst.inverse else cap / price
             keep_lots = int((keep / inst.step).to_integral_value(rounding=ROUND_FLOOR))
             return whole - keep_lots if 0 < keep_lots < whole else None
-        fraction = rule.slice_fraction(inst.qty(whole) * price)
+        fraction = rule.slice_fraction(inst.notional_at(inst.qty(whole), price))
         if fraction is not None:
             lots = int((whole * fraction).to_integral_value(rounding=ROUND_CEILING))
             return lots if 0 < lots < whole else None
@@ -221,10 +226,18 @@ class Liquidation:
             if len(fills) == 1:
                 avg = inst.price(fills[0].price)
             else:
-                cost = 0
-                for f in fills:
-                    cost += f.price * f.qty
-                avg = quotient(money(cost * inst.tick_k), inst.qty(filled))
+                if inst.inverse:  # the harmonic mean: total face over total coin value (exact)
+                    value = Fraction(0)
+                    for f in fills:
+                        value += Fraction(f.qty, f.price)
+                    # face / Σ(lots·step / (ticks·tick)) = filled·tick / Σ(lots/ticks)
+                    avg = quotient(MONEY.multiply(Decimal(filled * value.denominator), inst.tick),
+                                   Decimal(value.numerator))  # fmt: skip
+                else:
+                    cost = 0
+                    for f in fills:
+                        cost += f.price * f.qty
+                    avg = quotient(money(cost * inst.tick_k), inst.qty(filled))
             self.step(pos, step, mark, inst.qty(filled), avg, money(market.fund.amount - fund_before))
         self.trading.upkeep_all(touched)
         return filled == lots
@@ -241,12 +254,13 @@ class Liquidation:
         zero (rounding), the fund covers it at once, so the pool is never negative."""
         market = pos.market
         col = collateral(self.accounts, pos)
-        notional = lots * ticks * pos.inst.tick_k
+        inst = pos.inst
+        notional = inst.at_ticks(lots, ticks, -pos.sign)  # the liquidated side closes: rounded against it
         pnl = self.positions.realize(pos, lots, notional, col)
         room = col.amount
         if pos.isolated and pos.lots:
             room -= self._reserve(pos, limit)
-        fee = min(pos.inst.liq_fee.up(notional), max(room, 0))
+        fee = min(inst.liq_fee.up(inst.fee_base(lots, ticks)), max(room, 0))
         self.positions.ledger.post(col, market.fund, fee, _LIQUIDATION_FEE)
         if pos.isolated:
             self.positions.cover(col, pos.account, market, _LIQUIDATED_BEYOND_BANKRUPTCY)
@@ -256,8 +270,9 @@ class Liquidation:
     def _reserve(pos: Position, limit: int) -> int:
         """What the open rest of `pos` would lose closing at `limit` ticks (quanta, ≥ 0): the part of its
         pool a liquidation fee may not take. Computed as `Positions._close` computes PnL, so it is exact."""
-        value = abs(pos.lots) * limit * pos.inst.tick_k
-        loss = pos.cost - value if pos.lots > 0 else value - pos.cost
+        inst = pos.inst
+        value = inst.at_ticks(abs(pos.lots), limit, -pos.sign)  # as the close would book it
+        loss = pos.cost - value if pos.lots * inst.vsign > 0 else value - pos.cost
         return loss if loss > 0 else 0
 
     def after_liquidation(self, acct: Account, pos: Position) -> None:
@@ -302,7 +317,7 @@ class Liquidation:
             market = pos.market
             mark = market.reference()
             if mark is None:  # never traded, never marked: its own entry price
-                mark = pos.cost * pos.inst.mark_den // (abs(pos.lots) * pos.inst.mark_num)
+                mark = pos.inst.entry_points(abs(pos.lots), pos.cost)
             self.step(pos, _CANCEL, mark)
             if not self.close_into_book(pos, abs(pos.lots), _CLOSE, mark) and pos.lots:
                 self.backstop.absorb(pos, mark)

@@ -20,7 +20,6 @@ from isomargin.engine.ledger import Balance, Ledger
 from isomargin.engine.state import Account, Market, Position
 from isomargin.engine.units import Rate, money, threshold
 from isomargin.margin import Side, bankruptcy_price, make_leg, solve_liquidation_price
-from isomargin.margin.numbers import MONEY
 
 # Enum members the hot path reads, as constants (compiled code would look each one up by name).
 _BAD_DEBT: Final = Posting.BAD_DEBT
@@ -36,7 +35,23 @@ _CROSS_GONE: Final = ShortfallReason.CROSS_WALLET_EXHAUSTED
 _ISOLATED: Final = MarginMode.ISOLATED
 _TRADING_FEE: Final = Posting.TRADING_FEE
 _REALIZED_PNL: Final = Posting.REALIZED_PNL
+_ROUNDING: Final = Posting.ROUNDING
 _ISOLATED_MARGIN: Final = Posting.ISOLATED_MARGIN
+
+
+def share_of(cost: int, lots: int, whole: int, up: bool) -> int:
+    """The cost basis `lots` of `whole` release on a close (all of it on a whole close).
+
+    Pro rata, rounded down (the remainder keeps the dust, so its liquidation price does not fall) — except for an
+    inverse short (`up`), whose PnL is exit value − released cost: its share rounds up, so the close never
+    credits the trader a fraction of a quantum (for an inverse long, PnL = released − exit value, down already
+    protects the venue). For an inverse position the cost is the coin value at entry (Σ face / price), so the
+    closed face's share gives PnL = face × (1/entry − 1/exit) at the harmonic-mean entry."""
+    if lots == whole:
+        return cost
+    if up:
+        return -(-cost * lots // whole)
+    return cost * lots // whole
 
 
 class Positions:
@@ -61,6 +76,13 @@ class Positions:
             self.fees[asset] = self.ledger.open(_FEES, asset)
             self.funding[asset] = self.ledger.open(_FUNDING, asset)
         return s, self.fees[asset]
+
+    def rounding(self, asset: str, dust: int) -> None:
+        """An inverse fill booked `dust` quanta more for its seller than for its buyer (each rounded against
+        itself): that difference sits in settlement, and goes to the venue's fee balance, so that settlement −
+        Σ sign × cost over the inverse positions stays exactly zero."""
+        settlement, fees = self.asset_books(asset)
+        self.ledger.post(settlement, fees, dust, _ROUNDING)
 
     # -- lifecycle ------------------------------------------------------------------------------------------
     def open(self, acct: Account, market: Market, side: PositionSide) -> Position:
@@ -93,27 +115,32 @@ class Positions:
 
     # -- fills ----------------------------------------------------------------------------------------------
     def fill(
-        self, acct: Account, pos: Position, side: OrderSide, lots: int, notional: int, rate: Rate
+        self, acct: Account, pos: Position, side: OrderSide, lots: int, notional: int, rate: Rate, base: int = -1
     ) -> tuple[int, int]:
-        """One order fill of `lots` worth `notional` quanta for this party; returns (fee, realised PnL)."""
+        """One order fill of `lots` worth `notional` quanta for this party; returns (fee, realised PnL). The fee is
+        charged on `base` (the exact notional; for an inverse fill the coin value rounded up, see
+        `Instrument.fee_base`), which defaults to `notional`."""
+        if base < 0:
+            base = notional
         held = pos.lots
         if held * side < 0:
             whole = held if held > 0 else -held
             if lots <= whole:
-                pnl, fee = self._reduce(acct, pos, lots, notional, rate)
+                pnl, fee = self._reduce(acct, pos, lots, notional, rate, base)
                 return fee, pnl
             # A flip: the closing part and the opening part split the notional in proportion (exactly, at a tick
             # price: the caller's notional is lots × a per-lot amount).
             closing_notional = notional * whole // lots
-            pnl, fee = self._reduce(acct, pos, whole, closing_notional, rate)
-            fee += self._increase(acct, pos, side, lots - whole, notional - closing_notional, rate)
+            closing_base = base * whole // lots
+            pnl, fee = self._reduce(acct, pos, whole, closing_notional, rate, closing_base)
+            fee += self._increase(acct, pos, side, lots - whole, notional - closing_notional, rate, base - closing_base)
             return fee, pnl
-        return self._increase(acct, pos, side, lots, notional, rate), 0
+        return self._increase(acct, pos, side, lots, notional, rate, base), 0
 
-    def _reduce(self, acct: Account, pos: Position, lots: int, notional: int, rate: Rate) -> tuple[int, int]:
+    def _reduce(self, acct: Account, pos: Position, lots: int, notional: int, rate: Rate, base: int) -> tuple[int, int]:
         ledger = self.ledger
         settlement, fees = self.asset_books(pos.inst.settle)
-        fee = rate.up(notional) if rate.num else 0
+        fee = rate.up(base) if rate.num else 0
         if pos.isolated:
             pool = self._pool(pos)
             whole = abs(pos.lots)
@@ -137,7 +164,9 @@ class Positions:
             self.cover(wallet, pos.account, pos.market, _CROSS_GONE)
         return pnl, fee
 
-    def _increase(self, acct: Account, pos: Position, side: OrderSide, lots: int, notional: int, rate: Rate) -> int:
+    def _increase(
+        self, acct: Account, pos: Position, side: OrderSide, lots: int, notional: int, rate: Rate, base: int
+    ) -> int:
         ledger = self.ledger
         asset = pos.inst.settle
         wallet = self._wallet(acct, pos)
@@ -147,7 +176,7 @@ class Positions:
             pos.leverage = setting.leverage
         if pos.isolated:
             ledger.post(wallet, self._pool(pos), notional // pos.leverage, _ISOLATED_MARGIN)
-        fee = rate.up(notional) if rate.num else 0
+        fee = rate.up(base) if rate.num else 0
         if fee:
             ledger.post(wallet, self.asset_books(asset)[1], fee, _TRADING_FEE)
             if wallet.amount < 0:
@@ -168,8 +197,9 @@ class Positions:
 
     def _close(self, pos: Position, lots: int, notional: int, into: Balance, settlement: Balance) -> int:
         whole = abs(pos.lots)
-        released = pos.cost if lots == whole else pos.cost * lots // whole
-        pnl = (notional - released) if pos.lots > 0 else (released - notional)
+        vsign = pos.inst.vsign
+        released = share_of(pos.cost, lots, whole, pos.lots * vsign > 0 > vsign)
+        pnl = (notional - released) if pos.lots * vsign > 0 else (released - notional)
         self.ledger.post(settlement, into, pnl, _REALIZED_PNL)
         pos.cost -= released
         pos.lots -= lots if pos.lots > 0 else -lots
@@ -200,7 +230,7 @@ class Positions:
             return
         inst = pos.inst
         size = inst.qty(abs(pos.lots))
-        entry = MONEY.divide(money(pos.cost), size)
+        entry = inst.entry(abs(pos.lots), pos.cost)
         margin = money(pos.margin)
         side = Side.LONG if pos.lots > 0 else Side.SHORT
         fee = inst.taker_fee.decimal if inst.fee_in_mm else Decimal(0)

@@ -143,15 +143,17 @@ def position_view(engine: Engine, pos: Position) -> dict[str, Any]:
     inst = pos.inst
     profile = inst.profile
     size = inst.qty(abs(pos.lots))
-    entry = quotient(money(pos.cost), size)
+    entry = pos.inst.grid.average(pos.cost, abs(pos.lots))  # inverse: the harmonic mean (face / coin cost)
     ref = pos.market.reference()
     mark = entry if ref is None else points(ref)
     side = Side.LONG if pos.lots > 0 else Side.SHORT
     leg = profile.leg(inst.spec, side, size, entry, inst.taker_fee.decimal)
-    pnl = MONEY.multiply(side, MONEY.subtract(MONEY.multiply(size, mark), money(pos.cost)))
+    # Everything below is in the settle asset (the coin for an inverse contract): notional = size × mark or
+    # face / mark; PnL = side × (value − cost), the value's sign flipped for inverse (side × face × (1/E − 1/M)).
+    notional = inst.notional_at(size, mark)
+    pnl = MONEY.multiply(side * inst.vsign, MONEY.subtract(notional, money(pos.cost)))
     initial = quotient(money(pos.cost), Decimal(pos.leverage))
     mm = leg.maintenance_at(mark)
-    notional = MONEY.multiply(size, mark)
     liq_fee = profile.liquidation_fee(inst.spec, notional)
     if pos.isolated:
         collateral = money(pos.margin)
@@ -246,7 +248,7 @@ def order_view(o: Order) -> dict[str, Any]:
         "side": o.side, "type": o.type, "time_in_force": o.tif, "status": o.status,
         "price": None if o.ticks is None else grid.price(o.ticks), "stop_price": s.stop_price,
         "qty": grid.qty(o.lots), "filled": filled,
-        "avg_price": quotient(money(o.cost), filled) if o.filled else None, "reduce_only": o.reduce_only,
+        "avg_price": o.spec.grid.average(o.cost, o.filled) if o.filled else None, "reduce_only": o.reduce_only,
         "close_position": s.close_position, "position_side": o.position_side, "working_type": s.working_type,
         "callback_rate": s.callback_rate, "activation_price": s.activation_price, "hold": money(o.hold),
         "created": s.created, "triggered": o.triggered,

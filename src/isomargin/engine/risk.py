@@ -15,6 +15,7 @@ from isomargin.engine.codes import Code, Posting
 from isomargin.engine.commands import OrderSide, PositionSide
 from isomargin.engine.errors import Reject
 from isomargin.engine.ledger import Ledger
+from isomargin.engine.positions import share_of
 from isomargin.engine.state import Account, Market, Order, Position
 from isomargin.engine.units import div_up, money
 from isomargin.margin import MarginError
@@ -51,7 +52,14 @@ class Risk:
             lev = leverage[1] if leverage is not None and leverage[0] == pos.symbol else pos.leverage
             lots = pos.lots if pos.lots > 0 else -pos.lots
             market = pos.market
-            if market.mark is not None:
+            if inst.inverse:  # value = face / price: both roundings of the one quotient
+                ref = market.reference()
+                if ref is None:
+                    high = low = pos.cost
+                else:
+                    high = inst.value_up(lots, ref)
+                    low = inst.value_down(lots, ref)
+            elif market.mark is not None:
                 exact = lots * market.mark * inst.mark_num  # one product; its two roundings below
                 high = (exact + inst.mark_den - 1) // inst.mark_den
                 low = exact // inst.mark_den
@@ -59,8 +67,9 @@ class Risk:
                 high = low = lots * market.last * inst.tick_k
             else:
                 high = low = pos.cost
-            # Against the trader: a long's PnL at the lower value, a short's at the higher; IM on the higher.
-            pnl += low - pos.cost if pos.lots > 0 else pos.cost - high
+            # Against the trader: PnL at the value that is worse for it (a linear long's or an inverse short's at
+            # the lower value, the others' at the higher); IM on the higher.
+            pnl += low - pos.cost if pos.lots * inst.vsign > 0 else pos.cost - high
             im += (high + lev - 1) // lev
         return im, pnl
 
@@ -77,8 +86,15 @@ class Risk:
     # -- orders -----------------------------------------------------------------------------------------------
     @staticmethod
     def worst_ticks(market: Market, side: OrderSide, ticks: int) -> int:
-        """The highest price a fill can cost in margin: a buy never pays above its limit; a sell can be filled
-        up to the best bid."""
+        """The price a fill can cost the most margin at. Linear (margin grows with the price): the highest — a buy
+        never pays above its limit; a sell can be filled up to the best bid. Inverse (margin = face / price / lev
+        grows as the price falls): the lowest — a sell never fills below its limit; a buy can fill down to the
+        best ask."""
+        if market.inst.inverse:
+            if side is _BUY:
+                ask = market.book.best_ask()
+                return ticks if ask is None or ask > ticks else ask
+            return ticks
         if side is _BUY:
             return ticks
         bid = market.book.best_bid()
@@ -86,13 +102,12 @@ class Risk:
 
     @staticmethod
     def open_loss(market: Market, side: OrderSide, ticks: int, lots: int) -> int:
-        """Binance's open loss: a limit priced worse than mark is already losing the difference (quanta, up)."""
+        """Binance's open loss: a limit priced worse than mark is already losing the difference (quanta, up):
+        what the position it opens at its price would lose marked at mark (a value difference for inverse)."""
         mark = market.mark
         if mark is None:
             return 0
-        inst = market.inst
-        gap = (ticks * inst.tick_pp - mark) * side
-        return inst.value_up(lots, gap) if gap > 0 else 0
+        return market.inst.loss(lots, side, ticks * market.inst.tick_pp, mark)
 
     def required(
         self,
@@ -109,29 +124,40 @@ class Risk:
         up): initial margin and the taker fee at its worst fill price, plus the open loss if it may rest."""
         inst = market.inst
         lev = acct.setting(inst.symbol).leverage if leverage is None else leverage
-        worst = self.worst_ticks(market, side, ticks) * inst.tick_k
+        worst_ticks = self.worst_ticks(market, side, ticks)
         opening = lots
         credit = 0
         if not may_rest and pos is not None and pos.lots * side < 0 and not acct.hedge_mode:
             closing = min(lots, abs(pos.lots))
             opening = lots - closing  # a taker's reducing part runs first and needs nothing
             if pos.isolated:
-                credit = self.release_credit(pos, closing, closing * ticks * inst.tick_k)
-        need = div_up(opening * worst, lev) + inst.taker_fee.up(lots * worst) - credit
+                credit = self.release_credit(
+                    pos, closing, inst.at_ticks(closing, ticks, side), inst.fee_base(closing, ticks)
+                )
+        if inst.inverse:  # the value at the worst price, rounded up (a requirement)
+            need = div_up(inst.fee_base(opening, worst_ticks), lev) + inst.taker_fee.up(
+                inst.fee_base(lots, worst_ticks)
+            )
+        else:
+            worst = worst_ticks * inst.tick_k
+            need = div_up(opening * worst, lev) + inst.taker_fee.up(lots * worst)
+        need -= credit
         if may_rest:
             need += self.open_loss(market, side, ticks, lots)
         return need
 
     @staticmethod
-    def release_credit(pos: Position, lots: int, notional: int) -> int:
+    def release_credit(pos: Position, lots: int, notional: int, base: int) -> int:
         """What closing `lots` of an isolated position pays back to the wallet at `notional` (the worst price the
         taker accepts; every fill is at least that good): the pro-rata margin plus PnL less the fee, exactly as
         the close will compute them. A flip's new margin is drawn after this arrives."""
         whole = abs(pos.lots)
         share = pos.margin * lots // whole
-        released = pos.cost if lots == whole else pos.cost * lots // whole
-        pnl = (notional - released) if pos.lots > 0 else (released - notional)
-        return max(0, share + pnl - pos.inst.taker_fee.up(notional))
+        inst = pos.inst
+        vsign = inst.vsign
+        released = share_of(pos.cost, lots, whole, pos.lots * vsign > 0 > vsign)
+        pnl = (notional - released) if pos.lots * vsign > 0 else (released - notional)
+        return max(0, share + pnl - inst.taker_fee.up(base))
 
     def hold_for(self, acct: Account, market: Market, order: Order) -> int:
         """The margin a resting order's unfilled rest reserves, in quanta (nothing for reduce-only orders)."""
@@ -140,7 +166,7 @@ class Risk:
         inst = market.inst
         lots = order.lots - order.filled
         lev = order.leverage
-        notional = lots * order.ticks * inst.tick_k
+        notional = inst.fee_base(lots, order.ticks)  # exact (linear); the inverse value rounded up
         fee = inst.taker_fee
         hold = notional * (fee.den + lev * fee.num) // (lev * fee.den)  # notional × (1/lev + fee), rounded down
         return hold + self.open_loss(market, order.side, order.ticks, lots)
@@ -183,8 +209,8 @@ class Risk:
             ref = market.reference()
             if ref is None:
                 return  # no price anywhere yet: a market order will simply find nothing to fill
-        notional = lots * ticks * inst.tick_k if ticks is not None else inst.value_up(lots, ref or 0)
-        if notional < inst.min_notional:
+        notional = inst.fee_base(lots, ticks) if ticks is not None else inst.value_up(lots, ref or 1)
+        if notional < inst.min_notional:  # 0 (inverse venues publish none) is no minimum
             raise Reject(
                 Code.BELOW_MIN_NOTIONAL,
                 f"order value {money(notional)} is below the minimum {inst.spec.min_notional}",
@@ -192,7 +218,7 @@ class Risk:
         pos = acct.positions.get(market.keys[pside])
         grown = lots + (abs(pos.lots) if pos is not None and pos.sign == side else 0)
         lev = acct.setting(inst.symbol).leverage if leverage is None else leverage
-        value = grown * ticks * inst.tick_k if ticks is not None else inst.value_up(grown, ref or 0)
+        value = inst.fee_base(grown, ticks) if ticks is not None else inst.value_up(grown, ref or 1)
         if not inst.leverage_ok(lev, grown, value):
             self._leverage_reject(market, grown, value, lev)
 
@@ -201,7 +227,7 @@ class Risk:
         """The venue's own words for a leverage-tier refusal (computed only when refusing)."""
         inst = market.inst
         size = inst.qty(lots)
-        price = MONEY.divide(money(value), size)
+        price = MONEY.divide(size, money(value)) if inst.inverse else MONEY.divide(money(value), size)
         try:
             inst.profile.check_order(inst.spec, size, price, MONEY.create_decimal(leverage))
         except MarginError as exc:
@@ -218,6 +244,8 @@ def reference_value(pos: Position, up: bool) -> int:
         last = market.last
         if last is None:
             return pos.cost
-        return abs(pos.lots) * last * pos.inst.tick_k
+        if not pos.inst.inverse:
+            return abs(pos.lots) * last * pos.inst.tick_k
+        mark = last * pos.inst.tick_pp
     inst = pos.inst
     return inst.value_up(abs(pos.lots), mark) if up else inst.value_down(abs(pos.lots), mark)

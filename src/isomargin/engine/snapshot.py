@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import deque
+from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any, Final
 
@@ -22,7 +23,7 @@ from isomargin.engine.events import OrderSpec
 from isomargin.engine.instruments import Instrument
 from isomargin.engine.ledger import FUND_HISTORY, Balance
 from isomargin.engine.state import INSURANCE, Account, Market, Order, Position, Purse, Setting
-from isomargin.venues import get_profile
+from isomargin.venues import SymbolSpec, get_profile
 
 VERSION: Final = 2
 READS: Final = (2,)  # snapshot formats this build restores
@@ -78,6 +79,7 @@ def _market(m: Market) -> dict[str, Any]:
         "mark": m.mark, "mark_dec": _d(m.mark_dec), "index": m.index, "index_dec": _d(m.index_dec), "last": m.last,
         "paused": m.paused, "fund": m.fund.key, "held": None if m.held is None else _position(m.held),
         "position_order": [[a, s.value] for a, s in m.positions],
+        **({"expiry": i.expiry} if i.expiry is not None else {}),  # (absent for perpetuals: format 2 unchanged)
     }  # fmt: skip
 
 
@@ -110,12 +112,13 @@ def _order(o: Order) -> dict[str, Any]:
 
 
 # ------------------------------------------------------------------------------------------------------ restore
-def restore(data: dict[str, Any], *, debug: bool = False) -> Engine:
-    """The engine a snapshot describes (the inverse of `snapshot`)."""
+def restore(data: dict[str, Any], *, debug: bool = False, listings: Iterable[tuple[str, SymbolSpec]] = ()) -> Engine:
+    """The engine a snapshot describes (the inverse of `snapshot`); `listings` as the snapshotted engine had them
+    (`Engine(listings=…)`: symbol specs beyond the venue profiles' data)."""
     version = data.get("version")
     if version not in READS:
         raise SnapshotError(f"snapshot format {version!r}; this build reads format(s) {', '.join(map(str, READS))}")
-    e = Engine(insurance_per_symbol=data["insurance_per_symbol"], debug=debug)
+    e = Engine(insurance_per_symbol=data["insurance_per_symbol"], debug=debug, listings=listings)
     e.seq = data["seq"]
     e.orders.next_id, e.trading.next_trade_id, e.accounts.next_id = (
         data["next_order_id"], data["next_trade_id"], data["next_account_id"],
@@ -154,8 +157,9 @@ def restore(data: dict[str, Any], *, debug: bool = False) -> Engine:
 
 def _restore_market(e: Engine, raw: dict[str, Any], balances: dict[str, Balance]) -> None:
     profile = get_profile(raw["venue"])
-    spec = profile.spec(raw["symbol"])
-    inst = Instrument(profile, spec, Decimal(raw["maker_fee"]), Decimal(raw["taker_fee"]), Decimal(raw["price_band"]))
+    spec = e.listings.get((profile.name, raw["symbol"])) or profile.spec(raw["symbol"])
+    inst = Instrument(profile, spec, Decimal(raw["maker_fee"]), Decimal(raw["taker_fee"]), Decimal(raw["price_band"]),
+                      raw.get("expiry"))  # fmt: skip
     market = e.markets[inst.symbol] = Market(inst, balances[raw["fund"]])
     market.book = OrderBook.restore(raw["book"])
     market.mark, market.mark_dec = raw["mark"], _dd(raw["mark_dec"])

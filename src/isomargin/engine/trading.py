@@ -377,27 +377,33 @@ class Trading:
                 tacct, market, taker.position_side
             )
             touched.append(tpos)
+        inverse = inst.inverse  # read once: the linear loop below is the one it always was
         for f in result.fills:
             maker = by_id[f.maker_order_id]
             macct = maker.owner
             lots = f.qty
             ticks = f.price
-            notional = lots * ticks * tick_k
             if maker.hold:
                 risk.release_share(macct, market, maker, lots)
             mpos = macct.positions.get(keys[maker.position_side]) or self.positions.open(
                 macct, market, maker.position_side
             )
-            maker_fee, maker_pnl = fill(macct, mpos, maker.side, lots, notional, maker_rate)
-            maker.filled += lots
-            maker.cost += notional
-            if taker is not None:
-                taker_fee, taker_pnl = fill(tacct, tpos, taker_side, lots, notional, taker_rate)
-                taker.filled += lots
-                taker.cost += notional
+            if inverse:
+                maker_fee, maker_pnl, taker_fee, taker_pnl = self._inverse_fill(
+                    market, maker, mpos, taker, tpos if taker is not None else None, settle, lots, ticks
+                )
             else:
-                assert settle is not None
-                taker_fee, taker_pnl = settle(lots, ticks)
+                notional = lots * ticks * tick_k
+                maker_fee, maker_pnl = fill(macct, mpos, maker.side, lots, notional, maker_rate)
+                maker.filled += lots
+                maker.cost += notional
+                if taker is not None:
+                    taker_fee, taker_pnl = fill(tacct, tpos, taker_side, lots, notional, taker_rate)
+                    taker.filled += lots
+                    taker.cost += notional
+                else:
+                    assert settle is not None
+                    taker_fee, taker_pnl = settle(lots, ticks)
             trade_id = self.next_trade_id
             self.next_trade_id = trade_id + 1
             out.append(Trade(env, len(out), trade_id, grid, ticks, lots, taker_side, maker.id, taker_id, maker.account,
@@ -414,6 +420,36 @@ class Trading:
         if result.fills:
             market.last = result.fills[-1].price
         return touched
+
+    def _inverse_fill(
+        self, market: Market, maker: Order, mpos: Position, taker: Order | None, tpos: Position | None,
+        settle: Settle | None, lots: int, ticks: int,
+    ) -> tuple[int, int, int, int]:  # fmt: skip
+        """Both sides of one inverse fill: (maker fee, maker PnL, taker fee, taker PnL). The coin value lots ×
+        step / price rounds against each party (`Instrument.at_ticks`: the buyer books the lower amount, the
+        seller the higher); the quantum between them is the venue's, posted from settlement to the fee balance so
+        the settlement identity stays exact. Fees are charged on the value rounded up."""
+        inst = market.inst
+        base = inst.fee_base(lots, ticks)
+        down = inst.at_ticks(lots, ticks, 1)
+        mnotional = down if maker.side > 0 else base
+        maker_fee, maker_pnl = self.positions.fill(maker.owner, mpos, maker.side, lots, mnotional, inst.maker_fee, base)
+        maker.filled += lots
+        maker.cost += mnotional
+        if taker is not None:
+            assert tpos is not None
+            tnotional = down if taker.side > 0 else base
+            taker_fee, taker_pnl = self.positions.fill(
+                taker.owner, tpos, taker.side, lots, tnotional, inst.taker_fee, base
+            )
+            taker.filled += lots
+            taker.cost += tnotional
+        else:
+            assert settle is not None
+            taker_fee, taker_pnl = settle(lots, ticks)  # the callback books its own side's rounding
+        if base != down:
+            self.positions.rounding(inst.settle, base - down)
+        return maker_fee, maker_pnl, taker_fee, taker_pnl
 
     def band_ticks(self, market: Market, side: OrderSide) -> int | None:
         """A market order's worst acceptable price: `price_band` from mark (or last, or the touch)."""
