@@ -5,7 +5,9 @@ line and exit code 2 (see `isomargin.cliutil`).
 
 from __future__ import annotations
 
+import dataclasses
 import json
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
@@ -14,11 +16,14 @@ from rich.table import Table
 
 from isomargin.cliutil import JsonOpt, fmt, guarded, js, out, pct
 from isomargin.margin import (
+    ContractKind,
     MarginError,
     Side,
     TierTable,
     adjust_isolated_margin,
     break_even_price,
+    contracts_of,
+    face_value,
     maintenance_margin_ratio,
     margin_balance,
     margin_ratio,
@@ -40,8 +45,14 @@ MmrOpt = Annotated[str | None, typer.Option("--mmr", help="Explicit maintenance 
 CumOpt = Annotated[str, typer.Option("--cum", help="Maintenance amount with --mmr (Binance 'cum').")]
 SideOpt = Annotated[str, typer.Option("--side", help="long or short.")]
 EntryOpt = Annotated[str, typer.Option("--entry", help="Entry price.")]
-QtyOpt = Annotated[str | None, typer.Option("--qty", help="Position size in base units.")]
-NotionalOpt = Annotated[str | None, typer.Option("--notional", help="Position value at entry (instead of --qty).")]
+QtyOpt = Annotated[str | None, typer.Option("--qty", help="Position size in base units (linear contracts).")]
+NotionalOpt = Annotated[
+    str | None, typer.Option("--notional", help="Position value at entry in the settle asset (instead of --qty).")
+]
+ContractsOpt = Annotated[
+    str | None,
+    typer.Option("--contracts", help="Position size in whole contracts (inverse: 1 BTCUSD contract = 100 USD)."),
+]
 LevOpt = Annotated[str | None, typer.Option("--leverage", help="Leverage; margin = notional / leverage.")]
 MarginOpt = Annotated[str | None, typer.Option("--margin", help="Isolated margin allocated to the position.")]
 FeeOpt = Annotated[str | None, typer.Option("--taker-fee", help="Taker fee rate where the venue's formula uses it.")]
@@ -53,14 +64,12 @@ def resolve(venue: str, symbol: str | None, mmr: str | None, cum: str) -> tuple[
     if mmr is not None:
         table = TierTable.flat(positive(mmr, "mmr"), max_leverage=_max_lev_for(mmr), maint_amount=cum)
         base = profile.spec(symbol) if symbol else None
-        return profile, SymbolSpec(
-            symbol=base.symbol if base else "CUSTOM",
-            venue_symbol=base.venue_symbol if base else "CUSTOM",
-            table=table,
-            tick_size=base.tick_size if base else Decimal("0.01"),
-            liquidation_fee_rate=base.liquidation_fee_rate if base else Decimal(0),
-            source="--mmr/--cum given on the command line",
-        )
+        if base is None:
+            return profile, SymbolSpec(
+                symbol="CUSTOM", venue_symbol="CUSTOM", table=table, source="--mmr/--cum given on the command line"
+            )
+        # The instrument stays the venue's (kind, settle asset, contract and step size); only its rate is replaced.
+        return profile, dataclasses.replace(base, table=table, source="--mmr/--cum given on the command line")
     if symbol is None:
         if profile.name == "simple":
             return profile, profile.spec("BTCUSDT")
@@ -73,10 +82,28 @@ def _max_lev_for(mmr: str) -> Decimal:
     return (1 / D(mmr, "mmr")).to_integral_value(rounding="ROUND_FLOOR")
 
 
-def sizing(entry: str, qty: str | None, notional_: str | None) -> tuple[Decimal, Decimal]:
+def sizing(
+    entry: str, qty: str | None, notional_: str | None, contracts: str | None = None, spec: SymbolSpec | None = None
+) -> tuple[Decimal, Decimal]:
+    """Entry and size from --qty, --notional or --contracts. Linear: size in base units (contracts × contract size).
+    Inverse: size is the face value in USD (contracts × contract size); --notional is the value in the coin at entry
+    (face = notional × entry); a size off the whole-contract grid is refused."""
     e = positive(entry, "entry price")
-    if (qty is None) == (notional_ is None):
-        raise MarginError("bad_size", "give exactly one of --qty or --notional")
+    if sum(x is not None for x in (qty, notional_, contracts)) != 1:
+        raise MarginError("bad_size", "give exactly one of --qty, --notional or --contracts")
+    contract_size = spec.contract_size if spec is not None else Decimal(1)
+    if spec is not None and spec.inverse:
+        if qty is not None:
+            raise MarginError(
+                "inverse_size",
+                f"{spec.symbol} is inverse (coin-margined): give its size with --contracts "
+                f"(1 contract = {plain(contract_size)} USD) or --notional in {spec.settle}, not --qty",
+            )
+        face = face_value(contracts, contract_size) if contracts is not None else positive(notional_, "notional") * e
+        contracts_of(face, contract_size)  # whole contracts only
+        return e, face
+    if contracts is not None:
+        return e, positive(contracts, "contracts") * contract_size
     size = positive(qty, "qty") if qty is not None else positive(notional_, "notional") / e
     return e, size
 
@@ -100,16 +127,48 @@ def position_inputs(
     notional_: str | None,
     leverage: str | None,
     margin: str | None,
+    contracts: str | None = None,
 ) -> tuple[Side, VenueProfile, SymbolSpec, Decimal, Decimal, Decimal, Decimal, Decimal]:
     """Parse and check what `calc liq` and `calc margin` share: side, venue and instrument, entry and size,
     notional, margin and leverage (within the tier's maximum)."""
     s = Side.parse(side)
     profile, spec = resolve(venue, symbol, mmr, cum)
-    e, size = sizing(entry, qty, notional_)
+    e, size = sizing(entry, qty, notional_, contracts, spec)
     value = notional(size, e, spec.kind)
     m, lev = margin_and_leverage(value, leverage, margin)
     profile.check_order(spec, size, e, lev)
     return s, profile, spec, e, size, value, m, lev
+
+
+def instrument_fields(spec: SymbolSpec, size: Decimal) -> dict[str, Any]:
+    """What an inverse result adds about the instrument: its kind and settle coin (every money figure is in it), the
+    contract size and the size in contracts (`size` is then the face value in USD). Linear results are unchanged."""
+    if not spec.inverse:
+        return {}
+    return {
+        "kind": spec.kind,
+        "settle": spec.settle,
+        "contract_size": spec.contract_size,
+        "contracts": size / spec.contract_size,
+    }
+
+
+def money(result: dict[str, Any], key: str) -> str:
+    """A money figure of `result` for the table: 2 places in a quote currency, 8 in a coin (inverse contracts)."""
+    value = result[key]
+    if result.get("kind") is not ContractKind.INVERSE or value is None or value.is_infinite():
+        return fmt(value)
+    return format(value, ",.8f")  # satoshi places; never "0E-8"
+
+
+def unit(result: dict[str, Any]) -> str:
+    return f" ({result['settle']})" if result.get("kind") is ContractKind.INVERSE else ""
+
+
+def size_row(result: dict[str, Any]) -> tuple[str, str]:
+    if result.get("kind") is ContractKind.INVERSE:
+        return "contracts (face value USD)", f"{plain(result['contracts'])} ({fmt(result['size'])})"
+    return "size", plain(result["size"])
 
 
 def table_of(rows: list[tuple[str, str]], title: str) -> Table:
@@ -132,14 +191,17 @@ def calc_liq(
     cum: CumOpt = "0",
     qty: QtyOpt = None,
     notional_: NotionalOpt = None,
+    contracts: ContractsOpt = None,
     leverage: LevOpt = None,
     margin: MarginOpt = None,
     taker_fee: FeeOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Liquidation and bankruptcy price of an isolated position."""
+    """Liquidation and bankruptcy price of an isolated position (linear or inverse)."""
     result = guarded(
-        lambda: liq_figures(side, entry, venue, symbol, mmr, cum, qty, notional_, leverage, margin, taker_fee)
+        lambda: liq_figures(
+            side, entry, venue, symbol, mmr, cum, qty, notional_, leverage, margin, taker_fee, contracts
+        )
     )
     if as_json:
         print(json.dumps(js(result), ensure_ascii=False))
@@ -151,11 +213,11 @@ def calc_liq(
         table_of(
             [
                 ("entry", fmt(result["entry"])),
-                ("size", plain(result["size"])),
-                ("notional", fmt(result["notional"])),
-                ("isolated margin", fmt(result["margin"])),
+                size_row(result),
+                ("notional" + unit(result), money(result, "notional")),
+                ("isolated margin" + unit(result), money(result, "margin")),
                 ("tier / maintenance rate", f"{result['tier']} / {pct(result['maintenance_rate'], 3)}"),
-                ("maintenance margin at entry", fmt(result["maintenance_margin"])),
+                ("maintenance margin at entry" + unit(result), money(result, "maintenance_margin")),
                 ("liquidation price", fmt(result["liquidation_price"])),
                 ("distance to liquidation", pct(result["liquidation_distance"])),
                 ("bankruptcy price", fmt(result["bankruptcy_price"])),
@@ -183,9 +245,10 @@ def liq_figures(
     leverage: str | None,
     margin: str | None,
     taker_fee: str | None,
+    contracts: str | None = None,
 ) -> dict[str, Any]:
     s, profile, spec, e, size, value, m, lev = position_inputs(
-        side, entry, venue, symbol, mmr, cum, qty, notional_, leverage, margin
+        side, entry, venue, symbol, mmr, cum, qty, notional_, leverage, margin, contracts
     )
     quote = profile.liquidation_price(spec, s, size, e, m, taker_fee=taker_fee)
     fee_rate = profile.taker_fee if taker_fee is None else D(taker_fee, "taker fee")
@@ -196,6 +259,7 @@ def liq_figures(
         "side": s,
         "entry": e,
         "size": size,
+        **instrument_fields(spec, size),
         "notional": value,
         "leverage": lev,
         "margin": m,
@@ -222,6 +286,7 @@ def calc_margin(
     cum: CumOpt = "0",
     qty: QtyOpt = None,
     notional_: NotionalOpt = None,
+    contracts: ContractsOpt = None,
     leverage: LevOpt = None,
     margin: MarginOpt = None,
     mark: Annotated[str | None, typer.Option("--mark", help="Mark price (default: entry).")] = None,
@@ -233,29 +298,44 @@ def calc_margin(
     """Margins, ratios and PnL at a mark price; the effect of adding or removing isolated margin."""
     result = guarded(
         lambda: margin_figures(
-            side, entry, venue, symbol, mmr, cum, qty, notional_, leverage, margin, mark, add, remove, taker_fee
+            side,
+            entry,
+            venue,
+            symbol,
+            mmr,
+            cum,
+            qty,
+            notional_,
+            leverage,
+            margin,
+            mark,
+            add,
+            remove,
+            taker_fee,
+            contracts,
         )
     )
     if as_json:
         print(json.dumps(js(result), ensure_ascii=False))
         return
+    u = unit(result)
     rows = [
         ("mark", fmt(result["mark"])),
-        ("initial margin (notional / leverage)", fmt(result["initial_margin"])),
-        ("isolated margin", fmt(result["margin"])),
-        ("unrealised PnL / ROE", f"{fmt(result['unrealized_pnl'])} / {pct(result['roe'])}"),
-        ("margin balance", fmt(result["margin_balance"])),
-        ("maintenance margin", fmt(result["maintenance_margin"])),
-        ("liquidation fee at mark", fmt(result["liquidation_fee"])),
+        ("initial margin (notional / leverage)" + u, money(result, "initial_margin")),
+        ("isolated margin" + u, money(result, "margin")),
+        ("unrealised PnL / ROE" + u, f"{money(result, 'unrealized_pnl')} / {pct(result['roe'])}"),
+        ("margin balance" + u, money(result, "margin_balance")),
+        ("maintenance margin" + u, money(result, "maintenance_margin")),
+        ("liquidation fee at mark" + u, money(result, "liquidation_fee")),
         ("margin ratio (MM / balance)", pct(result["margin_ratio"])),
         ("maintenance margin ratio (balance / (MM + fee))", pct(result["maintenance_margin_ratio"])),
         ("alert", result["alert"]),
-        ("max removable margin", fmt(result["max_removable"])),
+        ("max removable margin" + u, money(result, "max_removable")),
         ("liquidation price", fmt(result["liquidation_price"])),
     ]
     if result["adjusted_margin"] is not None:
         rows += [
-            ("margin after adjustment", fmt(result["adjusted_margin"])),
+            ("margin after adjustment" + u, money(result, "adjusted_margin")),
             ("liquidation price after", fmt(result["adjusted_liquidation_price"])),
         ]
     out.print(table_of(rows, f"{result['venue']} {result['symbol']} — {result['side'].name.lower()} margin"))
@@ -276,9 +356,10 @@ def margin_figures(
     add: str | None,
     remove: str | None,
     taker_fee: str | None,
+    contracts: str | None = None,
 ) -> dict[str, Any]:
     s, profile, spec, e, size, value, m, lev = position_inputs(
-        side, entry, venue, symbol, mmr, cum, qty, notional_, leverage, margin
+        side, entry, venue, symbol, mmr, cum, qty, notional_, leverage, margin, contracts
     )
     px = positive(mark, "mark") if mark is not None else e
     pnl = unrealized_pnl(s, size, e, px, spec.kind)
@@ -302,6 +383,7 @@ def margin_figures(
         "side": s,
         "entry": e,
         "size": size,
+        **instrument_fields(spec, size),
         "mark": px,
         "leverage": lev,
         "margin": m,
@@ -341,7 +423,8 @@ def calc_size(
     taker_fee: FeeOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Size an isolated position from a risk budget; check the stop sits between entry and liquidation."""
+    """Size an isolated position from a risk budget; check the stop sits between entry and liquidation.
+    Inverse symbols: the account, budget, margin and loss are in the coin, the size in whole contracts."""
     result = guarded(
         lambda: size_figures(
             side, entry, account, risk, leverage, venue, symbol, mmr, cum, stop, atr, atr_mult, taker_fee
@@ -354,18 +437,18 @@ def calc_size(
         table_of(
             [
                 (
-                    "risk budget = isolated margin",
-                    f"{fmt(result['risk_budget'])} ({plain(result['risk_fraction'] * 100)} %)",
+                    "risk budget = isolated margin" + unit(result),
+                    f"{money(result, 'risk_budget')} ({plain(result['risk_fraction'] * 100)} %)",
                 ),
-                ("margin allocated", fmt(result["margin"])),
-                ("notional", fmt(result["notional"])),
-                ("size", plain(result["size"])),
+                ("margin allocated" + unit(result), money(result, "margin")),
+                ("notional" + unit(result), money(result, "notional")),
+                size_row(result),
                 ("liquidation price", fmt(result["liquidation_price"])),
                 ("distance to liquidation", pct(result["liquidation_distance"])),
                 ("stop", fmt(result["stop"])),
                 ("distance to stop", pct(result["stop_distance"])),
-                ("loss at stop", fmt(result["loss_at_stop"])),
-                ("worst case (liquidation)", fmt(result["margin"])),
+                ("loss at stop" + unit(result), money(result, "loss_at_stop")),
+                ("worst case (liquidation)" + unit(result), money(result, "margin")),
             ],
             f"{result['venue']} {result['symbol']} — size a {result['side'].name.lower()}"
             f" at {plain(result['leverage'])}×",
@@ -408,7 +491,7 @@ def size_figures(
     )
     result = {k: getattr(plan, k) for k in plan.__slots__}
     result["liquidation_price"] = profile.display_price(spec, s, plan.liquidation_price)
-    return {"venue": profile.name, "symbol": spec.symbol, **result}
+    return {"venue": profile.name, "symbol": spec.symbol, **result, **instrument_fields(spec, plan.size)}
 
 
 # ------------------------------------------------------------------------------------------- calc tiers
@@ -424,9 +507,11 @@ def calc_tiers(
     if as_json:
         print(json.dumps(js(result), ensure_ascii=False))
         return
-    unit = "contracts" if result["basis"] == "contracts" else "notional"
+    by = "contracts" if result["basis"] == "contracts" else "notional"
+    if result["kind"] is ContractKind.INVERSE and by == "notional":
+        by = f"notional in {result['settle']}"
     table = Table(
-        title=f"{result['venue']} {result['symbol']} tiers (by {unit}; deduction {result['deduction']})",
+        title=f"{result['venue']} {result['symbol']} tiers (by {by}; deduction {result['deduction']})",
         title_justify="left",
     )
     for col in ("tier", "floor", "cap", "rate", "max lev", "maint. amount"):
@@ -444,11 +529,16 @@ def calc_tiers(
             style=mark,
         )
     out.print(table)
+    if result["expiry_ms"] is not None:
+        out.print(f"expiry {result['expiry']} ({result['expiry_ms']} ms): {result['delivery']}", highlight=False)
     out.print(f"[dim]source: {result['source']}[/]", highlight=False)
     if "selected_tier" in result:
+        inverse = result["kind"] is ContractKind.INVERSE
+        coin = f" {result['settle']}" if inverse else ""
+        show = plain if inverse else fmt  # a coin amount keeps its digits; a quote amount shows cents
         out.print(
-            f"notional {fmt(result['notional'])} → tier {result['selected_tier']}, maintenance margin "
-            f"{fmt(result['maintenance_margin'])}, max leverage {plain(result['max_leverage'])}"
+            f"notional {show(result['notional'])}{coin} → tier {result['selected_tier']}, maintenance margin "
+            f"{show(result['maintenance_margin'])}{coin}, max leverage {plain(result['max_leverage'])}"
         )
 
 
@@ -463,6 +553,11 @@ def tier_figures(venue: str, symbol: str, notional_: str | None) -> dict[str, An
         "basis": t.basis.value,
         "deduction": t.deduction.value,
         "contract_size": spec.contract_size,
+        "kind": spec.kind,
+        "settle": spec.settle,
+        "expiry_ms": spec.expiry_ms,
+        "expiry": expiry_iso(spec.expiry_ms),
+        "delivery": spec.delivery or None,
         "source": spec.source,
         "tiers": [
             {
@@ -488,6 +583,13 @@ def tier_figures(venue: str, symbol: str, notional_: str | None) -> dict[str, An
             max_leverage=tier.max_leverage,
         )
     return result
+
+
+def expiry_iso(ms: int | None) -> str | None:
+    """A dated future's expiry in ISO 8601 UTC (from the venue's milliseconds)."""
+    if ms is None:
+        return None
+    return datetime.fromtimestamp(ms // 1000, tz=UTC).isoformat().replace("+00:00", "Z")
 
 
 @calc.command("examples")
