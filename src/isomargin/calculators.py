@@ -481,7 +481,7 @@ def size_figures(
         leverage,
         entry,
         spec.table,
-        step=spec.step_size if mmr is None else None,
+        step=spec.step_size if mmr is None or spec.inverse else None,  # inverse: whole contracts always
         stop=stop,
         atr_fraction=positive(atr, "atr") / 100 if atr is not None else None,
         atr_multiple=atr_mult,

@@ -97,6 +97,15 @@ def test_size_in_whole_contracts_from_a_coin_budget() -> None:
     assert abs(D(str(data["loss_at_stop"])) - MONEY.divide(D(1), D(120))) < D("1E-30")
 
 
+def test_size_with_an_explicit_rate_still_buys_whole_contracts() -> None:
+    # 0.0201 BTC × 10 at 50,000 = 10,050 USD of face: rounded down to 100 contracts (10,000 USD), margin 0.02 BTC.
+    data = calc(
+        "size", *BTCUSD, "--mmr", "0.005", "--side", "long", "--entry", "50000", "--account", "1.005",
+        "--risk", "2", "--leverage", "10",
+    )  # fmt: skip
+    assert (data["contracts"], data["size"], data["margin"]) == ("100", "10000", "0.02")
+
+
 def test_tiers_of_the_quarterly_with_its_expiry() -> None:
     # FAQ: a 300 BTC BTCUSD position is at 12.5 % with a maintenance amount of 11.81 BTC: MM = 37.5 − 11.81.
     data = calc("tiers", "--venue", "binancecoinm", "--symbol", "BTCUSD_200925", "--notional", "300")
