@@ -107,7 +107,11 @@ class Risk:
         mark = market.mark
         if mark is None:
             return 0
-        return market.inst.loss(lots, side, ticks * market.inst.tick_pp, mark)
+        inst = market.inst
+        if inst.inverse:
+            return inst.loss(lots, side, ticks * inst.tick_pp, mark)
+        gap = (ticks * inst.tick_pp - mark) * side
+        return inst.value_up(lots, gap) if gap > 0 else 0
 
     def required(
         self,
@@ -166,7 +170,8 @@ class Risk:
         inst = market.inst
         lots = order.lots - order.filled
         lev = order.leverage
-        notional = inst.fee_base(lots, order.ticks)  # exact (linear); the inverse value rounded up
+        # exact (linear); the inverse value rounded up
+        notional = inst.fee_base(lots, order.ticks) if inst.inverse else lots * order.ticks * inst.tick_k
         fee = inst.taker_fee
         hold = notional * (fee.den + lev * fee.num) // (lev * fee.den)  # notional × (1/lev + fee), rounded down
         return hold + self.open_loss(market, order.side, order.ticks, lots)
@@ -209,7 +214,11 @@ class Risk:
             ref = market.reference()
             if ref is None:
                 return  # no price anywhere yet: a market order will simply find nothing to fill
-        notional = inst.fee_base(lots, ticks) if ticks is not None else inst.value_up(lots, ref or 1)
+        inverse = inst.inverse
+        if ticks is None:
+            notional = inst.value_up(lots, ref or 1)
+        else:
+            notional = inst.fee_base(lots, ticks) if inverse else lots * ticks * inst.tick_k
         if notional < inst.min_notional:  # 0 (inverse venues publish none) is no minimum
             raise Reject(
                 Code.BELOW_MIN_NOTIONAL,
@@ -218,7 +227,10 @@ class Risk:
         pos = acct.positions.get(market.keys[pside])
         grown = lots + (abs(pos.lots) if pos is not None and pos.sign == side else 0)
         lev = acct.setting(inst.symbol).leverage if leverage is None else leverage
-        value = inst.fee_base(grown, ticks) if ticks is not None else inst.value_up(grown, ref or 1)
+        if ticks is None:
+            value = inst.value_up(grown, ref or 1)
+        else:
+            value = inst.fee_base(grown, ticks) if inverse else grown * ticks * inst.tick_k
         if not inst.leverage_ok(lev, grown, value):
             self._leverage_reject(market, grown, value, lev)
 
