@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
@@ -30,6 +31,7 @@ from isomargin.engine import (
     CancelOrder,
     Command,
     CreateAccount,
+    DeliverInstrument,
     Deposit,
     Engine,
     Event,
@@ -59,10 +61,12 @@ from isomargin.engine.accounts import MAX_ACCOUNT_ID
 from isomargin.engine.codes import Code
 from isomargin.engine.events import EVENT_TYPES, OrderUpdated
 from isomargin.engine.instruments import Grid
+from isomargin.venues import get_profile
 
 D = Decimal
 BUY, SELL = OrderSide.BUY, OrderSide.SELL
 BTC, ETH = "BTCUSDT", "ETHUSDT"
+DATED = "BTCUSDT_260327"
 MAX_TS = 2**63 - 1
 
 
@@ -107,6 +111,13 @@ class World:
             "stop": PlaceOrder(5, ETH, BUY, OrderType.STOP_LIMIT, D("0.2"), D(3200), stop_price=D(3150)),
         }  # fmt: skip
         self.orders = {name: self._place(cmd) for name, cmd in resting.items()}
+        # A dated future (expired at 0, so any timestamp may deliver it) with a position between 1 and 5.
+        v.engine.listings[("binance", DATED)] = replace(get_profile("binance").spec(BTC), symbol=DATED,
+                                                         venue_symbol=DATED)  # fmt: skip
+        ok(ListInstrument(DATED, venue="binance", expiry=0))
+        ok(SetMarkPrice(DATED, D(60000)))
+        ok(PlaceOrder(1, DATED, SELL, OrderType.LIMIT, D("0.01"), D(60000)))
+        ok(PlaceOrder(5, DATED, BUY, OrderType.MARKET, D("0.01")))
 
     def _place(self, cmd: PlaceOrder) -> int:
         update = self.venue.ok(cmd)[0]  # rests (or parks) untouched: its OrderUpdated, then the hold's Posted
@@ -127,7 +138,7 @@ def test_world_is_what_the_strategies_aim_at() -> None:
         view = queries.order(e, order_id)
         assert view is not None, order_id
         assert (view["account"], view["symbol"], view["client_order_id"]) == (account, symbol, client_id)
-    assert e.stats()["open_orders"] == 7 and e.stats()["positions"] == 4
+    assert e.stats()["open_orders"] == 7 and e.stats()["positions"] == 6  # 2 of them on the dated future
     assert queries.position(e, 2, BTC)["margin_mode"] is MarginMode.ISOLATED  # type: ignore[index]
     assert queries.position(e, 1, BTC)["margin_mode"] is MarginMode.CROSS  # type: ignore[index]
     assert queries.position(e, 3, ETH, PositionSide.LONG)["margin_mode"] is MarginMode.ISOLATED  # type: ignore[index]
@@ -177,7 +188,8 @@ def check_total(engine: Engine, cmd: Command) -> list[Event]:
 
 def check_restores(engine: Engine) -> None:
     """Whatever odd values were accepted, the state snapshots and restores to the same hash."""
-    assert state_hash(restore(snapshot(engine), debug=True)) == state_hash(engine)
+    listings = [(venue, spec) for (venue, _), spec in engine.listings.items()]
+    assert state_hash(restore(snapshot(engine), debug=True, listings=listings)) == state_hash(engine)
 
 
 # ------------------------------------------------------------------------------------------------ hostile values
@@ -415,6 +427,10 @@ PLAUSIBLE: dict[type[Command], st.SearchStrategy[dict[str, Any]]] = {
     CreateAccount: st.fixed_dictionaries({
         "account": st.one_of(st.none(), st.integers(1, 12), st.just(MAX_ACCOUNT_ID)), "hedge_mode": flags,
     }),
+    DeliverInstrument: st.fixed_dictionaries({
+        "symbol": st.sampled_from([DATED, DATED, BTC, "SOLUSDT"]),
+        "price": st.decimals(min_value=D(1), max_value=D(200000), places=1),
+    }),
     Deposit: st.fixed_dictionaries({"account": accounts, "asset": assets, "amount": money_amounts}),
     Withdraw: st.fixed_dictionaries({"account": accounts, "asset": assets, "amount": money_amounts}),
     SetPositionMode: st.fixed_dictionaries({"account": st.sampled_from([4, 4, 1, 3]), "hedge_mode": flags}),
@@ -537,6 +553,7 @@ def _cmd(cls: type[Command], **override: Any) -> Command:
         AdjustMargin: {"account": 2, "symbol": BTC, "amount": D(10)},
         SetMarketStatus: {"symbol": BTC, "paused": True},
         FundInsurance: {"asset": "USDT", "amount": D(10)},
+        DeliverInstrument: {"symbol": DATED, "price": D(61000)},
     }
     return cls(**{**base[cls], **override})
 
@@ -583,6 +600,11 @@ NAMED: list[tuple[type[Command], dict[str, Any], Code]] = [
     (ListInstrument, {"maker_fee": SNAN}, Code.BAD_FEE),
     (ListInstrument, {"taker_fee": D("1E999999")}, Code.BAD_FEE),
     (ListInstrument, {"price_band": SNAN}, Code.BAD_PRICE_BAND),
+    (DeliverInstrument, {"symbol": BTC}, Code.NOT_DATED),
+    (DeliverInstrument, {"price": SNAN}, Code.BAD_NUMBER),
+    (DeliverInstrument, {"price": D(0)}, Code.NOT_POSITIVE),
+    (DeliverInstrument, {"price": D("60000.000000001")}, Code.BAD_NUMBER),
+    (DeliverInstrument, {"symbol": None}, Code.UNKNOWN_SYMBOL),
     (ListInstrument, {"expiry": -1}, Code.BAD_EXPIRY),
     (ListInstrument, {"expiry": 2**63}, Code.BAD_EXPIRY),
     (ListInstrument, {"expiry": True}, Code.BAD_EXPIRY),

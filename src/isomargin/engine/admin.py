@@ -10,10 +10,12 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from isomargin.engine.codes import BalanceKind, Code, Posting
+from isomargin.engine.backstop import against, collateral
+from isomargin.engine.codes import BalanceKind, Code, OrderReason, Posting, ShortfallReason
 from isomargin.engine.commands import (
     AdjustMargin,
     CreateAccount,
+    DeliverInstrument,
     Deposit,
     FundInsurance,
     ListInstrument,
@@ -30,6 +32,7 @@ from isomargin.engine.commands import (
 from isomargin.engine.errors import Reject
 from isomargin.engine.events import (
     AccountCreated,
+    Delivered,
     InstrumentListed,
     MarginAdjusted,
     MarketStatusChanged,
@@ -64,6 +67,7 @@ def handlers(engine: Engine) -> dict[type, Handler]:
         SetMarkPrice: (a.check_mark, a.commit_mark),
         SettleFunding: (a.check_funding, a.commit_funding),
         AdjustMargin: (a.check_adjust, a.commit_adjust),
+        DeliverInstrument: (a.check_deliver, a.commit_deliver),
     }
 
 
@@ -360,6 +364,63 @@ class Admin:
         self._emit(MarginAdjusted(e.ctx.env, 0, acct.id, pos.symbol, pos.side, money(amount), money(pos.margin),
                                   pos.liquidation))  # fmt: skip
         e.trading.position_event(pos)
+
+    # -- dated futures ---------------------------------------------------------------------------------------------
+    def check_deliver(self, cmd: DeliverInstrument) -> tuple[Market, int, Decimal]:
+        market = self.e.trading.market(cmd.symbol)
+        inst = market.inst
+        price = points_of(cmd.price, "delivery price")
+        if inst.expiry is None:
+            raise Reject(Code.NOT_DATED, f"{inst.symbol} is a perpetual: only a dated future is delivered")
+        if market.delivered:
+            raise Reject(Code.MARKET_DELIVERED, f"{inst.symbol} was already delivered")
+        if cmd.ts < inst.expiry:
+            raise Reject(Code.BEFORE_EXPIRY, f"{inst.symbol} expires at {inst.expiry}, not before (ts {cmd.ts})")
+        assert isinstance(cmd.price, Decimal)
+        return market, price, cmd.price
+
+    def commit_deliver(self, plan: tuple[Market, int, Decimal]) -> None:
+        """Close the market for good, cancel its orders, and settle every position at the delivery price: PnL into
+        its collateral (each position's value rounded against its holder, as `backstop.against` closes), an
+        isolated pool's rest back to its wallet (a pool past bankruptcy is covered by the fund, never the
+        owner), the fund's inventory against the fund. The roundings' dust (what the holders were paid less
+        than the exact value) moves from settlement to fees, so the settlement identity stays exact."""
+        market, price, price_dec = plan
+        e = self.e
+        inst = market.inst
+        market.delivered = True
+        market.mark, market.mark_dec = price, price_dec
+        market.index, market.index_dec = price, price_dec
+        held = market.held
+        count = len(market.positions) + (1 if held is not None and held.lots else 0)
+        self._emit(Delivered(e.ctx.env, 0, inst.symbol, inst.settle, price_dec, count))
+        for acct in list(e.accounts.by_id.values()):
+            if any(o.symbol == inst.symbol for o in acct.orders.values()):
+                e.trading.cancel_orders(acct, market, OrderReason.DELIVERY)
+        dust = 0
+        positions = e.positions
+        for pos in list(market.positions.values()):
+            acct = e.accounts.by_id[pos.account]
+            lots = abs(pos.lots)
+            sign = pos.sign
+            notional = against(pos, lots, price)
+            dust -= sign * inst.vsign * notional
+            col = collateral(e.accounts, pos)
+            positions.realize(pos, lots, notional, col)
+            wallet = e.accounts.wallet(acct, inst.settle)
+            if pos.isolated:
+                positions.cover(col, pos.account, market, ShortfallReason.CLOSED_BEYOND_BANKRUPTCY)
+                e.ledger.post(col, wallet, col.amount, Posting.MARGIN_RELEASE)
+            elif wallet.amount < 0:
+                positions.cover(wallet, pos.account, market, ShortfallReason.CROSS_WALLET_EXHAUSTED)
+            e.trading.upkeep(acct, market, pos.side)
+        if held is not None and held.lots:
+            lots = abs(held.lots)
+            notional = against(held, lots, price)
+            dust -= held.sign * inst.vsign * notional
+            positions.realize(held, lots, notional, market.fund)
+        if dust:
+            positions.rounding(inst.settle, dust)
 
     # -- helpers ---------------------------------------------------------------------------------------------------
     def _emit(self, event: Any) -> None:

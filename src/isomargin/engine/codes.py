@@ -23,6 +23,9 @@ class Code(StrEnum):
     BAD_FEE = "bad_fee"
     BAD_INSTRUMENT = "bad_instrument"
     BAD_EXPIRY = "bad_expiry"
+    NOT_DATED = "not_dated"
+    BEFORE_EXPIRY = "before_expiry"
+    MARKET_DELIVERED = "market_delivered"
     ACCOUNT_EXISTS = "account_exists"
     BAD_ACCOUNT = "bad_account"
     BAD_NUMBER = "bad_number"
@@ -96,6 +99,7 @@ class OrderReason(StrEnum):
     NO_POSITION = "no_position"
     MARGIN_CALL = "margin_call"
     TRIGGER_REJECTED = "trigger_rejected"
+    DELIVERY = "delivery"  # a dated future was delivered: its open orders are cancelled
 
 
 class Posting(StrEnum):
@@ -115,6 +119,7 @@ class Posting(StrEnum):
     LIQUIDATION_FEE = "liquidation_fee"
     LIQUIDATION_REMAINDER = "liquidation_remainder"
     BAD_DEBT = "bad_debt"
+    DELIVERY = "delivery"  # a dated future's position settled at the delivery price (realised PnL)
     ROUNDING = "rounding"  # an inverse fill's quantum between the buyer's and the seller's rounded value
 
 

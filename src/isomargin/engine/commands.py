@@ -207,3 +207,13 @@ class FundInsurance(Command):
     asset: str
     amount: Decimal
     symbol: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DeliverInstrument(Command):
+    """Operator: deliver a dated future (listed with an `expiry`, at or after it) at `price`: every open position
+    settles there (realised PnL into its collateral, isolated pools back to the wallets), open orders are
+    cancelled, and the market takes no new orders."""
+
+    symbol: str
+    price: Decimal

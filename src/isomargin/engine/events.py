@@ -618,6 +618,22 @@ class InstrumentListed(ColdEvent):
         self.price_band = price_band
 
 
+class Delivered(ColdEvent):
+    """A dated future was delivered at `price`: `positions` positions (the fund's inventory included) settled
+    there in `settle`; the market is closed to new orders from now on."""
+
+    __slots__ = ("positions", "price", "settle", "symbol")
+    FIELDS = (("symbol", _same), ("settle", _same), ("price", Decimal), ("positions", _same))
+
+    def __init__(self, env: Envelope, index: int, symbol: str, settle: str, price: Decimal, positions: int) -> None:
+        self.env = env
+        self.index = index
+        self.symbol = symbol
+        self.settle = settle
+        self.price = price
+        self.positions = positions
+
+
 class MarketStatusChanged(ColdEvent):
     __slots__ = ("paused", "symbol")
     FIELDS = (("symbol", _same), ("paused", _same))
@@ -817,6 +833,6 @@ class MarginCall(ColdEvent):
 HOT_EVENTS: tuple[type[Event], ...] = (OrderUpdated, Trade, PositionUpdated, Posted)
 COLD_EVENTS: tuple[type[ColdEvent], ...] = (
     Rejected, InstrumentListed, MarketStatusChanged, AccountCreated, SettingChanged, MarkPriceUpdated, FundingSettled,
-    FundingPaid, MarginAdjusted, BadDebt, Liquidated, AutoDeleveraged, MarginCall,
+    FundingPaid, MarginAdjusted, BadDebt, Liquidated, AutoDeleveraged, MarginCall, Delivered,
 )  # fmt: skip
 EVENT_TYPES: dict[str, type[Event]] = {cls.__name__: cls for cls in (*HOT_EVENTS, *COLD_EVENTS)}

@@ -79,7 +79,8 @@ def _market(m: Market) -> dict[str, Any]:
         "mark": m.mark, "mark_dec": _d(m.mark_dec), "index": m.index, "index_dec": _d(m.index_dec), "last": m.last,
         "paused": m.paused, "fund": m.fund.key, "held": None if m.held is None else _position(m.held),
         "position_order": [[a, s.value] for a, s in m.positions],
-        **({"expiry": i.expiry} if i.expiry is not None else {}),  # (absent for perpetuals: format 2 unchanged)
+        # Dated futures only (absent for perpetuals, so their snapshots and hashes are as before):
+        **({"expiry": i.expiry, "delivered": m.delivered} if i.expiry is not None else {}),
     }  # fmt: skip
 
 
@@ -165,6 +166,7 @@ def _restore_market(e: Engine, raw: dict[str, Any], balances: dict[str, Balance]
     market.mark, market.mark_dec = raw["mark"], _dd(raw["mark_dec"])
     market.index, market.index_dec = raw["index"], _dd(raw["index_dec"])
     market.last, market.paused = raw["last"], raw["paused"]
+    market.delivered = raw.get("delivered", False)
     if raw["held"] is not None:
         market.held = _restore_position(e, raw["held"], balances)
 

@@ -184,8 +184,8 @@ class Market:
     """One listed symbol's live market state: book, conditional orders, marks, risk watches, positions."""
 
     __slots__ = (
-        "book", "cross", "fund", "held", "index", "index_dec", "inst", "keys", "last", "mark", "mark_dec", "paused",
-        "positions", "triggers", "watch",
+        "book", "cross", "delivered", "fund", "held", "index", "index_dec", "inst", "keys", "last", "mark", "mark_dec",
+        "paused", "positions", "triggers", "watch",
     )  # fmt: skip
 
     def __init__(self, inst: Instrument, fund: Balance) -> None:
@@ -201,6 +201,7 @@ class Market:
         self.index_dec: Decimal | None = None
         self.last: int | None = None  # last trade price, ticks
         self.paused = False
+        self.delivered = False  # a dated future after its delivery: closed to new orders for good
         self.fund = fund  # the insurance fund that backs this market
         self.held: Position | None = None  # what the fund took over and has not unwound yet
         # Each account's positions are keyed (symbol, side); built once here so a look-up allocates nothing.

@@ -142,6 +142,8 @@ class Trading:
 
     def open_market(self, symbol: object) -> Market:
         market = self.market(symbol)
+        if market.delivered:
+            raise Reject(Code.MARKET_DELIVERED, f"{symbol} was delivered: it takes no new orders or amendments")
         if market.paused:
             raise Reject(Code.MARKET_PAUSED, f"{symbol} is paused by the operator: no new orders or amendments")
         return market
