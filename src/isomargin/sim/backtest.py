@@ -41,9 +41,13 @@ class BacktestConfig:
     symbol: str = "BTCUSDT"
     leverage: int = 10
     margin_mode: str = "isolated"
-    deposit: Decimal = Decimal(10_000)
+    deposit: Decimal | None = None  # in the symbol's settle asset; None: 10,000 USDT, or 1 coin for an inverse symbol
     market: MarketConfig = field(default_factory=MarketConfig)
     curve_points: int = CURVE_POINTS
+
+
+DEFAULT_DEPOSIT = Decimal(10_000)
+DEFAULT_COIN_DEPOSIT = Decimal(1)
 
 
 def _summary(sim: Simulation, accounts: list[int]) -> dict[str, Any]:
@@ -78,10 +82,17 @@ def run_backtest(
         raise SimError("bad_symbol", f"no path for {cfg.symbol}")
     sim = Simulation(cfg.market, paths, {cfg.symbol: funding} if funding is not None else None)
     mode = margin_mode(cfg.margin_mode)
-    sim.add_account(TRADER, cfg.deposit, {s: (mode, cfg.leverage) for s in paths})
+    inverse = sim.inverse[cfg.symbol]
+    deposit = cfg.deposit if cfg.deposit is not None else DEFAULT_COIN_DEPOSIT if inverse else DEFAULT_DEPOSIT
+    if deposit <= 0:
+        raise SimError("bad_deposit", f"the starting balance must be positive, got {deposit} {sim.settle[cfg.symbol]}")
+    sim.add_account(TRADER, deposit, {s: (mode, cfg.leverage) for s in paths})
+    asset = sim.asset(TRADER)
+    deposit_usd = sim.usd(cfg.symbol, deposit)  # at the first mark
     ctx = Context(sim, TRADER, cfg.symbol)
     n = sim.n
     equity = np.empty(n)
+    equity_usd = np.empty(n)
     close = sim.bars[cfg.symbol].close
     fund = np.empty(n)
     sample = set(downsample(n, cfg.curve_points).tolist())
@@ -91,7 +102,9 @@ def run_backtest(
     def on_bar(i: int) -> None:
         ctx.i = i
         strategy.on_bar(ctx)
-        equity[i] = float(sim.equity(TRADER))
+        eq = sim.equity(TRADER)
+        equity[i] = float(eq)
+        equity_usd[i] = float(sim.usd(cfg.symbol, eq))
         fund[i] = float(sim.insurance())
         if i in sample:
             ratio.append((i, _margin_ratio(sim, cfg.symbol)))
@@ -104,7 +117,7 @@ def run_backtest(
     idx = downsample(n, cfg.curve_points)
     b = sim.bars[cfg.symbol]
     final = sim.equity(TRADER)
-    out = {
+    out: dict[str, Any] = {
         "kind": "backtest",
         "strategy": type(strategy).__name__,
         "symbol": cfg.symbol,
@@ -114,10 +127,11 @@ def run_backtest(
         "bars": n,
         "start_ts": int(b.ts[0]),
         "end_ts": int(b.ts[-1]),
-        "deposit": cfg.deposit,
+        "asset": asset,
+        "deposit": deposit,
         "final_equity": final,
-        "wallet": queries.wallet(sim.engine, TRADER, "USDT"),
-        "return": float((final - cfg.deposit) / cfg.deposit),
+        "wallet": queries.wallet(sim.engine, TRADER, asset),
+        "return": float((final - deposit) / deposit),
         "max_drawdown": dd,
         "max_drawdown_bars": [peak, trough],
         **_summary(sim, [TRADER]),
@@ -142,6 +156,15 @@ def run_backtest(
         },
         "margin_ratio": {"bar": [r[0] for r in ratio], "ratio": [r[1] for r in ratio]},
     }
+    if inverse:  # money above is in the coin; the same in USD at the mark (the first mark for the deposit)
+        final_usd = sim.usd(cfg.symbol, final)
+        out["contract_size"] = sim.instrument(cfg.symbol).spec.contract_size
+        out["deposit_usd"] = deposit_usd
+        out["final_equity_usd"] = final_usd
+        out["final_mark"] = sim.marks[cfg.symbol]
+        out["return_usd"] = float((final_usd - deposit_usd) / deposit_usd)
+        out["curve"]["equity_usd"] = equity_usd[idx]
+        out["max_drawdown_usd"] = drawdown(equity_usd)[0]
     return out
 
 
@@ -169,7 +192,15 @@ def compare_modes(
 
 
 def _difference(iso: dict[str, Any], cross: dict[str, Any]) -> dict[str, Any]:
-    keys = ("final_equity", "full_liquidations", "partial_liquidations", "max_drawdown", "insurance_draws")
+    keys: tuple[str, ...] = (
+        "final_equity",
+        "full_liquidations",
+        "partial_liquidations",
+        "max_drawdown",
+        "insurance_draws",
+    )
+    if "final_equity_usd" in iso:
+        keys = ("final_equity", "final_equity_usd", *keys[1:])
     return {k: {"isolated": iso[k], "cross": cross[k]} for k in keys}
 
 
@@ -270,23 +301,33 @@ def run_stress(
     for acct, entries in sorted(by_account.items()):
         for e in entries:
             inst = sim.instrument(e.symbol)
-            lots = (e.margin * e.leverage / sim.marks[e.symbol] / inst.step).to_integral_value(rounding=ROUND_FLOOR)
+            mark = sim.marks[e.symbol]
+            # Linear: margin × leverage / mark in the base asset; inverse: the margin is in the coin and the size
+            # is face value in USD, margin × leverage × mark, in whole contracts.
+            size = e.margin * e.leverage * mark if inst.inverse else e.margin * e.leverage / mark
+            lots = (size / inst.step).to_integral_value(rounding=ROUND_FLOOR)
             side = OrderSide.BUY if e.side == "long" else OrderSide.SELL
             if lots > 0:
                 sim.apply(PlaceOrder(acct, e.symbol, side, OrderType.MARKET, qty=lots * inst.step, ts=sim.ts))
     opened = {a: sim.equity(a) for a in by_account}
     n = sim.n
     fund = np.empty(n)
+    fund_usd = np.empty(n)
     open_count = np.empty(n, dtype=np.int64)
     tracked = set(by_account)
+    first_sym = next(iter(bars))
 
     def on_bar(i: int) -> None:
-        fund[i] = float(sim.insurance())
+        f = sim.insurance()
+        fund[i] = float(f)
+        fund_usd[i] = float(sim.usd(first_sym, f))
         open_count[i] = sum(1 for k in sim.open_episodes if k[0] in tracked)
 
     sim.run(on_bar, progress)
     episodes = [episode_dict(e, sim) for e in sim.all_episodes()]
-    accounts = []
+    accounts: list[dict[str, Any]] = []
+    sym0 = next(iter(bars))
+    inverse = sim.inverse[sym0]
     for acct, entries in sorted(by_account.items()):
         equity = sim.equity(acct)
         mine = [e for e in sim.all_episodes() if e.account == acct]
@@ -303,6 +344,8 @@ def run_stress(
                 "isolated_only": isolated_only,
                 "loss_bound": bound if isolated_only else None,
                 "cap_ok": (lost <= bound) if isolated_only else None,
+                "asset": sim.asset(acct),
+                **({"equity_usd": sim.usd(sym0, equity)} if inverse else {}),
             }
         )
     first = next(iter(bars.values()))
@@ -311,6 +354,7 @@ def run_stress(
     return {
         "kind": "stress",
         "venue": market.venue,
+        "asset": sim.settle[sym0],
         "mode": mode or "book",
         "symbols": list(bars),
         "bars": n,
@@ -322,6 +366,8 @@ def run_stress(
         "isolated_cap_ok": all(e["isolated_cap_ok"] for e in episodes)
         and all(a["cap_ok"] is not False for a in accounts),
         "worst_loss_fraction_of_margin": worst(episodes),
+        "equity_end": sum((a["equity"] for a in accounts), ZERO),
+        **({"equity_end_usd": sum((a["equity_usd"] for a in accounts), ZERO)} if inverse else {}),
         "positions": episodes,
         "accounts": accounts,
         "liquidations": sim.liquidations,
@@ -332,6 +378,7 @@ def run_stress(
             "ts": first.ts[idx],
             "open_positions": open_count[idx],
             "insurance": fund[idx],
+            **({"insurance_usd": fund_usd[idx]} if inverse else {}),
             **{f"close:{s}": b.close[idx] for s, b in bars.items()},
             **{f"low:{s}": b.low[idx] for s, b in bars.items()},
             **{f"high:{s}": b.high[idx] for s, b in bars.items()},

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
+from rich import box
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
@@ -109,7 +110,7 @@ def _market(
         taker_fee=_dec(taker, "taker fee"),
         funding_rate=rate,
         insurance=_dec(insurance, "insurance") or Decimal(0),
-        spread=_dec(spread, "spread") or Decimal("0.0002"),
+        spread=_dec(spread, "spread") or Decimal(0),  # 0: the ask at the mark, the bid a tick under
         depth=_dec(depth, "depth") or Decimal(0),
     )
     return m, series
@@ -142,6 +143,61 @@ def _show(rows: list[tuple[str, Any]], title: str, cols: tuple[str, ...] = ("val
 
 
 _BT_KEYS = OUTCOME_KEYS
+# Figures in the account's asset (the coin for an inverse symbol): their rows name it.
+_MONEY_KEYS = frozenset(
+    {
+        "final_equity",
+        "equity_end",
+        "fees",
+        "funding",
+        "bad_debt",
+        "insurance_draws",
+        "insurance_end",
+        "deposit",
+        "wallet",
+    }
+)
+_USD_ROWS = ("final_equity_usd", "return_usd", "max_drawdown_usd")
+
+
+def _label(key: str, asset: str) -> str:
+    if key in _MONEY_KEYS:
+        return f"{key} ({asset})"
+    if key.endswith("_usd"):
+        return f"{key[:-4]} (USD)"
+    return key
+
+
+def _spec(venue: str, symbol: str) -> Any:
+    """The symbol's spec in the venue data (an unknown venue or symbol is a clear error)."""
+    from isomargin.venues import get_profile
+
+    return guarded(lambda: get_profile(venue).spec(symbol))
+
+
+def _balance(text: str | None, deposit: str | None, asset: str, symbol: str) -> Decimal | None:
+    """`--balance AMOUNT[ ASSET]` (`1`, `1BTC`, `1 BTC`, `1:BTC`) or the older `--deposit AMOUNT`, in the
+    symbol's settle asset: an asset named that is not the one the symbol settles in is refused."""
+    if text is not None and deposit is not None:
+        fail("bad_parameter", "give --balance or --deposit, not both")
+    raw = text if text is not None else deposit
+    if raw is None:
+        return None
+    body = raw.strip().replace(":", " ")
+    i = len(body)
+    while i > 0 and body[i - 1].isalpha():
+        i -= 1
+    amount, named = body[:i].strip(), body[i:].strip().upper()
+    if named and named != asset:
+        fail(
+            "balance_asset_mismatch",
+            f"{symbol} settles in {asset}: the starting balance must be in {asset}, got {raw!r}",
+        )
+    value = _dec(amount, "--balance")
+    assert value is not None
+    if value <= 0:
+        fail("bad_deposit", f"the starting balance must be positive, got {raw!r}")
+    return value
 
 
 @app.command()
@@ -159,7 +215,15 @@ def backtest(
     symbol: Annotated[str, typer.Option("--symbol")] = "BTCUSDT",
     leverage: Annotated[int, typer.Option("--leverage")] = 10,
     margin_mode: Annotated[str, typer.Option("--margin-mode", help="isolated | cross.")] = "isolated",
-    deposit: Annotated[str, typer.Option("--deposit")] = "10000",
+    balance: Annotated[
+        str | None,
+        typer.Option(
+            "--balance",
+            help="Starting wallet in the symbol's settle asset, e.g. 10000 (USDT) or '1 BTC' for an inverse "
+            "symbol (default: 10000 USDT or 1 coin).",
+        ),
+    ] = None,
+    deposit: Annotated[str | None, typer.Option("--deposit", help="Same as --balance (amount only).")] = None,
     fees: Annotated[str | None, typer.Option("--fees", help="MAKER,TAKER rates (default: the venue's).")] = None,
     funding: Annotated[str | None, typer.Option("--funding", help="Rate per 8 h, or a funding-rate CSV.")] = None,
     mark: Annotated[str | None, typer.Option("--mark", help="Mark-price klines (same layout) to walk instead.")] = None,
@@ -187,13 +251,18 @@ def backtest(
     from isomargin.sim.strategy import load_strategy
 
     market, series = _market(venue, None, None, fees, funding, insurance, spread, depth)
+    spec = _spec(venue, symbol)
+    sym = spec.symbol
+    asset = spec.settle
+    start = _balance(balance, deposit, asset, sym)
     if data is None and generator is None:
         fail("no_data", "give --data FILE or --generator gbm|gbm-jumps|garch")
     if data is not None:
         path = guarded(lambda: load(data))
     else:
         assert generator is not None
-        path = guarded(lambda: generate(generator, bars, seed=seed, tick=0.1 if symbol == "BTCUSDT" else 0.01))
+        tick = float(spec.tick_size) if spec.tick_size > 0 else 0.01
+        path = guarded(lambda: generate(generator, bars, seed=seed, tick=tick))
     if mark is not None:
         path.mark = guarded(lambda: load(mark))
         if len(path.mark) != len(path):
@@ -204,18 +273,15 @@ def backtest(
         return load_strategy(strategy, params)
 
     guarded(make)
-    cfg = BacktestConfig(
-        symbol=symbol.upper(),
-        leverage=leverage,
-        margin_mode=margin_mode,
-        deposit=_dec(deposit, "deposit") or Decimal(0),
-        market=market,
-    )
+    cfg = BacktestConfig(symbol=sym, leverage=leverage, margin_mode=margin_mode, deposit=start, market=market)
+    inverse = spec.inverse
+    keys = (*_BT_KEYS, *_USD_ROWS) if inverse else _BT_KEYS
+    money = f"{asset}, inverse: sizes in USD face" if inverse else asset
     if compare_modes:
         result = guarded(lambda: compare(path, make, cfg, series))
         if not as_json:
-            rows = [(k, [result["isolated"][k], result["cross"][k]]) for k in _BT_KEYS]
-            _show(rows, f"{strategy} on {symbol} — isolated vs cross", ("isolated", "cross"))
+            rows = [(_label(k, asset), [result["isolated"][k], result["cross"][k]]) for k in keys]
+            _show(rows, f"{strategy} on {sym} ({venue}, {money}) — isolated vs cross", ("isolated", "cross"))
     else:
         prog, cb = _progress(len(path), "backtest", quiet or as_json)
         if prog is not None:
@@ -224,7 +290,10 @@ def backtest(
         else:
             result = guarded(lambda: run_backtest(path, make(), cfg, series))
         if not as_json:
-            _show([(k, result[k]) for k in _BT_KEYS], f"{strategy} on {symbol} ({venue}, {margin_mode} {leverage}×)")
+            _show(
+                [(_label(k, asset), result[k]) for k in keys],
+                f"{strategy} on {sym} ({venue}, {margin_mode} {leverage}×, {money})",
+            )
             if path.gaps:
                 err.print(f"note: {len(path.gaps)} gap(s) in the data, first at row {path.gaps[0][0]}")
     _emit(result, as_json, json_out, report)
@@ -249,7 +318,12 @@ def stress(
     venue: Annotated[
         str | None, typer.Option("--venue", help="Default: the episode's (simple) or binance for files.")
     ] = None,
-    symbol: Annotated[str, typer.Option("--symbol", help="Symbol of a file path / Monte Carlo.")] = "BTCUSDT",
+    symbol: Annotated[
+        str | None,
+        typer.Option(
+            "--symbol", help="Symbol of a file path, of a one-leg library path (e.g. BTCUSD_PERP), or Monte Carlo."
+        ),
+    ] = None,
     seed: Annotated[int, typer.Option("--seed")] = 0,
     scale: Annotated[float, typer.Option("--scale", help="Multiply the episode's moves.")] = 1.0,
     mode: Annotated[str | None, typer.Option("--mode", help="Force isolated or cross for the whole book.")] = None,
@@ -291,7 +365,7 @@ def stress(
             margin,
             stop,
             venue or "binance",
-            symbol,
+            (symbol or "BTCUSDT").upper(),
             executor,
             workers,
             as_json,
@@ -301,7 +375,9 @@ def stress(
         return
     if path is None:
         fail("no_path", "give --path NAME|FILE (see --list), or --paths N for Monte Carlo")
-    bars_by_symbol, default_venue = guarded(lambda: resolve_path(path, symbol.upper(), seed, scale))
+    if symbol is not None:
+        symbol = _spec(venue or "binance", symbol).symbol if venue is not None else symbol.upper()
+    bars_by_symbol, default_venue = guarded(lambda: resolve_path(path, symbol, seed, scale))
     market, _ = _market(venue or default_venue, None, None, fees, None, insurance, spread, depth)
     if book is not None:
         entries = guarded(lambda: bt.load_book(book))
@@ -314,11 +390,14 @@ def stress(
     if compare_modes:
         result = guarded(lambda: bt.compare_stress(bars_by_symbol, entries, market))
         if not as_json:
+            asset = result["isolated"]["asset"]
             _show(
-                [(k, [v["isolated"], v["cross"]]) for k, v in result["difference"].items()],
-                f"stress {path} — isolated vs cross",
+                [(_label(k, asset), [v["isolated"], v["cross"]]) for k, v in result["difference"].items()],
+                f"stress {path} ({market.venue}, {asset}) — isolated vs cross",
                 ("isolated", "cross"),
             )
+            for m in ("isolated", "cross"):
+                _positions(result[m], f"{m}: positions")
     else:
         n = len(next(iter(bars_by_symbol.values())))
         prog, cb = _progress(n, "stress", quiet or as_json)
@@ -340,9 +419,43 @@ def stress(
                 "insurance_end",
                 "isolated_cap_ok",
                 "worst_loss_fraction_of_margin",
+                "equity_end",
+                *(("equity_end_usd",) if "equity_end_usd" in result else ()),
             )
-            _show([(k, result[k]) for k in keys], f"stress {path} ({market.venue})")
+            asset = result["asset"]
+            _show([(_label(k, asset), result[k]) for k in keys], f"stress {path} ({market.venue}, {asset})")
+            _positions(result, "positions")
     _emit(result, as_json, json_out, report)
+
+
+def _positions(result: dict[str, Any], title: str, limit: int = 12) -> None:
+    """The book's positions: size, entry, liquidation price, the bar it was liquidated on, and the loss in the
+    account's asset."""
+    from isomargin.sim.results import js
+
+    asset = result["asset"]
+    inverse = any("equity_usd" in a for a in result["accounts"])
+    several = len({p["account"] for p in result["positions"]}) > 1
+    t = Table(title=f"{title} ({asset}{'; size = USD face' if inverse else ''})", box=box.SIMPLE_HEAD, pad_edge=False)
+    cols = [*(["acct"] if several else []), "symbol", "side", "size", "entry", "liq price", "liq bar", f"loss {asset}"]
+    for c in cols:
+        t.add_column(c, justify="right", no_wrap=True)
+    liq_bar: dict[tuple[int, str], int] = {}
+    for x in result["liquidations"]:
+        liq_bar.setdefault((x["account"], x["symbol"]), x["bar"])
+    for p in result["positions"][:limit]:
+        lp = p["liquidation_price"]
+        t.add_row(
+            *([str(p["account"])] if several else []),
+            p["symbol"],
+            f"{p['side']} {p['leverage']}×",
+            str(js(p["size"])),
+            "—" if p["entry"] is None else f"{p['entry']:,.2f}",
+            "—" if lp is None else f"{lp:,.2f}",
+            str(liq_bar.get((p["account"], p["symbol"]), "—")),
+            f"{p['loss']:.8f}" if inverse else f"{p['loss']:.2f}",
+        )
+    out.print(t)
 
 
 def _monte_carlo(

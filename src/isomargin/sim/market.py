@@ -32,9 +32,9 @@ class MarketConfig:
     maker_fee: Decimal | None = None
     taker_fee: Decimal | None = None
     spread: Decimal = Decimal("0.0002")  # each side, as a fraction of the mark
-    depth: Decimal = Decimal(20_000_000)  # quote notional per side at depth multiplier 1
+    depth: Decimal = Decimal(20_000_000)  # quote notional per side at depth multiplier 1, in USD (inverse: face)
     requote: Decimal = Decimal("0.0005")  # move the quotes when the mark has moved this fraction
-    insurance: Decimal = Decimal(1_000_000)
+    insurance: Decimal = Decimal(1_000_000)  # USD; a coin's fund is worth as much at the first price
     funding_rate: Decimal | None = None  # constant rate per interval (None: no funding unless a series is given)
     funding_interval_ms: int = 8 * HOUR_MS
     price_band: Decimal = Decimal("0.05")
@@ -55,12 +55,13 @@ class Quote:
 class Quotes:
     """The provider's bid and ask on one symbol, known by the client order ids it gave them."""
 
-    __slots__ = ("ask", "bid", "center", "count", "depth", "dirty", "step", "symbol", "tick")
+    __slots__ = ("ask", "bid", "center", "count", "depth", "dirty", "inverse", "step", "symbol", "tick")
 
-    def __init__(self, symbol: str, tick: Decimal, step: Decimal) -> None:
+    def __init__(self, symbol: str, tick: Decimal, step: Decimal, inverse: bool = False) -> None:
         self.symbol = symbol
         self.tick = tick
         self.step = step
+        self.inverse = inverse  # coin-margined: sizes are face value in USD, so the depth needs no price
         self.bid: Quote | None = None  # live orders only: None once filled, cancelled or expired
         self.ask: Quote | None = None
         self.count = 0  # client order ids placed so far (each one is used once)
@@ -77,7 +78,9 @@ class Quotes:
         cfg = sim.market
         self.dirty = False
         self.center = mark
-        qty = (cfg.depth * Decimal(repr(self.depth)) / mark / self.step).to_integral_value(rounding=ROUND_FLOOR)
+        usd = cfg.depth * Decimal(repr(self.depth))
+        face = usd if self.inverse else usd / mark  # inverse: `depth` USD is that face, whole contracts below
+        qty = (face / self.step).to_integral_value(rounding=ROUND_FLOOR)
         if qty <= 0:
             self.withdraw(sim, ts)
             return

@@ -93,9 +93,13 @@ class Simulation:
                 raise SimError("bad_data", "all symbols' paths must share the same timestamps")
         self.funding = funding or {}
         self.engine = Engine()
-        self.accounts: dict[int, Decimal] = {}  # tracked accounts -> deposited
+        self.accounts: dict[int, Decimal] = {}  # tracked accounts -> deposited (in the account's asset)
+        self.account_asset: dict[int, str] = {}  # tracked accounts -> the settle asset of their symbols
         self.holdings: dict[int, dict[PositionKey, Holding]] = {}  # tracked accounts' open positions
         self.instruments: dict[str, Instrument] = {}
+        self.settle: dict[str, str] = {}  # symbol -> settle asset (USDT; the coin for an inverse contract)
+        self.inverse: dict[str, bool] = {}
+        self.assets: list[str] = []  # settle assets in listing order
         self.quotes: dict[str, Quotes] = {}
         self.marks: dict[str, Decimal] = {}
         self.mark_f: dict[str, float] = {}
@@ -147,20 +151,44 @@ class Simulation:
             if isinstance(events[0], Rejected):
                 raise SimError(events[0].code, events[0].message)
             inst = queries.instrument(self.engine, sym)
+            if self.assets and inst is not None and inst.settle not in self.assets:
+                raise SimError(
+                    "mixed_settle_assets",
+                    f"{sym} settles in {inst.settle} but {self.symbols[0]} in {self.assets[0]}: one simulation "
+                    "values its accounts in one asset; run each settle asset on its own",
+                )
             assert inst is not None  # just listed
             self.instruments[sym] = inst
-            self.quotes[sym] = Quotes(sym, inst.tick, inst.step)
+            self.settle[sym] = inst.settle
+            self.inverse[sym] = inst.inverse
+            if inst.settle not in self.assets:
+                self.assets.append(inst.settle)
+            self.quotes[sym] = Quotes(sym, inst.tick, inst.step, inst.inverse)
             self.levels[sym] = []
             self.levels_dirty[sym] = True
         self.must(CreateAccount(LP_ACCOUNT, ts=self.ts))
-        self.must(Deposit(LP_ACCOUNT, ASSET, LP_DEPOSIT, ts=self.ts))
+        # The provider's wallet is in every settle asset listed (an inverse book's inventory and margin are the coin).
+        for asset in self.assets:
+            self.must(Deposit(LP_ACCOUNT, asset, LP_DEPOSIT, ts=self.ts))
         for sym in self.symbols:
             self.must(SetLeverage(LP_ACCOUNT, sym, 1, ts=self.ts))
-        if m.insurance > 0:
-            self.must(FundInsurance(ASSET, m.insurance, ts=self.ts))
+        for asset in self.assets:
+            fund = self.insurance_start(asset)
+            if fund > 0:
+                self.must(FundInsurance(asset, fund, ts=self.ts))
         for sym, b in self.bars.items():
             mb = b.mark or b
             self.set_mark(sym, dec(float(mb.open[0])), self.ts)
+
+    def insurance_start(self, asset: str) -> Decimal:
+        """The fund at the start in `asset`: `MarketConfig.insurance` is in USD; a coin's fund is worth as much at
+        the first price of the first symbol settled in it (rounded down to 10⁻⁸ of the coin)."""
+        m = self.market
+        sym = next(s for s in self.symbols if self.settle[s] == asset)
+        if not self.inverse[sym] or m.insurance <= 0:
+            return m.insurance
+        b = self.bars[sym].mark or self.bars[sym]
+        return (m.insurance / dec(float(b.open[0]))).quantize(EIGHT, rounding=ROUND_FLOOR)
 
     def must(self, cmd: Command) -> list[Event]:
         events = self.apply(cmd)
@@ -169,13 +197,22 @@ class Simulation:
         return events
 
     def add_account(self, account: int, deposit: Decimal, settings: dict[str, tuple[MarginMode, int]]) -> None:
-        """A trader account with `deposit` USDT and a (mode, leverage) per symbol."""
+        """A trader account with `deposit` in its symbols' settle asset (USDT, or the coin of inverse contracts)
+        and a (mode, leverage) per symbol. One account trades symbols of one settle asset."""
+        assets = sorted({self.settle[s] for s in settings if s in self.settle}) or [ASSET]
+        if len(assets) > 1:
+            raise SimError(
+                "mixed_settle_assets",
+                f"account {account} trades symbols settled in {' and '.join(assets)}: give each asset its own account",
+            )
+        asset = assets[0]
         self.must(CreateAccount(account, ts=self.ts))
-        self.must(Deposit(account, ASSET, deposit, ts=self.ts))
+        self.must(Deposit(account, asset, deposit, ts=self.ts))
         for sym, (mode, lev) in settings.items():
             self.must(SetMarginMode(account, sym, mode, ts=self.ts))
             self.must(SetLeverage(account, sym, lev, ts=self.ts))
         self.accounts[account] = deposit
+        self.account_asset[account] = asset
         self.holdings[account] = {}
 
     def instrument(self, symbol: str) -> Instrument:
@@ -324,13 +361,30 @@ class Simulation:
         self.levels_dirty[sym] = True
 
     # ------------------------------------------------------------------------------------------ reading
+    def asset(self, account: int) -> str:
+        """The asset a tracked account holds and is valued in (USDT, or the coin of its inverse contracts)."""
+        return self.account_asset.get(account, ASSET)
+
     def equity(self, account: int) -> Decimal:
-        """Wallet + holds + isolated pools + unrealised PnL at the current marks."""
-        b = queries.balances(self.engine, account, ASSET)
+        """Wallet + holds + isolated pools + unrealised PnL at the current marks, in the account's asset."""
+        b = queries.balances(self.engine, account, self.asset(account))
         total: Decimal = b["wallet"] + b["held"] + b["isolated_margin"]
         for (sym, _), h in self._holdings(account).items():
-            total += h.size * self.marks[sym] - h.basis
+            total += self.pnl(sym, h.size, h.basis)
         return total
+
+    def pnl(self, symbol: str, size: Decimal, basis: Decimal) -> Decimal:
+        """Unrealised PnL of a signed `size` with signed cost `basis` at the current mark: linear size × mark −
+        basis; inverse (size = face in USD, basis = ± coin value at entry) basis − size / mark, which is
+        side × face × (1/entry − 1/mark) in the coin."""
+        mark = self.marks[symbol]
+        if self.inverse[symbol]:
+            return basis - size / mark
+        return size * mark - basis
+
+    def usd(self, symbol: str, amount: Decimal) -> Decimal:
+        """An amount in `symbol`'s settle asset in USD at the current mark (the coin × mark; USDT as is)."""
+        return amount * self.marks[symbol] if self.inverse[symbol] else amount
 
     def size(self, account: int, symbol: str, side: PositionSide = PositionSide.BOTH) -> Decimal:
         """Signed size of a tracked account's position (0 when flat), as its last PositionUpdated said."""
@@ -348,8 +402,9 @@ class Simulation:
                 h.basis = view["cost"] if h.size > 0 else -view["cost"]
         return held
 
-    def insurance(self) -> Decimal:
-        return queries.insurance_fund(self.engine, ASSET)
+    def insurance(self, asset: str | None = None) -> Decimal:
+        """The insurance fund in `asset` (default: the first symbol's settle asset)."""
+        return queries.insurance_fund(self.engine, asset or self.assets[0])
 
     # ------------------------------------------------------------------------------------------ events
     def _tracked(self, account: int) -> bool:
@@ -557,7 +612,8 @@ class Simulation:
         if size > epi.peak_size:
             epi.peak_size = size
             if ev.margin_mode is MarginMode.CROSS and ev.entry_price is not None:
-                epi.allocated = max(epi.allocated, size * ev.entry_price / ev.leverage)
+                value = size / ev.entry_price if self.inverse[ev.symbol] else size * ev.entry_price
+                epi.allocated = max(epi.allocated, value / ev.leverage)
         if ev.margin_mode is MarginMode.ISOLATED:
             epi.liquidation_price = ev.liquidation_price
 
@@ -587,7 +643,7 @@ class Simulation:
             view = queries.position(self.engine, acct, sym, side)
             if view is None:
                 continue
-            pnl = view["size"] * self.marks[sym] - (view["cost"] if view["size"] > 0 else -view["cost"])
+            pnl = self.pnl(sym, view["size"], view["cost"] if view["size"] > 0 else -view["cost"])
             epi.open_value = pnl + view["isolated_margin"]  # 0 for cross
             epi.realized = view["realized_pnl"]
         return [e for e in self.episodes + list(self.open_episodes.values()) if e.peak_size > 0]

@@ -30,6 +30,7 @@ from isomargin.engine import (
     queries,
 )
 from isomargin.engine.events import Event, Rejected
+from isomargin.margin.inverse import contracts_of, face_value
 from isomargin.sim.errors import SimError
 from isomargin.sim.runner import Simulation, dec
 
@@ -91,12 +92,22 @@ class Context:
 
     # -- account -------------------------------------------------------------------------------------
     @property
+    def asset(self) -> str:
+        """What the account holds and every money figure is in: USDT, or the coin of an inverse contract."""
+        return self.sim.asset(self.account)
+
+    @property
+    def inverse(self) -> bool:
+        """Whether the traded symbol is coin-margined (sizes are face value in USD, money in the coin)."""
+        return self.sim.inverse[self.symbol]
+
+    @property
     def wallet(self) -> Decimal:
-        return queries.wallet(self.sim.engine, self.account, "USDT")
+        return queries.wallet(self.sim.engine, self.account, self.asset)
 
     @property
     def available(self) -> Decimal:
-        return queries.available(self.sim.engine, self.account, "USDT")
+        return queries.available(self.sim.engine, self.account, self.asset)
 
     @property
     def equity(self) -> Decimal:
@@ -132,13 +143,27 @@ class Context:
 
     # -- orders --------------------------------------------------------------------------------------
     def qty_for(self, margin: Decimal | float, symbol: str | None = None) -> Decimal:
-        """Size whose initial margin at the current mark is `margin` (rounded down to the step)."""
+        """Size whose initial margin at the current mark is `margin` (rounded down to the step). Linear: margin
+        × leverage / mark in the base asset; inverse: `margin` is in the coin and the size is face value in USD,
+        margin × leverage × mark, rounded down to whole contracts."""
         sym = symbol or self.symbol
         inst = self.sim.instrument(sym)
         m = margin if isinstance(margin, Decimal) else dec(float(margin))
         lev = queries.setting(self.sim.engine, self.account, sym)[1]
-        lots = (m * lev / self.sim.marks[sym] / inst.step).to_integral_value(rounding=ROUND_FLOOR)
+        mark = self.sim.marks[sym]
+        size = m * lev * mark if inst.inverse else m * lev / mark
+        lots = (size / inst.step).to_integral_value(rounding=ROUND_FLOOR)
         return lots * inst.step
+
+    def contracts(self, n: Decimal | float | int, symbol: str | None = None) -> Decimal:
+        """The size of `n` whole contracts of an inverse symbol (n × contract size, face value in USD); a
+        fractional count is refused (`not_whole_contracts`), never rounded."""
+        sym = symbol or self.symbol
+        spec = self.sim.instrument(sym).spec
+        if not spec.inverse:
+            raise SimError("not_inverse", f"{sym} is linear: give its size with qty (base asset), not contracts")
+        count = n if isinstance(n, Decimal) else Decimal(repr(n)) if isinstance(n, float) else Decimal(n)
+        return face_value(count, spec.contract_size)
 
     def _send(self, cmd: PlaceOrder | AdjustMargin | CancelAllOrders) -> bool:
         events: list[Event] = self.sim.apply(cmd)
@@ -253,20 +278,44 @@ class Strategy:
 
 
 class BuyAndHold(Strategy):
-    """Go long (or short) once with `fraction` of the wallet as margin at the account's leverage; optional
-    stop `stop` as a fraction below (above for a short) the entry."""
+    """Go long (or short) once with `fraction` of the wallet as margin at the account's leverage, or with a fixed
+    size: `qty` (the symbol's quantity: base asset, or face value in USD for an inverse contract) or `contracts`
+    (inverse only); optional stop `stop` as a fraction below (above for a short) the entry. An inverse size that
+    is not a whole number of contracts is refused (`not_whole_contracts`)."""
 
-    def __init__(self, fraction: float = 0.5, stop: float = 0.0, side: str = "long") -> None:
+    def __init__(
+        self,
+        fraction: float = 0.5,
+        stop: float = 0.0,
+        side: str = "long",
+        qty: float | str | None = None,
+        contracts: float | str | None = None,
+    ) -> None:
+        if side not in ("long", "short"):
+            raise SimError("bad_parameter", f"side must be long or short, got {side!r}")
+        if qty is not None and contracts is not None:
+            raise SimError("bad_parameter", "give qty or contracts, not both")
         self.fraction = fraction
         self.stop = stop
         self.side = side
+        self.qty = None if qty is None else _param_decimal(qty, "qty")
+        self.n_contracts = None if contracts is None else _param_decimal(contracts, "contracts")
+
+    def _size(self, ctx: Context) -> Decimal | None:
+        if self.n_contracts is not None:
+            return ctx.contracts(self.n_contracts)
+        if self.qty is not None and ctx.inverse:
+            spec = ctx.sim.instrument(ctx.symbol).spec
+            contracts_of(self.qty, spec.contract_size)  # whole contracts or a clear error
+        return self.qty
 
     def on_start(self, ctx: Context) -> None:
-        margin = ctx.wallet * Decimal(repr(self.fraction))
+        size = self._size(ctx)
+        margin = None if size is not None else ctx.wallet * Decimal(repr(self.fraction))
         if self.side == "short":
-            ctx.sell(margin=margin)
+            ctx.sell(size, margin=margin)
         else:
-            ctx.buy(margin=margin)
+            ctx.buy(size, margin=margin)
         pos = ctx.position()
         if pos is not None and self.stop > 0:
             sign = 1 if pos.size > 0 else -1
@@ -329,6 +378,16 @@ class Grid(Strategy):
             want < self.held and ctx.order(OrderSide.SELL, self.unit * (self.held - want), reduce_only=True)
         ):
             self.held = want
+
+
+def _param_decimal(value: object, what: str) -> Decimal:
+    try:
+        d = Decimal(repr(value)) if isinstance(value, float) else Decimal(str(value))
+    except ArithmeticError:
+        raise SimError("bad_parameter", f"{what} must be a number, got {value!r}") from None
+    if not d.is_finite() or d <= 0:
+        raise SimError("bad_parameter", f"{what} must be a positive number, got {value!r}")
+    return d
 
 
 BUILTINS: dict[str, type[Strategy]] = {"buy-and-hold": BuyAndHold, "ma-cross": MACross, "grid": Grid}

@@ -208,6 +208,18 @@ EPISODES: dict[str, Episode] = {
             Leg("SOLUSDT", 100.0, ((0, 1.0), (70, 0.99), (120, 1.0)), 0.01, 0.0005),
         ),
     ),
+    "drop-30": Episode(
+        name="drop-30",
+        title="A −30 % day: BTC 50,000 → 35,000 in 24 hours, steadily, no noise",
+        when="illustrative (one day of one-minute bars from 2024-01-01 00:00 UTC)",
+        figures="50,000 at minute 0 → 35,000 at minute 1,440, linear in log price (−0.0248 % a minute), no noise: "
+        "the bar that crosses a price P is ⌊1440 × ln(P / 50,000) / ln 0.7⌋, whole book throughout",
+        source="none: a made-up path to compare liquidation prices (README: inverse vs linear 5× long)",
+        start_ts=_ts("2024-01-01T00:00"),
+        minutes=1440,
+        legs=(Leg("BTCUSDT", 50_000.0, ((0, 1.0), (1440, 0.70)), 0.1, 0.0),),
+        notes="One leg: `--symbol` puts it on any market (BTCUSD_PERP on binancecoinm for the inverse contract).",
+    ),
 }
 
 
@@ -218,13 +230,25 @@ def get_episode(name: str) -> Episode:
     return ep
 
 
-def resolve_path(spec: str, symbol: str = "BTCUSDT", seed: int = 0, scale: float = 1.0) -> tuple[dict[str, Bars], str]:
-    """A library name or a data file (for `symbol`); returns (bars by symbol, venue suggested)."""
+def resolve_path(
+    spec: str, symbol: str | None = "BTCUSDT", seed: int = 0, scale: float = 1.0
+) -> tuple[dict[str, Bars], str]:
+    """A library name or a data file (for `symbol`); returns (bars by symbol, venue suggested). A one-leg
+    episode plays on `symbol` when one is given (e.g. BTCUSD_PERP for an inverse contract); a several-leg
+    episode keeps its symbols, and a `symbol` that is not one of them is refused."""
     if spec in EPISODES:
         ep = EPISODES[spec]
-        return ep.build(seed=seed, scale=scale), ep.venue
+        built = ep.build(seed=seed, scale=scale)
+        if symbol is not None and symbol not in built:
+            if len(built) != 1:
+                raise SimError(
+                    "bad_symbol",
+                    f"stress path {spec!r} plays on {', '.join(built)}; only a one-leg path can be moved to {symbol}",
+                )
+            built = {symbol: next(iter(built.values()))}
+        return built, ep.venue
     if Path(spec).suffix or Path(spec).exists():
-        return {symbol: load(spec)}, "binance"
+        return {symbol or "BTCUSDT": load(spec)}, "binance"
     raise SimError("unknown_path", f"no stress path {spec!r} (known: {', '.join(EPISODES)}; or give a file)")
 
 
