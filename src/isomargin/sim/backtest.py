@@ -388,7 +388,8 @@ def run_stress(
 
 def compare_stress(bars: dict[str, Bars], book: list[BookEntry], market: MarketConfig) -> dict[str, Any]:
     runs = {m: run_stress(bars, book, market, mode=m) for m in ("isolated", "cross")}
-    keys = ("liquidated_positions", "full_liquidations", "insurance_draws", "bad_debt", "adl_events")
+    keys: tuple[str, ...] = ("liquidated_positions", "full_liquidations", "insurance_draws", "bad_debt", "adl_events")
+    keys = (*keys, "equity_end", *(("equity_end_usd",) if "equity_end_usd" in runs["isolated"] else ()))
     return {
         "kind": "compare_stress",
         "isolated": runs["isolated"],

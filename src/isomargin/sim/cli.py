@@ -436,8 +436,21 @@ def _positions(result: dict[str, Any], title: str, limit: int = 12) -> None:
     asset = result["asset"]
     inverse = any("equity_usd" in a for a in result["accounts"])
     several = len({p["account"] for p in result["positions"]}) > 1
-    t = Table(title=f"{title} ({asset}{'; size = USD face' if inverse else ''})", box=box.SIMPLE_HEAD, pad_edge=False)
-    cols = [*(["acct"] if several else []), "symbol", "side", "size", "entry", "liq price", "liq bar", f"loss {asset}"]
+    symbols = len({p["symbol"] for p in result["positions"]}) > 1
+    only = "" if symbols or not result["positions"] else f"{result['positions'][0]['symbol']}, "
+    t = Table(
+        title=f"{title} ({only}{asset}{'; size = USD face' if inverse else ''})", box=box.SIMPLE_HEAD, pad_edge=False
+    )
+    cols = [
+        *(["acct"] if several else []),
+        *(["symbol"] if symbols else []),
+        "side",
+        "size",
+        "entry",
+        "liq price",
+        "liq bar",
+        f"loss {asset}",
+    ]
     for c in cols:
         t.add_column(c, justify="right", no_wrap=True)
     liq_bar: dict[tuple[int, str], int] = {}
@@ -447,7 +460,7 @@ def _positions(result: dict[str, Any], title: str, limit: int = 12) -> None:
         lp = p["liquidation_price"]
         t.add_row(
             *([str(p["account"])] if several else []),
-            p["symbol"],
+            *([p["symbol"]] if symbols else []),
             f"{p['side']} {p['leverage']}×",
             str(js(p["size"])),
             "—" if p["entry"] is None else f"{p['entry']:,.2f}",

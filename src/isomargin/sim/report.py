@@ -134,7 +134,10 @@ def _price_fig(r: dict[str, Any], title: str) -> go.Figure:
 
 
 def _summary_rows(r: dict[str, Any]) -> list[tuple[str, Any]]:
-    keys = ("strategy", "symbol", "venue", "margin_mode", "leverage", "bars", "deposit", *OUTCOME_KEYS, "rejections")
+    keys = (
+        "strategy", "symbol", "venue", "asset", "margin_mode", "leverage", "bars", "deposit", *OUTCOME_KEYS,
+        "deposit_usd", "final_equity_usd", "return_usd", "max_drawdown_usd", "rejections",
+    )  # fmt: skip
     return [(k, r[k]) for k in keys if k in r]
 
 
@@ -186,7 +189,11 @@ def _backtest_figs(page: _Page, r: dict[str, Any], label: str = "") -> None:
     page.fig(_price_fig(r, f"Price with entry, stop and liquidation lines {label}"))
     c = r["curve"]
     t = _time(js(c["ts"]))
-    eq = go.Figure(go.Scatter(x=t, y=js(c["equity"]), name="equity"))
+    asset = r.get("asset", "USDT")
+    eq = go.Figure(go.Scatter(x=t, y=js(c["equity"]), name=f"equity ({asset})"))
+    if "equity_usd" in c:  # inverse: the coin equity × mark on a second axis
+        eq.add_trace(go.Scatter(x=t, y=js(c["equity_usd"]), name="equity (USD)", yaxis="y2"))
+        eq.update_layout(yaxis2={"overlaying": "y", "side": "right", "title": "USD"}, yaxis={"title": asset})
     eq.update_layout(title=f"Equity {label}")
     page.fig(eq, 320)
     mr = r["margin_ratio"]
