@@ -67,6 +67,23 @@ def test_maintenance_amounts_are_the_faqs() -> None:
     assert (t.mmr, t.maint_amount) == (D("0.125"), D("11.81"))
 
 
+def test_ethusd_brackets_are_the_2021_05_17_announcement() -> None:
+    # Binance "Updates to Leverage and Margin Tiers of Binance Futures Contracts (2021-05-17)", ETH Perpetual, after
+    # the change (notional in ETH): 0–15 at 100× 0.5 %, 15–100 at 75× 0.65 %, 100–250 at 50× 1 %, 250–500 at 20×
+    # 2.5 %, …, above 7,500 at 1× 50 %. Amounts by the recurrence: 15 × (0.65 % − 0.5 %) = 0.0225 ETH at 75×;
+    # + 100 × (1 % − 0.65 %) = 0.3725 at 50×; + 250 × (2.5 % − 1 %) = 4.1225 at 20×.
+    t = COINM.spec("ETHUSD_PERP").table
+    assert [(x.cap, x.mmr, x.max_leverage) for x in t.tiers[:4]] == [
+        (15, D("0.005"), 100),
+        (100, D("0.0065"), 75),
+        (250, D("0.01"), 50),
+        (500, D("0.025"), 20),
+    ]
+    assert [x.maint_amount for x in t.tiers[:4]] == [0, D("0.0225"), D("0.3725"), D("4.1225")]
+    last = t.tiers[-1]
+    assert (last.floor, last.cap, last.mmr, last.max_leverage) == (7500, None, D("0.5"), 1)
+
+
 def test_maintenance_margin_is_the_faqs_worked_example() -> None:
     # FAQ: 100 contracts, mark 25,000: notional 100 × 100 / 25,000 = 0.4 BTC, level 1,
     # MM = 0.4 × 0.4 % − 0 = 0.0016 BTC. isomargin's size is the face value: 100 × 100 = 10,000 USD.
