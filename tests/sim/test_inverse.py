@@ -9,6 +9,7 @@ With spread 0 the provider's ask is the mark (on the tick) and its bid one tick 
 
 from __future__ import annotations
 
+import json
 import math
 from decimal import Decimal as D
 from fractions import Fraction
@@ -247,3 +248,30 @@ def test_cli_bad_inverse_inputs_are_one_clear_error_line() -> None:
         invoke("stress", "--path", "cascade", "--venue", "binancecoinm", "--symbol", SYM, "--positions", "long:5x:1"),
         "bad_symbol",
     )
+
+
+def test_stress_compare_modes_book_csv_and_monte_carlo_on_inverse(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    book = tmp_path / "book.csv"
+    book.write_text("account,symbol,side,leverage,margin\n1,,long,5,0.02\n2,,short,5,0.02\n", encoding="utf-8")
+    res = invoke(
+        "stress", "--path", "drop-30", "--venue", "binancecoinm", "--symbol", SYM, "--book", str(book),
+        "--compare-modes", "--spread", "0", "--json",
+    )  # fmt: skip
+    assert res.exit_code == 0, res.output
+    r = json.loads(res.stdout)
+    iso, cross = r["isolated"], r["cross"]
+    assert iso["asset"] == cross["asset"] == "BTC"
+    assert [p["size"] for p in iso["positions"]] == ["5000", "5000"]  # 0.02 × 5 × 50,000 USD face
+    # Isolated: the long is liquidated on bar 719 (as above) and loses its 0.02 BTC pool; cross: the long's
+    # account has only its own 0.022 BTC wallet, so it is liquidated later but loses more than 0.02.
+    assert iso["first_liquidation_bar"] == 719 and iso["isolated_cap_ok"]
+    long_iso, long_cross = iso["positions"][0], cross["positions"][0]
+    assert D(long_iso["margin_loss"]) == D("0.02") and D(long_cross["loss"]) > D("0.02004")
+    assert r["difference"]["equity_end_usd"]["isolated"] == iso["equity_end_usd"]
+    res = invoke(
+        "stress", "--paths", "2", "--horizon", "120", "--venue", "binancecoinm", "--symbol", SYM, "--leverage", "50",
+        "--executor", "serial", "--json",
+    )  # fmt: skip
+    assert res.exit_code == 0, res.output
+    (run,) = json.loads(res.stdout)["runs"]
+    assert run["params"]["margin"] == "0.02" and run["params"]["symbol"] == SYM and run["paths"] == 2

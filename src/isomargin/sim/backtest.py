@@ -249,8 +249,9 @@ def _check_entry(e: BookEntry, where: str) -> None:
     margin_mode(e.mode)
 
 
-def load_book(path: str | Path) -> list[BookEntry]:
-    """A CSV book: account,symbol,side,leverage,margin[,mode][,deposit]."""
+def load_book(path: str | Path, default_symbol: str = "BTCUSDT") -> list[BookEntry]:
+    """A CSV book: account,symbol,side,leverage,margin[,mode][,deposit] (margin and deposit in the symbol's settle
+    asset: the coin for an inverse contract); an empty symbol is `default_symbol`."""
     p = Path(path)
     if not p.exists():
         raise SimError("no_such_file", f"{p} does not exist")
@@ -261,7 +262,7 @@ def load_book(path: str | Path) -> list[BookEntry]:
             try:
                 entry = BookEntry(
                     int(r.get("account") or n + 1),
-                    (r.get("symbol") or "BTCUSDT").upper(),
+                    (r.get("symbol") or default_symbol).upper(),
                     r["side"].lower(),
                     int(r["leverage"].rstrip("xX")),
                     Decimal(r["margin"]),

@@ -337,7 +337,10 @@ def stress(
     horizon: Annotated[int, typer.Option("--horizon", help="Monte Carlo: bars (minutes) per path.")] = 1440,
     sigma: Annotated[float | None, typer.Option("--sigma", help="Annualised volatility.")] = None,
     leverage: Annotated[str, typer.Option("--leverage", help="Monte Carlo: leverage(s), e.g. 5,10,20.")] = "10",
-    margin: Annotated[str, typer.Option("--margin", help="Monte Carlo: margin(s).")] = "1000",
+    margin: Annotated[
+        str | None,
+        typer.Option("--margin", help="Monte Carlo: margin(s) in the settle asset (default 1000 USDT, 0.02 coin)."),
+    ] = None,
     stop: Annotated[str, typer.Option("--stop", help="Monte Carlo: stop distance(s) as fractions, 0 = none.")] = "0",
     executor: Annotated[str, typer.Option("--executor", help="local | serial | dask://host:port | ray.")] = "local",
     workers: Annotated[int | None, typer.Option("--workers")] = None,
@@ -380,7 +383,7 @@ def stress(
     bars_by_symbol, default_venue = guarded(lambda: resolve_path(path, symbol, seed, scale))
     market, _ = _market(venue or default_venue, None, None, fees, None, insurance, spread, depth)
     if book is not None:
-        entries = guarded(lambda: bt.load_book(book))
+        entries = guarded(lambda: bt.load_book(book, next(iter(bars_by_symbol))))
     elif positions is not None:
         entries = guarded(lambda: bt.parse_positions(positions, next(iter(bars_by_symbol))))
     else:
@@ -478,7 +481,7 @@ def _monte_carlo(
     horizon: int,
     sigma: float | None,
     leverage: str,
-    margin: str,
+    margin: str | None,
     stop: str,
     venue: str,
     symbol: str,
@@ -496,17 +499,20 @@ def _monte_carlo(
         fail("unknown_generator", f"unknown generator {generator!r} (known: {', '.join(GENERATORS)})")
     if horizon < 1:
         fail("bad_parameter", "--horizon must be ≥ 1")
+    spec = _spec(venue, symbol)
+    symbol, asset = spec.symbol, spec.settle
     levs = _list(leverage, int, "--leverage")
-    margins = _list(margin, Decimal, "--margin")
+    margins = _list(margin or ("0.02" if spec.inverse else "1000"), Decimal, "--margin")
     stops = _list(stop, float, "--stop")
     base = MCParams(
-        generator=generator, bars=horizon, paths=paths, seed=seed, venue=venue, symbol=symbol.upper(), sigma=sigma
-    )
+        generator=generator, bars=horizon, paths=paths, seed=seed, venue=venue, symbol=symbol, sigma=sigma,
+        deposit=None if spec.inverse else Decimal(10_000),
+    )  # fmt: skip
     ex = guarded(lambda: executor(executor_spec, workers))
     result = guarded(lambda: sweep(base, levs, margins, stops, ex))
     if not as_json:
-        t = Table(title=f"P(liquidation within {horizon} bars) — {paths} {generator} paths, seed {seed}")
-        for c in ("leverage", "margin", "stop", "P(liq)", "P(stop)", "median liq bar", "mean loss"):
+        t = Table(title=f"P(liquidation within {horizon} bars) — {paths} {generator} paths, seed {seed}, {symbol}")
+        for c in ("leverage", f"margin {asset}", "stop", "P(liq)", "P(stop)", "median liq bar", f"mean loss {asset}"):
             t.add_column(c, justify="right")
         for run in result["runs"]:
             p = run["params"]
@@ -518,7 +524,7 @@ def _monte_carlo(
                 f"{run['p_liquidation']:.1%}",
                 f"{run['p_stopped']:.1%}",
                 "—" if med is None else f"{med:.0f}",
-                f"{run['mean_loss']:.2f}",
+                f"{run['mean_loss']:.8f}" if spec.inverse else f"{run['mean_loss']:.2f}",
             )
         out.print(t)
     _emit(result, as_json, json_out, report)

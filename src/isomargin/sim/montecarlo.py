@@ -13,11 +13,12 @@ from typing import Any
 
 import numpy as np
 
-from isomargin.sim.backtest import BacktestConfig, run_backtest
+from isomargin.sim.backtest import DEFAULT_COIN_DEPOSIT, DEFAULT_DEPOSIT, BacktestConfig, run_backtest
 from isomargin.sim.executors import Executor, SerialExecutor
 from isomargin.sim.generators import generate
 from isomargin.sim.market import MarketConfig
 from isomargin.sim.strategy import BuyAndHold
+from isomargin.venues import get_profile
 
 
 @dataclass(frozen=True)
@@ -34,16 +35,18 @@ class MCParams:
     symbol: str = "BTCUSDT"
     start: float = 60_000.0
     sigma: float | None = None
-    deposit: Decimal = Decimal(10_000)
+    deposit: Decimal | None = Decimal(10_000)  # settle asset; None: 10,000 USDT or 1 coin (the CLI's inverse default)
     funding_rate: Decimal | None = None
 
 
 def _one(p: MCParams, index: int) -> dict[str, Any]:
-    tick = 0.1 if p.symbol == "BTCUSDT" else 0.01
+    spec = get_profile(p.venue).spec(p.symbol)
+    tick = float(spec.tick_size) if spec.tick_size > 0 else 0.01
     bars = generate(p.generator, p.bars, seed=p.seed * 1_000_003 + index, start=p.start, sigma=p.sigma, tick=tick)
     market = MarketConfig(venue=p.venue, funding_rate=p.funding_rate)
-    cfg = BacktestConfig(symbol=p.symbol, leverage=p.leverage, deposit=p.deposit, market=market, curve_points=2)
-    strat = BuyAndHold(fraction=float(p.margin / p.deposit), stop=p.stop, side=p.side)
+    deposit = p.deposit if p.deposit is not None else DEFAULT_COIN_DEPOSIT if spec.inverse else DEFAULT_DEPOSIT
+    cfg = BacktestConfig(symbol=p.symbol, leverage=p.leverage, deposit=deposit, market=market, curve_points=2)
+    strat = BuyAndHold(fraction=float(p.margin / deposit), stop=p.stop, side=p.side)
     r = run_backtest(bars, strat, cfg)
     liq = [x["bar"] for x in r["liquidations"]]
     pos = r["positions"][0] if r["positions"] else None
@@ -54,7 +57,7 @@ def _one(p: MCParams, index: int) -> dict[str, Any]:
         "liquidation_bar": liq[0] if liq else None,
         "stopped": stopped,
         "stop_bar": pos["closed_bar"] if stopped and pos else None,
-        "loss": float(p.deposit - r["final_equity"]),
+        "loss": float(deposit - r["final_equity"]),
         "loss_fraction": float(pos["margin_loss"] / pos["allocated_margin"])
         if pos and pos["allocated_margin"]
         else None,
