@@ -17,18 +17,21 @@ from fractions import Fraction
 import numpy as np
 from typer.testing import CliRunner
 
-from isomargin.engine import MarginMode, queries
+from isomargin.engine import MarginMode, OrderSide, OrderType, PlaceOrder, queries
+from isomargin.engine.events import Trade
 from isomargin.margin import Side
 from isomargin.margin.inverse import inverse_bankruptcy_price, inverse_maintenance_margin, inverse_pnl
 from isomargin.sim import (
     BacktestConfig,
     BuyAndHold,
     Context,
+    MACross,
     MarketConfig,
     Simulation,
     Strategy,
     compare_modes,
     dumps,
+    gbm,
     make_bars,
     parse_positions,
     run_backtest,
@@ -40,6 +43,7 @@ from isomargin.sim.stress import EPISODES
 from isomargin.venues import get_profile
 
 SYM = "BTCUSD_PERP"
+ZERO = D(0)
 T0 = 1_700_000_000_000
 runner = CliRunner()
 
@@ -275,3 +279,53 @@ def test_stress_compare_modes_book_csv_and_monte_carlo_on_inverse(tmp_path) -> N
     assert res.exit_code == 0, res.output
     (run,) = json.loads(res.stdout)["runs"]
     assert run["params"]["margin"] == "0.02" and run["params"]["symbol"] == SYM and run["paths"] == 2
+
+
+def test_inverse_sizes_and_equity_match_the_queries_through_funding_and_liquidations() -> None:
+    # An isolated 25× long (1 BTC wallet) and a cross 10× short (2 BTC) on BTCUSD_PERP, funding every 8 h, a
+    # volatile path. The simulator values a position as basis − size / mark from PositionUpdated sizes and one
+    # cost read per change; the engine's own unrealised PnL is rounded to the money quantum (10⁻¹⁰ BTC).
+    btc = gbm(1500, seed=4, sigma=2.5)
+    market = MarketConfig(venue="binancecoinm", funding_rate=D("0.0003"))
+    sim = Simulation(market, {SYM: btc})
+    sim.add_account(1, D(1), {SYM: (MarginMode.ISOLATED, 25)})
+    sim.add_account(2, D(2), {SYM: (MarginMode.CROSS, 10)})
+    for acct, side, qty in ((1, OrderSide.BUY, D(500_000)), (2, OrderSide.SELL, D(300_000))):
+        events = sim.apply(PlaceOrder(acct, SYM, side, OrderType.MARKET, qty=qty, ts=sim.ts))
+        assert isinstance(events[0], Trade), events[0]
+    checked = 0
+
+    def on_bar(i: int) -> None:
+        nonlocal checked
+        if i in (60, 90):  # a partial close and an addition change the cost basis
+            sim.apply(PlaceOrder(2, SYM, OrderSide.BUY, OrderType.MARKET, qty=D(100_000), ts=sim.ts))
+            sim.apply(PlaceOrder(2, SYM, OrderSide.SELL, OrderType.MARKET, qty=D(50_000), ts=sim.ts))
+        for acct in (1, 2):
+            view = queries.position(sim.engine, acct, SYM)
+            assert sim.size(acct, SYM) == (ZERO if view is None else view["size"])
+            if i % 7 == 0:
+                b = queries.balances(sim.engine, acct, "BTC")
+                pnl = ZERO if view is None else view["unrealized_pnl"]
+                assert abs(sim.equity(acct) - (b["wallet"] + b["held"] + b["isolated_margin"] + pnl)) <= D("1E-10")
+                checked += 1
+
+    sim.run(on_bar)
+    assert checked > 200
+    assert sim.funding_paid and all(f["symbol"] == SYM for f in sim.funding_paid)
+    assert {(x["account"], x["mode"]) for x in sim.liquidations} >= {(1, "isolated")}
+    assert queries.wallet(sim.engine, 1, "USDT") == 0 and queries.wallet(sim.engine, LP_ACCOUNT, "USDT") == 0
+
+
+def test_inverse_closed_episodes_account_for_every_margin_move() -> None:
+    # As for linear (test_engine_reads): each closed episode's loss from the ledger movements equals −realised PnL
+    # + fees − funding from the trades and funding events, in BTC; the episodes add up to the account's loss.
+    for mode in ("isolated", "cross"):
+        cfg = BacktestConfig(symbol=SYM, leverage=3, margin_mode=mode, market=coinm(funding_rate=D("0.0001")))
+        r = run_backtest(gbm(1500, seed=11), MACross(10, 30), cfg)
+        assert not r["liquidations"] and r["asset"] == "BTC"
+        closed = [p for p in r["positions"] if not p["open"]]
+        assert len(closed) > 40
+        for p in closed:
+            assert p["loss"] == -p["realized_pnl"] + p["fees"] - p["funding"], p
+        total = sum((p["loss"] for p in r["positions"]), ZERO)
+        assert total == r["deposit"] - r["final_equity"]
