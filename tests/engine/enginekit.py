@@ -20,7 +20,7 @@ from isomargin.engine import (
 )
 from isomargin.engine.events import FundingPaid as FundingPaidT
 from isomargin.engine.events import OrderUpdated, PositionUpdated, Trade
-from isomargin.margin import ContractKind, TierBasis, TierTable
+from isomargin.margin import ContractKind, Deduction, TierBasis, TierTable
 from isomargin.venues import SymbolSpec
 
 D = Decimal
@@ -48,11 +48,19 @@ INVERSE_BRACKETS: tuple[tuple[str, str | None, str, str], ...] = (
 def inverse_spec(
     symbol: str = "BTCUSD_PERP", settle: str = "BTC", contract: str = "100", tick: str = "0.1",
     brackets: tuple[tuple[str, str | None, str, str], ...] = INVERSE_BRACKETS, liquidation_fee: str = "0.005",
-    basis: TierBasis = TierBasis.NOTIONAL,
+    basis: TierBasis = TierBasis.NOTIONAL, deduction: Deduction = Deduction.CUMULATIVE,
 ) -> SymbolSpec:  # fmt: skip
     """An inverse perpetual as isomargin models one: size = face value in USD (contracts × contract size), so the
-    step is one contract's face; notional, margin, PnL and fees in the coin (`settle`)."""
-    table = TierTable.from_rates(brackets, basis=basis, contract_size=contract)
+    step is one contract's face; notional, margin, PnL and fees in the coin (`settle`). `Deduction.NONE`: each
+    tier's rate on the whole position (OKX), else Binance's cumulative maintenance amounts."""
+    if deduction is Deduction.NONE:
+        rows = [
+            {"tier": n, "floor": lo, "cap": hi, "mmr": mmr, "max_leverage": lev}
+            for n, (lo, hi, mmr, lev) in enumerate(brackets, start=1)
+        ]
+        table = TierTable.from_rows(rows, basis=basis, deduction=deduction, contract_size=contract)
+    else:
+        table = TierTable.from_rates(brackets, basis=basis, contract_size=contract)
     return SymbolSpec(
         symbol=symbol, venue_symbol=symbol, table=table, kind=ContractKind.INVERSE, settle=settle,
         contract_size=D(contract), tick_size=D(tick), step_size=D(contract), min_notional=D(0),

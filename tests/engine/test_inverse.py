@@ -277,3 +277,58 @@ def test_snapshot_restore_round_trip_with_inverse_state() -> None:
     assert state_hash(again) == state_hash(v.engine)
     [pu] = [e for e in ev1 if isinstance(e, PositionUpdated) and e.account == 1]
     assert pu.grid.inverse and pu.entry_price == v.position(1, SYM)["entry_price"]
+
+
+def test_a_quantity_that_is_not_whole_contracts_is_refused() -> None:
+    # 150 USD is one and a half 100 USD contracts: not on the step grid.
+    v = venue()
+    v.account(1, usdt="0", coins={"BTC": "1"})
+    v.mark(SYM, "50000")
+    v.no(limit(1, BUY, "150", "50000"), "bad_quantity")
+    v.no(limit(1, BUY, "0.5", "50000"), "bad_quantity")
+
+
+def test_hedge_mode_legs_in_the_coin() -> None:
+    # Hedge mode: a LONG leg of 1000 USD and a SHORT leg of 500 USD at 50,000 (values 0.02 and 0.01 BTC). A
+    # sell of 1000 on the long leg at 55,000 closes it (in hedge mode the leg says it reduces):
+    # PnL = 1000 × (1/50000 − 1/55000) = 0.02 − 0.0181818181818… = 0.0018181818181…; the seller books the
+    # exit value up (0.0181818182), so the credit is 0.02 − 0.0181818182 = 0.0018181818 (against the trader).
+    from isomargin.engine import PositionSide, SetPositionMode
+
+    v = venue()
+    v.account(1, usdt="0", coins={"BTC": "1"})
+    v.account(2, usdt="0", coins={"BTC": "1"})
+    v.account(3, usdt="0", coins={"BTC": "1"})
+    v.ok(SetPositionMode(1, True))
+    v.mark(SYM, "50000")
+    v.ok(limit(2, SELL, "1000", "50000"))
+    v.ok(limit(1, BUY, "1000", "50000", position_side=PositionSide.LONG))
+    v.ok(limit(2, BUY, "500", "50000"))
+    v.ok(limit(1, SELL, "500", "50000", position_side=PositionSide.SHORT))
+    assert v.position(1, SYM, "LONG")["cost"] == D("0.02")
+    assert v.position(1, SYM, "SHORT")["cost"] == D("0.01")
+    v.mark(SYM, "55000")
+    v.ok(limit(3, BUY, "1000", "55000"))
+    [t] = of(v.ok(limit(1, SELL, "1000", "55000", position_side=PositionSide.LONG)), Trade)  # the leg says it closes
+    assert t.taker_realized_pnl == D("0.0018181818")
+    assert v.position(1, SYM, "LONG") is None
+    assert v.position(1, SYM, "SHORT")["cost"] == D("0.01")
+
+
+def test_stop_market_on_mark_closes_an_inverse_long() -> None:
+    # Long 1000 USD at 50,000; a reduce-only stop-market sell at 48,000 (mark) fires into a bid at 48,000:
+    # PnL = 0.02 − 1000/48000 = 0.02 − 0.0208333333333… → exit value up 0.0208333334: −0.0008333334.
+    from isomargin.engine import WorkingType
+
+    v = venue()
+    for n in (1, 2, 3):
+        v.account(n, usdt="0", coins={"BTC": "1"})
+    v.mark(SYM, "50000")
+    trade(v, 1, 2, "1000", "50000")
+    v.ok(PlaceOrder(1, SYM, SELL, OrderType.STOP_MARKET, D(1000), stop_price=D(48000), reduce_only=True,
+                    working_type=WorkingType.MARK_PRICE))  # fmt: skip
+    v.ok(limit(3, BUY, "1000", "48000"))
+    events = v.mark(SYM, "48000")
+    [t] = of(events, Trade)
+    assert t.taker_realized_pnl == D("-0.0008333334")
+    assert v.position(1, SYM) is None

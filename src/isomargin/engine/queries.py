@@ -34,7 +34,7 @@ def instrument(engine: Engine, symbol: str) -> Instrument | None:
 
 
 def market(engine: Engine, symbol: str) -> dict[str, Any] | None:
-    """Mark, index and last price, pause state and open interest of one market."""
+    """Mark, index and last price, pause and delivery state and open interest of one market."""
     m = engine.markets.get(symbol)
     if m is None:
         return None
@@ -45,6 +45,7 @@ def market(engine: Engine, symbol: str) -> dict[str, Any] | None:
         "last_price": None if m.last is None else m.inst.price(m.last),
         "reference_price": None if m.reference() is None else points(m.reference() or 0),
         "paused": m.paused,
+        "delivered": m.delivered,  # a dated future after DeliverInstrument: closed to new orders for good
         "open_interest": m.inst.qty(sum(p.lots for p in m.positions.values() if p.lots > 0)),
         "resting_orders": len(m.book),
     }
