@@ -100,6 +100,7 @@ def test_size_from_margin_is_face_value_in_whole_contracts() -> None:
     assert r["deposit"] == D(1)  # the default balance of an inverse backtest: 1 coin
     (pos,) = r["positions"]
     assert pos["size"] == D(250_000) and pos["entry"] == D(50_000)
+    assert pos["contracts"] == 2500 and pos["asset"] == "BTC"
     assert pos["allocated_margin"] == D("0.5")  # 250,000 / 50,000 / 10 BTC
     r2 = run_backtest(path, BuyAndHold(contracts=7), BacktestConfig(symbol=SYM, leverage=10, market=coinm()))
     assert r2["positions"][0]["size"] == D(700)
@@ -209,7 +210,15 @@ def invoke(*args: str):  # type: ignore[no-untyped-def]
     return runner.invoke(app, list(args))
 
 
-def test_cli_backtest_and_stress_on_inverse() -> None:
+def test_cli_backtest_and_stress_on_inverse(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    html = tmp_path / "r.html"
+    res = invoke(
+        "backtest", "--generator", "gbm", "--bars", "200", "--venue", "binancecoinm", "--symbol", SYM,
+        "--report", str(html), "-q",
+    )  # fmt: skip
+    assert res.exit_code == 0, res.output
+    page = html.read_text(encoding="utf-8")
+    assert "equity (USD)" in page and "equity (BTC)" in page
     res = invoke(
         "backtest", "--generator", "gbm", "--bars", "300", "--venue", "binancecoinm", "--symbol", "btcusd_perp",
         "--balance", "2 BTC", "--strategy", "buy-and-hold", "--param", "contracts=20", "--leverage", "5",

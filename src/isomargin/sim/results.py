@@ -100,7 +100,16 @@ def episode_dict(e: Episode, sim: Simulation) -> dict[str, Any]:
         "isolated_cap_ok": e.cap_ok,
         "open": e.closed is None,
         "opened_ts": int(sim.bars[e.symbol].ts[e.opened]),
+        **_contracts(e, sim),
     }
+
+
+def _contracts(e: Episode, sim: Simulation) -> dict[str, Any]:
+    """An inverse position's peak size also in contracts (its size is face value in USD) and its money asset."""
+    if not sim.inverse.get(e.symbol):
+        return {}
+    spec = sim.instrument(e.symbol).spec
+    return {"contracts": e.peak_size / spec.contract_size, "asset": spec.settle}
 
 
 def worst(episodes: list[dict[str, Any]]) -> Decimal | None:
