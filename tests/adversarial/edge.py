@@ -98,8 +98,9 @@ class Env:
         return Answer(resp.status, parsed, text)
 
     def fapi(self, method: str, path: str, pairs: Sequence[tuple[str, str]], auth: str | None = "trade",
-             who: Account | None = None, in_body: bool = False) -> Answer:  # fmt: skip
-        """A /fapi request as Binance clients make it: form parameters, signed over query + body when `auth`."""
+             who: Account | None = None, in_body: bool = False, api: str = "fapi") -> Answer:  # fmt: skip
+        """A /fapi (or /dapi, `api`) request as Binance clients make it: form parameters, signed over query + body
+        when `auth`."""
         who = who or self.trader
         items = list(pairs)
         headers = {"X-MBX-APIKEY": who.key} if auth is not None else {}
@@ -109,10 +110,10 @@ class Env:
         if in_body:
             headers["Content-Type"] = "application/x-www-form-urlencoded"
             query = f"signature={sign(who.secret, text)}" if auth in ("read", "trade") else ""
-            return self.send(method, f"/fapi/{path}?{query}", text.encode(), headers)
+            return self.send(method, f"/{api}/{path}?{query}", text.encode(), headers)
         if auth in ("read", "trade"):
             text += "&signature=" + sign(who.secret, text)
-        return self.send(method, f"/fapi/{path}?{text}", None, headers)
+        return self.send(method, f"/{api}/{path}?{text}", None, headers)
 
     def native(self, method: str, path: str, query: Sequence[tuple[str, str]] = (), body: Any = None,
                auth: str | None = "signed", who: Account | None = None) -> Answer:  # fmt: skip
@@ -206,7 +207,7 @@ class Ledger:
             problems.append(f"HTTP {ans.status}")
         elif len(ans.text) > MAX_ERROR_BODY:
             problems.append(f"{len(ans.text)}-char body")
-        key = "msg" if api == "fapi" else "message"
+        key = "message" if api == "native" else "msg"
         if ans.status < 400 or any_body:
             pass
         elif not isinstance(ans.body, dict) or set(ans.body) != {"code", key}:
@@ -230,3 +231,35 @@ class Ledger:
         if view != self.view:
             self.failures.append(f"API view changed: {self.view} -> {view}")
         assert not self.failures, f"{len(self.failures)} failures:\n" + "\n".join(self.failures[:60])
+
+
+def make_dapi_env(tmp: Path, symbol: str = "BTCUSD_PERP") -> Iterator[Env]:
+    """A trader with an isolated 10x BTCUSD_PERP long of 5 contracts, a resting limit and a resting stop of one
+    contract each, and a maker on the other side (the native API sizes inverse orders by face value: 100 USD
+    a contract)."""
+    config = VenueConfig(data_dir=tmp / "data", admin_key=ADMIN, market_maker=False, feed=False, rate_limit=0)
+    with InProcessVenue(config) as v:
+        t, m = v.new_account("1"), v.new_account("1")
+        for who, amount in ((t, "5"), (m, "100")):
+            v.admin("deposit", {"account": who["account"], "asset": "BTC", "amount": amount})
+        env = Env(v, Account(t["account"], t["apiKey"], t["secret"]), Account(m["account"], m["apiKey"], m["secret"]))
+        for setting in (("marginType", "ISOLATED"), ("leverage", "10")):
+            path = "v1/marginType" if setting[0] == "marginType" else "v1/leverage"
+            assert env.fapi("POST", path, [("symbol", symbol), setting], api="dapi").status == 200
+        sell = [("symbol", symbol), ("side", "SELL"), ("type", "LIMIT"), ("quantity", "100"), ("price", "60000"),
+                ("timeInForce", "GTC")]  # fmt: skip
+        assert env.fapi("POST", "v1/order", sell, who=env.maker, api="dapi").status == 200
+        buy = [("symbol", symbol), ("side", "BUY"), ("type", "MARKET"), ("quantity", "5")]
+        ans = env.fapi("POST", "v1/order", buy, api="dapi")
+        assert ans.status == 200 and ans.body["status"] == "FILLED" and ans.body["executedQty"] == "5", ans.body
+        rest = [("symbol", symbol), ("side", "BUY"), ("type", "LIMIT"), ("quantity", "1"), ("price", "50000"),
+                ("timeInForce", "GTC"), ("newClientOrderId", "rest-1")]  # fmt: skip
+        ans = env.fapi("POST", "v1/order", rest, api="dapi")
+        assert ans.status == 200 and ans.body["status"] == "NEW" and ans.body["origQty"] == "1", ans.body
+        env.resting_id = ans.body["orderId"]
+        stop = [("symbol", symbol), ("side", "SELL"), ("type", "STOP_MARKET"), ("quantity", "1"),
+                ("stopPrice", "50000")]  # fmt: skip
+        ans = env.fapi("POST", "v1/order", stop, api="dapi")
+        assert ans.status == 200, ans.body
+        env.stop_id = ans.body["orderId"]
+        yield env

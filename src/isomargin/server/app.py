@@ -21,26 +21,29 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from isomargin.engine import queries as q
 from isomargin.engine.errors import Reject
 from isomargin.journal import JournalError
-from isomargin.server import fapi, native
+from isomargin.server import dapi, fapi, native
 from isomargin.server.auth import RateLimiter, weight_of
 from isomargin.server.config import VenueConfig
+from isomargin.server.dapi_base import DAPI
 from isomargin.server.errors import ApiError, from_reject
-from isomargin.server.fapi_base import dispatch as fapi_dispatch
+from isomargin.server.fapi_base import FAPI
 from isomargin.server.market import DemoMarket
 from isomargin.server.venue import HALT, Venue, fmt, now_ms
 
 DESCRIPTION = """Native API of the isomargin venue. Signed endpoints: header `X-MBX-APIKEY`, query `timestamp`
 (ms, within `recvWindow` and at most 1 s ahead) and `signature` = hex HMAC-SHA256(secret, raw query string
 without `signature` + raw body). Operator endpoints take `X-Admin-Key`. Errors: `{"code", "message"}`.
-A Binance USDⓈ-M compatible API is served under `/fapi/v1|v2|v3` and streams under `/ws`."""
+A Binance USDⓈ-M compatible API is served under `/fapi/v1|v2|v3`, a Binance COIN-M compatible one under
+`/dapi/v1|v2`, and streams under `/ws`."""
 HALT_POLL_S: Final = 0.05  # how soon the CLI learns of a failure (the 503s start at once, in HaltGuard)
 SHUTDOWN_GRACE_S: Final = 10  # in-flight requests get this long to finish when the server stops
-HOT_FAPI: Final = frozenset({("POST", "/fapi/v1/order"), ("GET", "/fapi/v1/order"), ("DELETE", "/fapi/v1/order"),
-                              ("DELETE", "/fapi/v1/allOpenOrders")})  # fmt: skip
+HOT_ROUTES: Final = (("POST", "v1/order"), ("GET", "v1/order"), ("DELETE", "v1/order"), ("DELETE", "v1/allOpenOrders"))
+HOT_FAPI: Final = frozenset((m, f"/{api}/{p}") for api in ("fapi", "dapi") for m, p in HOT_ROUTES)  # and /dapi
+BINANCE_PREFIXES: Final = ("/fapi", "/dapi")  # answered in Binance's {code, msg}
 
 
 def _error(path: str, err: ApiError) -> JSONResponse:
-    body = err.fapi() if path.startswith("/fapi") else err.native()
+    body = err.fapi() if path.startswith(BINANCE_PREFIXES) else err.native()
     return JSONResponse(body, status_code=err.status, headers=err.headers)
 
 
@@ -53,7 +56,7 @@ class RateLimit:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "")
-        if scope["type"] != "http" or not (path.startswith("/fapi") or path.startswith("/api/")):
+        if scope["type"] != "http" or not path.startswith((*BINANCE_PREFIXES, "/api/")):
             await self.app(scope, receive, send)
             return
         client = (scope.get("client") or ("?", 0))[0]
@@ -83,7 +86,7 @@ class HaltGuard:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         venue: Venue | None = self.holder.get("venue")
         path = scope.get("path", "")
-        guarded = path.startswith(("/fapi", "/api/")) or path == "/health"
+        guarded = path.startswith((*BINANCE_PREFIXES, "/api/")) or path == "/health"
         if scope["type"] == "http" and guarded and venue is not None and venue.failure is not None:
             await _error(path, venue.halted_error())(scope, receive, send)
             return
@@ -133,9 +136,10 @@ class HotRoutes:
             await self.app(scope, receive, send)
             return
         request = Request(scope, receive)
-        version, _, path = scope["path"].removeprefix("/fapi/").partition("/")
+        api = DAPI if scope["path"].startswith("/dapi/") else FAPI
+        version, _, path = scope["path"][len(api.prefix) + 2 :].partition("/")
         try:
-            response = await fapi_dispatch(request, version, path)
+            response = await api.serve(request, version, path)
         except Exception as exc:
             response = error_response(request, exc)
         await response(scope, receive, send)
@@ -200,6 +204,7 @@ def create_app(
     app.add_middleware(HaltGuard, holder=holder)  # outermost: a stopped venue answers before anything else runs
     app.include_router(native.router)
     app.include_router(fapi.router)
+    app.include_router(dapi.router)
 
     for exc_type in (ApiError, RequestValidationError, StarletteHTTPException, Reject, JournalError, Exception):
         app.add_exception_handler(exc_type, _handle)

@@ -9,7 +9,16 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
-DEFAULT_PRICES = {"BTCUSDT": Decimal("60000"), "ETHUSDT": Decimal("3000"), "SOLUSDT": Decimal("150")}
+DEFAULT_PRICES = {
+    "BTCUSDT": Decimal("60000"),
+    "ETHUSDT": Decimal("3000"),
+    "SOLUSDT": Decimal("150"),
+    "BTCUSD_PERP": Decimal("60000"),
+    "ETHUSD_PERP": Decimal("3000"),
+}
+# Coin-margined (inverse) markets listed beside the linear ones, from their own profile, served under /dapi.
+COINM_SYMBOLS = ("BTCUSD_PERP", "ETHUSD_PERP")
+DEFAULT_COIN_DEPOSITS = {"BTC": Decimal("10"), "ETH": Decimal("200")}
 
 
 @dataclass(frozen=True)
@@ -18,6 +27,9 @@ class VenueConfig:
     admin_key: str | None = None
     venue: str = "binance"  # the venue profile whose instruments (tick, step, tiers, fees) are listed
     symbols: tuple[str, ...] = ("BTCUSDT", "ETHUSDT", "SOLUSDT")
+    coinm_venue: str = "binancecoinm"  # the profile of the coin-margined markets (/dapi)
+    coinm_symbols: tuple[str, ...] = COINM_SYMBOLS
+    coin_deposits: dict[str, Decimal] = field(default_factory=lambda: dict(DEFAULT_COIN_DEPOSITS))  # demo account
     start_prices: dict[str, Decimal] = field(default_factory=lambda: dict(DEFAULT_PRICES))
     journal: str | None = None  # journal URL; default <data_dir>/journal.sqlite3
     demo_account: bool = False
@@ -34,6 +46,11 @@ class VenueConfig:
     recv_window_max: int = 60000
     snapshot_every: int = 5000
     insurance_seed: Decimal = Decimal("1000000")  # paid into the insurance fund when the venue is first set up
+
+    @property
+    def listings(self) -> tuple[tuple[str, str], ...]:
+        """(symbol, venue profile) of every listed market: the linear ones, then the coin-margined ones."""
+        return tuple((s, self.venue) for s in self.symbols) + tuple((s, self.coinm_venue) for s in self.coinm_symbols)
 
     @property
     def journal_target(self) -> str:

@@ -29,10 +29,12 @@ from isomargin.server.fapi_base import (
     find_order,
     flag,
     integer,
+    markets,
     me,
     need,
     ok,
     orders_of,
+    own_kind,
     route,
     symbol_of,
 )
@@ -55,10 +57,15 @@ INCOME_TYPES: Final = {t: t for t in (
 )}  # fmt: skip
 
 
+def _is_inverse(venue: Venue, symbol: str) -> bool:
+    inst = q.instrument(venue.engine, symbol)
+    return inst is not None and inst.inverse
+
+
 def _account(venue: Venue, account: int, v3: bool) -> dict[str, Any]:
     e = venue.engine
     b = q.balances(e, account)
-    pos = q.positions(e, account)
+    pos = [x for x in q.positions(e, account) if not _is_inverse(venue, x["symbol"])]
     wallet = b["wallet"] + b["held"] + b["isolated_margin"]
     upnl = sum((x["unrealized_pnl"] for x in pos), ZERO)
     iso_upnl = sum((x["unrealized_pnl"] for x in pos if x["margin_mode"] is MarginMode.ISOLATED), ZERO)
@@ -124,7 +131,7 @@ def _position_risk(venue: Venue, account: int, symbol: str | None, v3: bool) -> 
     e = venue.engine
     out = []
     for x in q.positions(e, account):
-        if symbol is not None and x["symbol"] != symbol:
+        if (symbol is not None and x["symbol"] != symbol) or _is_inverse(venue, x["symbol"]):
             continue
         inst = q.instrument(e, x["symbol"])
         assert inst is not None
@@ -179,7 +186,7 @@ async def position_risk_v3(venue: Venue, p: dict[str, str], who: Principal | Non
 async def leverage_bracket(venue: Venue, p: dict[str, str], who: Principal | None) -> Any:
     s = symbol_of(venue, p, required=False)
     out = []
-    for sym in venue.read(lambda: q.symbols(venue.engine)):
+    for sym in venue.read(lambda: markets(venue)):
         inst = q.instrument(venue.engine, sym)
         if inst is None or (s is not None and sym != s):
             continue
@@ -197,7 +204,7 @@ async def symbol_config(venue: Venue, p: dict[str, str], who: Principal | None) 
 
     def build() -> list[dict[str, Any]]:
         out = []
-        for sym in q.symbols(venue.engine):
+        for sym in markets(venue):
             if s is None or sym == s:
                 mode, lev = q.setting(venue.engine, me(who), sym)
                 out.append({"symbol": sym, "marginType": SYMBOL_CONFIG_MARGIN[mode], "isAutoAddMargin": False,
@@ -208,8 +215,8 @@ async def symbol_config(venue: Venue, p: dict[str, str], who: Principal | None) 
 
 
 @route("GET", "v1/commissionRate", auth="read")
-async def commission(venue: Venue, p: dict[str, str], who: Principal | None) -> Any:
-    s = symbol_of(venue, p)
+async def commission(venue: Venue, p: dict[str, str], who: Principal | None, inverse: bool = False) -> Any:
+    s = symbol_of(venue, p, inverse=inverse)
     inst = q.instrument(venue.engine, s or "")
     assert inst is not None
     return {
@@ -237,8 +244,8 @@ async def leverage(venue: Venue, p: dict[str, str], who: Principal | None) -> An
 
 
 @route("POST", "v1/marginType", auth="trade")
-async def margin_type(venue: Venue, p: dict[str, str], who: Principal | None) -> Any:
-    s = symbol_of(venue, p)
+async def margin_type(venue: Venue, p: dict[str, str], who: Principal | None, inverse: bool = False) -> Any:
+    s = symbol_of(venue, p, inverse=inverse)
     assert s is not None
     mode = choice(p, "marginType", MARGIN_TYPES, binance=-4044, msg="Invalid marginType.")
     if venue.read(lambda: q.setting(venue.engine, me(who), s)[0]) is mode:
@@ -275,8 +282,8 @@ async def set_multi(venue: Venue, p: dict[str, str], who: Principal | None) -> A
 
 
 @route("POST", "v1/positionMargin", auth="trade")
-async def position_margin(venue: Venue, p: dict[str, str], who: Principal | None) -> Any:
-    s = symbol_of(venue, p)
+async def position_margin(venue: Venue, p: dict[str, str], who: Principal | None, inverse: bool = False) -> Any:
+    s = symbol_of(venue, p, inverse=inverse)
     assert s is not None
     need(p, "amount")
     amount = decimal(p, "amount")
@@ -301,6 +308,9 @@ def _window(rows: list[dict[str, Any]], p: dict[str, str], id_name: str) -> list
     return rows[:limit] if from_id is not None else rows[-limit:]
 
 
+order_window = _window  # shared with /dapi
+
+
 def _cancellable(venue: Venue, account: int, p: dict[str, str], id_name: str, coid_name: str) -> dict[str, Any]:
     """The order to cancel; one that does not exist (or is another account's) is Binance's -2011 on cancel,
     while a malformed id keeps its own refusal."""
@@ -314,6 +324,7 @@ def _cancellable(venue: Venue, account: int, p: dict[str, str], id_name: str, co
 
 @route("POST", "v1/order", auth="trade", plain_json=True)
 async def new_order(venue: Venue, p: dict[str, str], who: Principal | None) -> Any:
+    own_kind(venue, p)
     return b_order(await place(venue, me(who), p))
 
 
@@ -331,8 +342,8 @@ async def cancel_order(venue: Venue, p: dict[str, str], who: Principal | None) -
 
 
 @route("DELETE", "v1/allOpenOrders", auth="trade", plain_json=True)
-async def cancel_all(venue: Venue, p: dict[str, str], who: Principal | None) -> Any:
-    s = symbol_of(venue, p)
+async def cancel_all(venue: Venue, p: dict[str, str], who: Principal | None, inverse: bool = False) -> Any:
+    s = symbol_of(venue, p, inverse=inverse)
     assert s is not None
     await venue.submit(CancelAllOrders(me(who), s))
     return ok("The operation of cancel all open order is done.")
@@ -362,6 +373,7 @@ async def all_orders(venue: Venue, p: dict[str, str], who: Principal | None) -> 
 @route("POST", "v1/algoOrder", auth="trade")
 async def new_algo(venue: Venue, p: dict[str, str], who: Principal | None) -> Any:
     choice(p, "algoType", ALGO_TYPES, "CONDITIONAL", msg="Invalid data sent for a parameter 'algoType'.")
+    own_kind(venue, p)
     params = dict(p)
     if "orderType" in params and "type" not in params:
         params["type"] = params["orderType"]
@@ -402,40 +414,52 @@ async def all_algo(venue: Venue, p: dict[str, str], who: Principal | None) -> An
     return [b_algo(r) for r in rows]
 
 
-@route("GET", "v1/userTrades", auth="read")
-async def user_trades(venue: Venue, p: dict[str, str], who: Principal | None) -> Any:
-    s = symbol_of(venue, p, required=False)
+def trade_rows(venue: Venue, p: dict[str, str], who: Principal | None, inverse: bool = False) -> list[dict[str, Any]]:
+    """The account's fills on the API's markets, filtered by symbol, orderId, fromId, startTime..endTime, limit."""
+    s = symbol_of(venue, p, required=False, inverse=inverse)
     limit = integer(p, "limit", 500, 1, 1000) or 500
     oid, from_id = integer(p, "orderId"), integer(p, "fromId")
     start, end = integer(p, "startTime"), integer(p, "endTime")
+    here = set(venue.read(lambda: markets(venue, inverse)))
     rows = venue.read(lambda: [
         r for r in venue.history.user_trades.get(me(who), ())
-        if (s is None or r["symbol"] == s) and (oid is None or r["order_id"] == oid)
+        if (r["symbol"] in here if s is None else r["symbol"] == s) and (oid is None or r["order_id"] == oid)
         and (from_id is None or r["id"] >= from_id)
         and (start is None or r["time"] >= start) and (end is None or r["time"] <= end)
     ])  # fmt: skip
     if from_id is not None:  # Binance: the trades from that id onwards, oldest first
         rows = rows[:limit]
+    return rows[-limit:]  # type: ignore[no-any-return]
+
+
+@route("GET", "v1/userTrades", auth="read")
+async def user_trades(venue: Venue, p: dict[str, str], who: Principal | None) -> Any:
     return [{
         "buyer": r["side"] is OrderSide.BUY, "commission": fmt(r["fee"]), "commissionAsset": "USDT", "id": r["id"],
         "maker": r["maker"], "orderId": r["order_id"], "price": fmt(r["price"]), "qty": fmt(r["qty"]),
         "quoteQty": fmt(r["quote"]), "realizedPnl": fmt(r["realized_pnl"]), "side": r["side"].name,
         "positionSide": r["position_side"], "symbol": r["symbol"], "time": r["time"],
-    } for r in rows[-limit:]]  # fmt: skip
+    } for r in trade_rows(venue, p, who)]  # fmt: skip
+
+
+def income_rows(venue: Venue, p: dict[str, str], who: Principal | None, inverse: bool = False) -> list[dict[str, Any]]:
+    """The account's income on the API's markets (REALIZED_PNL, COMMISSION, FUNDING_FEE), filtered as Binance."""
+    s = symbol_of(venue, p, required=False, inverse=inverse)
+    kind = choice(p, "incomeType", INCOME_TYPES, "") or None
+    limit = integer(p, "limit", 100, 1, 1000) or 100
+    start, end = integer(p, "startTime"), integer(p, "endTime")
+    here = set(venue.read(lambda: markets(venue, inverse)))
+    rows = venue.read(lambda: [
+        r for r in venue.history.income.get(me(who), ())
+        if (r["symbol"] in here if s is None else r["symbol"] == s) and (kind is None or r["incomeType"] == kind)
+        and (start is None or r["time"] >= start) and (end is None or r["time"] <= end)
+    ])  # fmt: skip
+    return [{**r, "income": fmt(r["income"]), "tranId": r["tranId"]} for r in rows[-limit:]]
 
 
 @route("GET", "v1/income", auth="read")
 async def income(venue: Venue, p: dict[str, str], who: Principal | None) -> Any:
-    s = symbol_of(venue, p, required=False)
-    kind = choice(p, "incomeType", INCOME_TYPES, "") or None
-    limit = integer(p, "limit", 100, 1, 1000) or 100
-    start, end = integer(p, "startTime"), integer(p, "endTime")
-    rows = venue.read(lambda: [
-        r for r in venue.history.income.get(me(who), ())
-        if (s is None or r["symbol"] == s) and (kind is None or r["incomeType"] == kind)
-        and (start is None or r["time"] >= start) and (end is None or r["time"] <= end)
-    ])  # fmt: skip
-    return [{**r, "income": fmt(r["income"]), "tranId": r["tranId"]} for r in rows[-limit:]]
+    return income_rows(venue, p, who)
 
 
 @route("POST", "v1/listenKey", auth="key")

@@ -15,6 +15,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
 from isomargin.engine import OrderStatus, OrderType
+from isomargin.engine import queries as q
 from isomargin.server.auth import Principal, api_key_of, authenticate, request_params
 from isomargin.server.errors import ApiError, BinanceError, error_responses
 from isomargin.server.params import (
@@ -32,6 +33,7 @@ router = APIRouter()
 Handler = Callable[[Venue, dict[str, str], Principal | None], Awaitable[Any]]
 ZERO = Decimal(0)
 T = TypeVar("T")
+H = TypeVar("H", bound=Callable[..., Awaitable[Any]])  # a handler; extra keyword parameters keep their type
 ORDER_TYPES = ["LIMIT", "MARKET", "STOP", "STOP_MARKET", "TAKE_PROFIT", "TAKE_PROFIT_MARKET", "TRAILING_STOP_MARKET"]
 
 
@@ -45,46 +47,67 @@ class Route:
     plain_json: bool = False
 
 
-ROUTES: dict[tuple[str, str], Route] = {}
+class Api:
+    """One Binance-compatible API: its path prefix (fapi, dapi), the kind of market it serves (linear or
+    inverse) and its route table, served by one dispatch route per method."""
+
+    def __init__(self, prefix: str, inverse: bool) -> None:
+        self.prefix = prefix
+        self.inverse = inverse
+        self.routes: dict[tuple[str, str], Route] = {}
+
+    def route(self, method: str, *paths: str, auth: str | None = None,
+              plain_json: bool = False) -> Callable[[H], H]:  # fmt: skip
+        def deco(fn: H) -> H:
+            for p in paths:
+                self.routes[(method, p)] = Route(fn, auth, plain_json)
+            return fn
+
+        return deco
+
+    async def serve(self, request: Request, version: str, path: str) -> Response:
+        venue: Venue = request.app.state.venue
+        r = self.routes.get((request.method, f"{version}/{path}"))
+        if r is None:
+            shown = clip(f"/{self.prefix}/{version}/{path}")  # the path is the client's text: quoted short
+            raise ApiError(404, "not_found", f"{request.method} {shown} is not served here", -5000,
+                           f"Path {shown}, Method {request.method} is invalid")  # fmt: skip
+        who = None
+        if r.auth == "key":
+            key = api_key_of(request, venue.keys)
+            who = Principal(key.account, key.key, key.permissions)
+        elif r.auth is not None:
+            who = await authenticate(request, venue.keys, r.auth, venue.config.recv_window_max)
+        _, _, params = await request_params(request)  # refuses a parameter sent twice (-1101); parsed once
+        result = await r.fn(venue, params, who)
+        if r.plain_json:
+            return Response(orjson.dumps(result), media_type="application/json")
+        return JSONResponse(result)
+
+    def mount(self, router: APIRouter, title: str, doc: str) -> None:
+        for method in ("GET", "POST", "PUT", "DELETE"):  # one documented operation per method (one id each)
+            router.add_api_route(f"/{self.prefix}/{{version}}/{{path:path}}", self.dispatch, methods=[method],
+                                 tags=[self.prefix], summary=f"{title} {method}", description=doc,
+                                 name=f"{self.prefix}_{method.lower()}",
+                                 responses=error_responses(BinanceError))  # fmt: skip
+
+    async def dispatch(self, request: Request, version: str, path: str) -> Response:
+        return await self.serve(request, version, path)
 
 
-def route(method: str, *paths: str, auth: str | None = None, plain_json: bool = False) -> Callable[[Handler], Handler]:
-    def deco(fn: Handler) -> Handler:
-        for p in paths:
-            ROUTES[(method, p)] = Route(fn, auth, plain_json)
-        return fn
-
-    return deco
-
+FAPI = Api("fapi", inverse=False)
+ROUTES = FAPI.routes
+route = FAPI.route
 
 FAPI_DOC = ("Binance USDⓈ-M compatible endpoints (the paths, parameters and answers of Binance's futures API, e.g. "
             "v1/order, v2/account); errors are Binance's {code, msg}.")  # fmt: skip
 
 
 async def dispatch(request: Request, version: str, path: str) -> Response:
-    venue: Venue = request.app.state.venue
-    r = ROUTES.get((request.method, f"{version}/{path}"))
-    if r is None:
-        shown = clip(f"/fapi/{version}/{path}")  # the path is the client's text: quoted short
-        raise ApiError(404, "not_found", f"{request.method} {shown} is not served here", -5000,
-                       f"Path {shown}, Method {request.method} is invalid")  # fmt: skip
-    who = None
-    if r.auth == "key":
-        key = api_key_of(request, venue.keys)
-        who = Principal(key.account, key.key, key.permissions)
-    elif r.auth is not None:
-        who = await authenticate(request, venue.keys, r.auth, venue.config.recv_window_max)
-    _, _, params = await request_params(request)  # refuses a parameter sent twice (-1101); parsed once
-    result = await r.fn(venue, params, who)
-    if r.plain_json:
-        return Response(orjson.dumps(result), media_type="application/json")
-    return JSONResponse(result)
+    return await FAPI.serve(request, version, path)
 
 
-for _method in ("GET", "POST", "PUT", "DELETE"):  # one documented operation per method (one id each)
-    router.add_api_route("/fapi/{version}/{path:path}", dispatch, methods=[_method], tags=["fapi"],
-                         summary=f"Binance USDⓈ-M compatible {_method}", description=FAPI_DOC,
-                         name=f"fapi_{_method.lower()}", responses=error_responses(BinanceError))  # fmt: skip
+FAPI.mount(router, "Binance USDⓈ-M compatible", FAPI_DOC)
 
 
 # ================================================================ helpers
@@ -96,16 +119,39 @@ def need(p: dict[str, str], name: str) -> str:
     return v
 
 
-def symbol_of(venue: Venue, p: dict[str, str], required: bool = True) -> str | None:
+def markets(venue: Venue, inverse: bool = False) -> list[str]:
+    """The listed symbols of one kind: linear (/fapi) or coin-margined (/dapi); read under the state lock."""
+    e = venue.engine
+    return [s for s in q.symbols(e) if (i := q.instrument(e, s)) is not None and i.inverse == inverse]
+
+
+def symbol_of(venue: Venue, p: dict[str, str], required: bool = True, inverse: bool = False) -> str | None:
+    """The `symbol` parameter, a market of the API's kind (another kind's symbol is not listed there)."""
     s = p.get("symbol")
     if not s:
         if required:
             need(p, "symbol")
         return None
     s = parse_symbol(s)
-    if not venue.listed(s):
+    inst = venue.read(lambda: q.instrument(venue.engine, s))
+    if inst is None or inst.inverse != inverse:
         raise ApiError(400, "unknown_symbol", f"no market {s!r}", -1121, "Invalid symbol.")
     return s
+
+
+def own_kind(venue: Venue, p: dict[str, str], inverse: bool = False) -> None:
+    """Refuse an order for a listed market of the other kind (-1121); anything else is left to the order
+    grammar and the engine, as before."""
+    raw = p.get("symbol")
+    if not raw:
+        return
+    try:
+        s = parse_symbol(raw)
+    except ApiError:
+        return
+    inst = venue.read(lambda: q.instrument(venue.engine, s))
+    if inst is not None and inst.inverse != inverse:
+        raise ApiError(400, "unknown_symbol", f"no market {s!r}", -1121, "Invalid symbol.")
 
 
 def integer(p: dict[str, str], name: str, default: int | None = None, lo: int = 0, hi: int = 10**15) -> int | None:
@@ -199,7 +245,9 @@ def b_algo(rec: dict[str, Any]) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def find_order(venue: Venue, account: int, p: dict[str, str], id_name: str, coid_name: str) -> dict[str, Any]:
+def find_order(venue: Venue, account: int, p: dict[str, str], id_name: str, coid_name: str,
+               inverse: bool = False) -> dict[str, Any]:  # fmt: skip
+    """The account's order named by id or client id, on a market of the API's kind (else -2013)."""
     oid = integer(p, id_name)
     coid = parse_client_id(p[coid_name], coid_name) if p.get(coid_name) else None
     if oid is None and not coid:
@@ -215,16 +263,23 @@ def find_order(venue: Venue, account: int, p: dict[str, str], id_name: str, coid
         return None
 
     rec = venue.read(look)
-    if rec is None or rec["account"] != account:
+    if rec is None or rec["account"] != account or _inverse(venue, rec["symbol"]) != inverse:
         raise ApiError(400, "unknown_order", "order does not exist for this account", -2013, "Order does not exist.")
     return rec  # type: ignore[no-any-return]
 
 
-def orders_of(venue: Venue, account: int, symbol: str | None, conditional: bool, open_only: bool) -> list[Any]:
+def _inverse(venue: Venue, symbol: str) -> bool:
+    inst = venue.read(lambda: q.instrument(venue.engine, symbol))
+    return inst is not None and inst.inverse
+
+
+def orders_of(venue: Venue, account: int, symbol: str | None, conditional: bool, open_only: bool,
+              inverse: bool = False) -> list[Any]:  # fmt: skip
     def look() -> list[dict[str, Any]]:
+        here = set(markets(venue, inverse))
         return [
             r for r in venue.history.orders.values()
-            if r["account"] == account and (symbol is None or r["symbol"] == symbol)
+            if r["account"] == account and (r["symbol"] == symbol if symbol is not None else r["symbol"] in here)
             and OrderType(r["orig_type"]).conditional == conditional
             and (not open_only or r["status"] in OPEN_STATUSES)
         ]  # fmt: skip

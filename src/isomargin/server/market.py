@@ -1,5 +1,6 @@
 """The demo market's moving parts, all as engine commands: a seeded price feed with jumps per symbol
-(sets index and mark), a market maker quoting both sides around the index, and funding on a schedule.
+(sets index and mark; a coin-margined market follows its coin's USDT index), a market maker quoting both sides
+around the index, and funding on a schedule.
 """
 
 from __future__ import annotations
@@ -60,15 +61,21 @@ class DemoMarket:
     def __init__(self, venue: Venue) -> None:
         self.venue = venue
         self.config = venue.config
+        self.symbols = [s for s, _ in self.config.listings]
+        self.twins = {s: t for s in self.symbols if (t := self._twin(s)) is not None}
         self.paths = {
             s: PricePath(self._index(s) or self.config.start_prices.get(s, Decimal(100)), self.config.seed + i)
             for i, s in enumerate(self.config.symbols)
         }
+        for i, s in enumerate(self.config.coinm_symbols):  # one without a USDT twin gets its own path
+            if s not in self.twins:
+                start = self._index(s) or self.config.start_prices.get(s, Decimal(100))
+                self.paths[s] = PricePath(start, self.config.seed + len(self.config.symbols) + i)
         self.tasks: list[asyncio.Task[None]] = []
 
     def start(self) -> None:
         interval = Decimal(str(self.config.funding_interval))
-        for s in self.config.symbols:
+        for s in self.symbols:
             self.venue.next_funding[s] = now_ms() + int((interval if interval > 0 else Decimal(28800)) * 1000)
         if self.config.feed:
             self.tasks.append(asyncio.create_task(self._loop(self.config.feed_interval, self.feed_tick)))
@@ -76,6 +83,14 @@ class DemoMarket:
                 self.tasks.append(asyncio.create_task(self._loop(self.config.funding_interval, self.funding_tick)))
         if self.config.market_maker and self.venue.market_maker is not None:
             self.tasks.append(asyncio.create_task(self._loop(self.config.quote_interval, self.quote_tick, first=0)))
+
+    def _twin(self, symbol: str) -> str | None:
+        """The linear market whose index a coin-margined one shares (BTCUSD_PERP: BTCUSDT), if it is listed."""
+        inst = self.venue.read(lambda: q.instrument(self.venue.engine, symbol))
+        if inst is None or not inst.inverse:
+            return None
+        twin = f"{inst.settle}USDT"
+        return twin if twin in self.config.symbols else None
 
     def _index(self, symbol: str) -> Decimal | None:
         m = self.venue.read(lambda: q.market(self.venue.engine, symbol))
@@ -113,11 +128,13 @@ class DemoMarket:
     async def feed_tick(self) -> None:
         engine = self.venue.engine
         cmds: list[Command] = []
-        for s, path in self.paths.items():
+        raw: dict[str, float] = {s: path.step() for s, path in self.paths.items()}
+        for s in self.symbols:
             inst = q.instrument(engine, s)
-            if inst is None:
+            value = raw.get(self.twins.get(s, s))
+            if inst is None or value is None:
                 continue
-            price = on_tick(path.step(), inst.tick)
+            price = on_tick(value, inst.tick)
             cmds.append(SetMarkPrice(s, price, price))
         await self.venue.submit_many(cmds)
 
@@ -127,7 +144,7 @@ class DemoMarket:
         assert mm is not None
         engine = venue.engine
         cmds: list[Command] = []
-        for s in self.config.symbols:
+        for s in self.symbols:
             inst = q.instrument(engine, s)
             state = venue.read(lambda: self._maker_state(mm, s))  # noqa: B023 (read at once, not later)
             if inst is None or state is None:
@@ -136,11 +153,12 @@ class DemoMarket:
             if leverage != 5:
                 cmds.append(CancelAllOrders(mm, s))
                 cmds.append(SetLeverage(mm, s, 5))
-            inventory = size * index
+            inventory = size if inst.inverse else size * index  # USD either way (inverse sizes are face value)
             cmds.append(CancelAllOrders(mm, s))
             for i in range(LEVELS):
                 off = SPREAD + STEP * i
-                qty = (LEVEL_NOTIONAL * (1 + Decimal(i) / 2) / index / inst.step).to_integral_value(ROUND_DOWN)
+                usd = LEVEL_NOTIONAL * (1 + Decimal(i) / 2)
+                qty = ((usd if inst.inverse else usd / index) / inst.step).to_integral_value(ROUND_DOWN)
                 qty = max(qty * inst.step, inst.step)
                 bid = (index * (1 - off) / inst.tick).to_integral_value(ROUND_DOWN) * inst.tick
                 ask = (index * (1 + off) / inst.tick).to_integral_value(ROUND_DOWN) * inst.tick + inst.tick
@@ -153,7 +171,7 @@ class DemoMarket:
     async def funding_tick(self) -> None:
         venue = self.venue
         cmds: list[Command] = []
-        for s in self.config.symbols:
+        for s in self.symbols:
             index = self._index(s)
             if index is None:
                 continue

@@ -47,6 +47,7 @@ from isomargin.server.venue import (
     MINUTE,
     OPEN_STATUSES,
     Venue,
+    all_balances,
     event_row,
     jsonable,
     now_ms,
@@ -254,7 +255,7 @@ async def account(request: Request, who: Read) -> Any:
         acct = q.account(e, who.account)
         return {
             "account": who.account, "position_mode": "hedge" if acct["hedge_mode"] else "one_way",
-            "permissions": list(who.permissions), "balances": {"USDT": q.balances(e, who.account)},
+            "permissions": list(who.permissions), "balances": all_balances(venue.engine, who.account),
             "settings": {s: {"margin_mode": MARGIN_MODE_NAMES[v["margin_mode"]], "leverage": v["leverage"]}
                          for s, v in acct["settings"].items()},
         }  # fmt: skip
@@ -265,7 +266,7 @@ async def account(request: Request, who: Read) -> Any:
 @router.get("/balances", tags=["account"], summary="Wallet, available, held, isolated margin, margin balance")
 async def get_balances(request: Request, who: Read) -> Any:
     venue = venue_of(request)
-    return jsonable(venue.read(lambda: {"USDT": q.balances(venue.engine, who.account)}))
+    return jsonable(venue.read(lambda: all_balances(venue.engine, who.account)))
 
 
 @router.get("/positions", tags=["positions"], summary="Get Positions: every figure a venue shows")
@@ -275,7 +276,9 @@ async def get_positions(request: Request, who: Read) -> Any:
 
 
 class MarginIn(BaseModel):
-    amount: Amount = Field(description="amount of USDT (decimal string), > 0")
+    amount: Amount = Field(
+        description="amount in the market's settle asset (USDT, or the coin of an inverse market), decimal string, > 0"
+    )
     type: Literal["add", "remove"] = "add"
     position_side: PositionSideName = "BOTH"
 

@@ -126,6 +126,8 @@ def banner(config: VenueConfig, base: str, tty: bool) -> str:
     lines = [f"isomargin venue on {base}  (data: {config.data_dir})",
              f"  native API docs   {base}/docs   (OpenAPI: {base}/openapi.json)",
              f"  Binance USDⓈ-M    {base}/fapi/v1/exchangeInfo"]  # fmt: skip
+    if config.coinm_symbols:
+        lines.append(f"  Binance COIN-M    {base}/dapi/v1/exchangeInfo")
     creds_path = config.data_dir / "demo-credentials.json"
     if config.demo_account and creds_path.exists():
         c = json.loads(creds_path.read_text())

@@ -43,6 +43,7 @@ from isomargin.engine.events import (
     AutoDeleveraged,
     FundingPaid,
     FundingSettled,
+    InstrumentListed,
     Liquidated,
     MarginAdjusted,
     MarginCall,
@@ -82,6 +83,7 @@ HALTING_CODES: Final = frozenset(  # the venue cannot go on after these
 ENVELOPE_KEYS: Final = ("seq", "ts", "command", "cause_account", "cause_client_order_id", "index")
 INTERNAL_VIEW_KEYS: Final = ("lots", "liquidation_exact", "cost")  # engine units the APIs do not show
 HALT: Final = "engine_failed"  # the last message a stream gets when the engine stopped
+COIN_PLACES: Final = Decimal("1E-8")  # coin amounts the venue seeds (insurance, demo deposits) are in satoshi
 
 
 def now_ms() -> int:
@@ -110,6 +112,22 @@ def event_row(ev: Event) -> dict[str, Any]:
     if isinstance(mode, MarginMode):
         row["margin_mode"] = MARGIN_MODE_NAMES[mode]
     return row
+
+
+def all_balances(engine: Engine, account: int) -> dict[str, dict[str, Decimal]]:
+    """Balances per asset side by side: USDT, then each coin a listed market settles in (BTC, ETH)."""
+    assets = ["USDT"]
+    for s in q.symbols(engine):
+        inst = q.instrument(engine, s)
+        if inst is not None and inst.settle not in assets:
+            assets.append(inst.settle)
+    return {a: q.balances(engine, account, a) for a in assets}
+
+
+def settle_of(engine: Engine, symbol: str) -> str:
+    """The asset a market's margin, PnL and fees are in (USDT, or the coin of an inverse market)."""
+    inst = q.instrument(engine, symbol)
+    return "USDT" if inst is None else inst.settle
 
 
 def position_row(view: dict[str, Any]) -> dict[str, Any]:
@@ -157,7 +175,8 @@ class Bars:
         if bar is None:
             if self.bars and start < next(reversed(self.bars)):
                 return  # out of order (clock step back): ignore rather than reorder
-            bar = self.bars[start] = [price, price, price, price, Decimal(0), Decimal(0), 0, Decimal(0), Decimal(0)]
+            bar = self.bars[start] = [price, price, price, price, Decimal(0), Decimal(0), 0, Decimal(0), Decimal(0),
+                                      Decimal(0), Decimal(0)]  # fmt: skip
             while len(self.bars) > BAR_KEEP:
                 self.bars.popitem(last=False)
         bar[1] = max(bar[1], price)
@@ -167,9 +186,12 @@ class Bars:
             bar[4] += qty
             bar[5] += quote
             bar[6] += 1
+            coin = qty / price  # an inverse trade's value in the coin (its size is face value in USD)
+            bar[9] += coin
             if buyer_taker:
                 bar[7] += qty
                 bar[8] += quote
+                bar[10] += coin
 
     def read(self, interval: int, start: int | None, end: int | None, limit: int) -> list[list[Any]]:
         out: OrderedDict[int, list[Any]] = OrderedDict()
@@ -184,7 +206,7 @@ class Bars:
                 cur[1] = max(cur[1], b[1])
                 cur[2] = min(cur[2], b[2])
                 cur[3] = b[3]
-                for i in (4, 5, 6, 7, 8):
+                for i in (4, 5, 6, 7, 8, 9, 10):
                     cur[i] += b[i]
         rows = [[k, *v] for k, v in out.items()]
         return rows[-limit:] if start is None else rows[:limit]
@@ -204,6 +226,8 @@ class History:
         self.income: dict[int, deque[dict[str, Any]]] = {}
         self.alerts: dict[int, deque[dict[str, Any]]] = {}
         self.position_time: dict[tuple[int, str, str], int] = {}
+        self.margin_changes: dict[int, deque[dict[str, Any]]] = {}  # add/remove isolated margin, per account
+        self.settle: dict[str, str] = {}  # each market's settle asset (the asset of its income rows)
         self.next_income = 1
 
     def bar(self, symbol: str, kind: str) -> Bars:
@@ -222,7 +246,8 @@ class History:
         if not amount:
             return
         self._push(self.income, account, {
-            "symbol": symbol, "incomeType": kind, "income": amount, "asset": "USDT", "time": ts,
+            "symbol": symbol, "incomeType": kind, "income": amount, "asset": self.settle.get(symbol, "USDT"),
+            "time": ts,
             "info": info, "tranId": self.next_income, "tradeId": info if kind != "FUNDING_FEE" else "",
         })  # fmt: skip
         self.next_income += 1
@@ -267,6 +292,13 @@ class History:
                 self._push(self.alerts, ev.account, {**event_row(ev), "time": ts}, 200)
             elif isinstance(ev, PositionUpdated | MarginAdjusted):
                 self.position_time[(ev.account, ev.symbol, ev.position_side.value)] = ts
+                if isinstance(ev, MarginAdjusted):
+                    self._push(self.margin_changes, ev.account, {
+                        "symbol": ev.symbol, "amount": ev.amount, "asset": self.settle.get(ev.symbol, "USDT"),
+                        "position_side": ev.position_side.value, "time": ts,
+                    }, 500)  # fmt: skip
+            elif isinstance(ev, InstrumentListed):
+                self.settle[ev.symbol] = ev.settle
         return new_orders
 
     def _trade(self, ev: Trade, ts: int) -> None:
@@ -375,6 +407,10 @@ class Venue:
         self.keys = KeyStore(config.data_dir / "keys.json")
         self.meta_path = config.data_dir / "venue.json"
         self.meta: dict[str, Any] = json.loads(self.meta_path.read_text()) if self.meta_path.exists() else {}
+        for symbol in q.symbols(self.engine):  # listings older than the replayed tail
+            inst = q.instrument(self.engine, symbol)
+            if inst is not None:
+                self.history.settle[symbol] = inst.settle
         self._rebuild_history()
 
     @property
@@ -397,23 +433,32 @@ class Venue:
             self.history.ingest(events)
 
     def bootstrap(self) -> None:
-        """List the configured markets, seed marks and the insurance fund, create the demo parts' accounts."""
+        """List the configured markets (linear and coin-margined), seed marks and each settle asset's insurance
+        fund, create the demo parts' accounts (funded in USDT and in each coin)."""
         engine = self.engine
         fresh = not q.symbols(engine)
-        for symbol in self.config.symbols:
+        for symbol, profile in self.config.listings:
             if q.instrument(engine, symbol) is None:
-                self.call(ListInstrument(symbol, venue=self.config.venue))
+                self.call(ListInstrument(symbol, venue=profile))
             m = q.market(engine, symbol)
             if m is not None and m["mark_price"] is None and symbol in self.config.start_prices:
                 p = self.config.start_prices[symbol]
                 self.call(SetMarkPrice(symbol, p, p))
-        if fresh and self.config.insurance_seed > 0:
-            self.call(FundInsurance("USDT", self.config.insurance_seed))
+        insured = set(self.meta.get("insured", ["USDT"] if not fresh else []))
+        for asset, price in self.settle_assets().items():
+            if asset not in insured and self.config.insurance_seed > 0:  # the seed's USD worth, in the coin
+                seed = self.config.insurance_seed
+                self.call(FundInsurance(asset, seed if price == 1 else (seed / price).quantize(COIN_PLACES)))
+            insured.add(asset)
+        self.meta["insured"] = sorted(insured)
+        self._save_meta()
         if self.config.market_maker and "market_maker" not in self.meta:
             acct = self.create_account_sync()
             self.call(Deposit(acct, "USDT", Decimal("50000000")))
             self.meta["market_maker"] = acct
             self._save_meta()
+        if self.config.market_maker:
+            self._fund_coins(self.meta["market_maker"], {a: 50_000_000 / p for a, p in self.settle_assets().items()})
         if self.config.demo_account:
             creds = self.config.data_dir / "demo-credentials.json"
             demo = self.meta.get("demo_account")
@@ -422,10 +467,31 @@ class Venue:
                 self.call(Deposit(demo, "USDT", self.config.demo_deposit))
                 self.meta["demo_account"] = demo
                 self._save_meta()
+            self._fund_coins(demo, self.config.coin_deposits)
             keys = [k for k in self.keys.of_account(demo) if k.label == "demo"]
             key = keys[0] if keys else self.keys.create(demo, ("read", "trade"), "demo")
             creds.write_text(json.dumps({"apiKey": key.key, "secret": key.secret, "account": demo}))
             creds.chmod(0o600)
+
+    def settle_assets(self) -> dict[str, Decimal]:
+        """Every listed market's settle asset with a USD price for it (1 for USDT; a coin: its market's start
+        price), in listing order."""
+        out: dict[str, Decimal] = {}
+        for symbol, _ in self.config.listings:
+            inst = q.instrument(self.engine, symbol)
+            if inst is not None and inst.settle not in out:
+                out[inst.settle] = Decimal(1) if not inst.inverse else self.config.start_prices.get(symbol, Decimal(1))
+        return out
+
+    def _fund_coins(self, account: int, amounts: dict[str, Decimal]) -> None:
+        """Deposit each coin of `amounts` that a listed market settles in, once per account (kept in meta)."""
+        done = self.meta.setdefault("coin_funded", {}).setdefault(str(account), [])
+        for asset, amount in amounts.items():
+            if asset in done or asset == "USDT" or asset not in self.settle_assets():
+                continue
+            self.call(Deposit(account, asset, Decimal(amount).quantize(COIN_PLACES)))
+            done.append(asset)
+        self._save_meta()
 
     def _save_meta(self) -> None:
         self.meta_path.write_text(json.dumps(self.meta))
@@ -543,7 +609,10 @@ class Venue:
         tallied in `outside`."""
         engine = self.engine
         mark = q.reference_price(engine, symbol)
-        points = [(liq, size * (mark or liq), long) for liq, size, long in q.liquidation_prices(engine, symbol)]
+        inst = q.instrument(engine, symbol)
+        usd = inst is not None and inst.inverse  # an inverse size is its face value in USD already
+        points = [(liq, size if usd else size * (mark or liq), long)
+                  for liq, size, long in q.liquidation_prices(engine, symbol)]  # fmt: skip
         outside: dict[str, dict[str, Any]] = {
             s: {"long": Decimal(0), "short": Decimal(0), "count": 0} for s in ("below", "above")
         }
@@ -615,7 +684,9 @@ class Venue:
                 continue
             messages.append((f"account:{acct}", {
                 "e": "ACCOUNT_UPDATE", "E": ts, "account": acct, "balances": jsonable(q.balances(engine, acct)),
-                "positions": jsonable([position_row(v) for v in q.positions(engine, acct)]),
+                "assets": jsonable(all_balances(engine, acct)),  # every settle asset; "balances" is USDT's
+                "positions": jsonable([{**position_row(v), "margin_asset": settle_of(engine, v["symbol"])}
+                                       for v in q.positions(engine, acct)]),
             }))  # fmt: skip
         if messages:
             self.loop.call_soon_threadsafe(self.hub.publish, messages)

@@ -73,8 +73,15 @@ def position_views(engine: Engine, account: int) -> list[dict[str, Any]]:
         p = position_row(view)
         liq = p["liquidation_price"]
         mark = p["mark_price"]
-        p["base_asset"] = p["symbol"][: -len(inst.settle)] if p["symbol"].endswith(inst.settle) else p["symbol"]
-        p["quote_asset"] = inst.settle
+        if inst.inverse:  # coin-margined: size is face value in USD; margin, PnL and notional in the coin
+            p["base_asset"], p["quote_asset"] = inst.settle, "USD"
+            p["contracts"] = abs(p["size"]) / inst.spec.contract_size
+            p["contract_size"] = inst.spec.contract_size
+        else:
+            p["base_asset"] = p["symbol"][: -len(inst.settle)] if p["symbol"].endswith(inst.settle) else p["symbol"]
+            p["quote_asset"] = inst.settle
+        p["margin_asset"] = inst.settle
+        p["kind"] = "inverse" if inst.inverse else "linear"
         p["side"] = "long" if p["size"] > 0 else "short"
         p["liquidation_distance"] = abs(mark - liq) / mark if liq is not None and mark else None
         p["max_removable_margin"] = removable(engine, view)
