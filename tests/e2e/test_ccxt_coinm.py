@@ -178,8 +178,12 @@ def test_isolated_long_liquidation_story(venue: RunningVenue, trader: Any, maker
 def test_funding_paid_in_the_coin(venue: RunningVenue, maker: Any) -> None:
     creds = funded(venue, ETH="10")
     trader = client(venue, creds)
+    assert trader.fetch_position_mode(ETH)["hedged"] is False
     maker.create_order(ETH, "limit", "sell", 10, 3000)
-    trader.create_order(ETH, "market", "buy", 10)  # 10 contracts of 10 USD: Q = 100 USD
+    filled = trader.create_order(ETH, "limit", "buy", 10, 3000)  # crosses: 10 contracts of 10 USD, Q = 100 USD
+    assert filled["status"] == "closed" and filled["filled"] == 10 and filled["average"] == pytest.approx(3000)
+    assert filled["cost"] == pytest.approx(100 / 3000, abs=COIN_QUANTUM)  # cumBase, ETH
+    assert trader.fetch_leverage(ETH)["marginMode"] == "cross"
     venue.admin("funding", {"symbol": "ETHUSD_PERP", "rate": "0.0001"})
     # a long pays Q / mark × rate = 100 / 3000 × 0.0001 = 1/300000 ETH
     (row,) = trader.fetch_funding_history(ETH)
