@@ -162,14 +162,22 @@ def test_size_and_tiers() -> None:
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(args: list[str], code: str) -> None:
-    # A real process: what a user's shell sees (stderr, exit code), not a captured exception.
+    # In-process (Typer's runner, stdout and stderr apart); the real process is checked once below.
+    result = runner.invoke(app, ["calc", *args], env={"NO_COLOR": "1", "COLUMNS": "200"})
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"error: {code}: "), result.stderr
+    assert "Traceback" not in result.stderr and isinstance(result.exception, SystemExit)  # an exit, not a crash
+
+
+def test_bad_input_in_a_real_process() -> None:
+    # What a user's shell sees: the installed script's exit status and its stderr, no traceback.
     env = {**os.environ, "NO_COLOR": "1", "COLUMNS": "200"}
+    args = ["liq", "--side", "up", "--entry", "1", "--qty", "1", "--leverage", "10"]
     done = subprocess.run([str(BIN), "calc", *args], capture_output=True, text=True, env=env, timeout=60)
-    assert done.returncode == 2
-    assert done.stdout == ""
-    lines = done.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith(f"error: {code}: "), done.stderr
-    assert "Traceback" not in done.stderr
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr.strip().splitlines() == ["error: bad_side: side must be long or short, got 'up'"]
 
 
 def test_demo_walkthrough_runs() -> None:
