@@ -332,3 +332,29 @@ def test_stop_market_on_mark_closes_an_inverse_long() -> None:
     [t] = of(events, Trade)
     assert t.taker_realized_pnl == D("-0.0008333334")
     assert v.position(1, SYM) is None
+
+
+def test_every_money_event_names_its_asset() -> None:
+    # Funding, margin adjustments, liquidation steps, ADL and margin calls say which settle asset their amounts are
+    # in; trades and position updates carry it from their grid (`settle`).
+    from isomargin.engine.commands import Deposit
+    from isomargin.engine.events import Envelope, FundingPaid, MarginAdjusted
+
+    v = venue()
+    v.account(1, usdt="0", coins={"BTC": "1"}, isolated=SYM)
+    v.account(2, usdt="0", coins={"BTC": "1"})
+    v.mark(SYM, "50000")
+    v.ok(limit(2, SELL, "1000", "50000"))
+    events = v.ok(limit(1, BUY, "1000", "50000"))
+    [t] = of(events, Trade)
+    assert t.to_dict()["settle"] == "BTC"
+    assert {e.to_dict()["settle"] for e in of(events, PositionUpdated)} == {"BTC"}
+    [adj] = of(v.ok(AdjustMargin(1, SYM, D("0.001"))), MarginAdjusted)
+    assert adj.asset == "BTC" and adj.to_dict()["asset"] == "BTC"
+    paid = of(v.ok(SettleFunding(SYM, D("0.0001"))), FundingPaid)
+    assert {p.asset for p in paid} == {"BTC"}
+    assert {e.asset for e in of(v.mark(SYM, "40000"), Liquidated)} == {"BTC"}
+    # A record journaled before `asset` existed still reads (asset None); any other missing field does not.
+    env = Envelope(1, Deposit(1, "USDT", D(1)))
+    old = {k: v for k, v in paid[0].raw().items() if k != "asset"}
+    assert FundingPaid.from_raw(env, 0, old, lambda s: None).asset is None  # type: ignore[arg-type, return-value]

@@ -362,7 +362,7 @@ class Admin:
         e.ledger.post(e.accounts.wallet(acct, pos.inst.settle), pos.pool, amount, Posting.MARGIN_ADJUSTMENT)
         e.health.track(pos)
         self._emit(MarginAdjusted(e.ctx.env, 0, acct.id, pos.symbol, pos.side, money(amount), money(pos.margin),
-                                  pos.liquidation))  # fmt: skip
+                                  pos.liquidation, pos.inst.settle))  # fmt: skip
         e.trading.position_event(pos)
 
     # -- dated futures ---------------------------------------------------------------------------------------------

@@ -196,7 +196,7 @@ class Backstop:
             _, pnl = self.positions.fill(cacct, cand, OrderSide(-cand.sign), lots, notional, NO_FEE)  # a close
             out = self.ctx.out
             out.append(AutoDeleveraged(self.ctx.env, len(out), account, pos.symbol, cand.side, pos.inst.qty(lots),
-                                       points(price), money(pnl), pos.account, *sides))  # fmt: skip
+                                       points(price), money(pnl), pos.account, *sides, pos.inst.settle))  # fmt: skip
             self.trading.upkeep(cacct, market, cand.side)
             self._step(pos, _ADL, mark, lots, price)
         if pos.lots:  # nobody left on the other side: the fund must take it whatever it costs

@@ -340,7 +340,7 @@ class Trade(Event):
     )  # fmt: skip
     PUBLIC = (
         "trade_id", "symbol", "price", "qty", "taker_side", "maker_order_id", "taker_order_id", "maker_account",
-        "taker_account", "maker_fee", "taker_fee", "maker_realized_pnl", "taker_realized_pnl",
+        "taker_account", "maker_fee", "taker_fee", "maker_realized_pnl", "taker_realized_pnl", "settle",
     )  # fmt: skip
 
     def __init__(
@@ -380,6 +380,11 @@ class Trade(Event):
     @property
     def symbol(self) -> Any:
         return self.grid.symbol
+
+    @property
+    def settle(self) -> Any:
+        """The asset every money amount here is in (the coin for an inverse contract)."""
+        return self.grid.settle
 
     @property
     def price(self) -> Any:
@@ -438,7 +443,7 @@ class PositionUpdated(Event):
     )  # fmt: skip
     PUBLIC = (
         "account", "symbol", "position_side", "size", "entry_price", "margin_mode", "leverage", "isolated_margin",
-        "liquidation_price", "realized_pnl",
+        "liquidation_price", "realized_pnl", "settle",
     )  # fmt: skip
 
     def __init__(
@@ -472,6 +477,11 @@ class PositionUpdated(Event):
     @property
     def symbol(self) -> Any:
         return self.grid.symbol
+
+    @property
+    def settle(self) -> Any:
+        """The asset every money amount here is in (the coin for an inverse contract)."""
+        return self.grid.settle
 
     @property
     def size(self) -> Any:
@@ -557,13 +567,20 @@ class ColdEvent(Event):
 
     __slots__ = ()
     FIELDS: ClassVar[tuple[tuple[str, Callable[[Any], Any]], ...]] = ()
+    OPTIONAL: ClassVar[frozenset[str]] = frozenset()
 
     def public(self) -> tuple[str, ...]:
         return tuple(name for name, _ in self.FIELDS)
 
     @classmethod
     def from_raw(cls, env: Envelope, index: int, r: dict[str, Any], grids: GridCache) -> ColdEvent:
-        values = [None if r[name] is None else read(r[name]) for name, read in cls.FIELDS]
+        # Only a field named in OPTIONAL may be absent (one an older record lacks: the settle `asset` of money
+        # events came later) and reads as None; any other missing field is a damaged record (KeyError).
+        optional = cls.OPTIONAL
+        values = []
+        for name, read in cls.FIELDS:
+            raw = r.get(name) if name in optional else r[name]
+            values.append(None if raw is None else read(raw))
         make: Callable[..., ColdEvent] = cls
         return make(env, index, *values)
 
@@ -701,12 +718,13 @@ class FundingSettled(ColdEvent):
 class FundingPaid(ColdEvent):
     """Funding one position paid (amount < 0) or received; account 0 is the insurance fund's inventory."""
 
-    __slots__ = ("account", "amount", "mark", "position_side", "rate", "symbol")
+    __slots__ = ("account", "amount", "asset", "mark", "position_side", "rate", "symbol")
+    OPTIONAL = frozenset({"asset"})  # absent from records written before it was added
     FIELDS = (("account", _same), ("symbol", _same), ("position_side", PositionSide), ("rate", Decimal),
-              ("mark", Decimal), ("amount", Decimal))  # fmt: skip
+              ("mark", Decimal), ("amount", Decimal), ("asset", _same))  # fmt: skip
 
     def __init__(self, env: Envelope, index: int, account: int, symbol: str, position_side: PositionSide,
-                 rate: Decimal, mark: Decimal, amount: Decimal) -> None:  # fmt: skip
+                 rate: Decimal, mark: Decimal, amount: Decimal, asset: str | None = None) -> None:  # fmt: skip
         self.env = env
         self.index = index
         self.account = account
@@ -715,15 +733,19 @@ class FundingPaid(ColdEvent):
         self.rate = rate
         self.mark = mark
         self.amount = amount
+        self.asset = asset  # the settle asset `amount` is in
 
 
 class MarginAdjusted(ColdEvent):
-    __slots__ = ("account", "amount", "isolated_margin", "liquidation_price", "position_side", "symbol")
+    __slots__ = ("account", "amount", "asset", "isolated_margin", "liquidation_price", "position_side", "symbol")
+    OPTIONAL = frozenset({"asset"})  # absent from records written before it was added
     FIELDS = (("account", _same), ("symbol", _same), ("position_side", PositionSide), ("amount", Decimal),
-              ("isolated_margin", Decimal), ("liquidation_price", Decimal))  # fmt: skip
+              ("isolated_margin", Decimal), ("liquidation_price", Decimal), ("asset", _same))  # fmt: skip
 
     def __init__(self, env: Envelope, index: int, account: int, symbol: str, position_side: PositionSide,
-                 amount: Decimal, isolated_margin: Decimal, liquidation_price: Decimal | None) -> None:  # fmt: skip
+                 amount: Decimal, isolated_margin: Decimal, liquidation_price: Decimal | None,
+                 asset: str | None = None) -> None:  # fmt: skip
+        self.asset = asset  # the settle asset of `amount` and `isolated_margin`
         self.env = env
         self.index = index
         self.account = account
@@ -756,20 +778,22 @@ class Liquidated(ColdEvent):
     """One step of a liquidation: `qty`/`price` are what the step closed and at what (average) price;
     `fund_change` what the insurance fund gained (−: paid)."""
 
-    __slots__ = ("account", "bankruptcy_price", "fund_change", "liquidation_price", "margin_mode", "mark",
+    __slots__ = ("account", "asset", "bankruptcy_price", "fund_change", "liquidation_price", "margin_mode", "mark",
                  "position_side", "price", "qty", "step", "symbol")  # fmt: skip
+    OPTIONAL = frozenset({"asset"})  # absent from records written before it was added
     FIELDS = (
         ("account", _same), ("symbol", _same), ("position_side", PositionSide), ("margin_mode", MarginMode),
         ("step", LiquidationStep), ("mark", Decimal), ("liquidation_price", Decimal), ("bankruptcy_price", Decimal),
-        ("qty", Decimal), ("price", Decimal), ("fund_change", Decimal),
+        ("qty", Decimal), ("price", Decimal), ("fund_change", Decimal), ("asset", _same),
     )  # fmt: skip
 
     def __init__(
         self, env: Envelope, index: int, account: int, symbol: str, position_side: PositionSide,
         margin_mode: MarginMode, step: LiquidationStep, mark: Decimal, liquidation_price: Decimal | None,
         bankruptcy_price: Decimal | None, qty: Decimal | None = None, price: Decimal | None = None,
-        fund_change: Decimal | None = None,
+        fund_change: Decimal | None = None, asset: str | None = None,
     ) -> None:  # fmt: skip
+        self.asset = asset  # the settle asset of `fund_change`
         self.env = env
         self.index = index
         self.account = account
@@ -788,17 +812,21 @@ class Liquidated(ColdEvent):
 class AutoDeleveraged(ColdEvent):
     """A profitable opposite position closed at the bankrupt position's price because the fund could not."""
 
-    __slots__ = ("account", "liquidated_account", "liquidated_side", "position_side", "price", "qty",
+    __slots__ = ("account", "asset", "liquidated_account", "liquidated_side", "position_side", "price", "qty",
                  "realized_pnl", "side", "symbol")  # fmt: skip
+    OPTIONAL = frozenset({"asset"})  # absent from records written before it was added
     FIELDS = (
         ("account", _same), ("symbol", _same), ("position_side", PositionSide), ("qty", Decimal), ("price", Decimal),
         ("realized_pnl", Decimal), ("liquidated_account", _same), ("side", _same), ("liquidated_side", _same),
+        ("asset", _same),
     )  # fmt: skip
 
     def __init__(
         self, env: Envelope, index: int, account: int, symbol: str, position_side: PositionSide, qty: Decimal,
         price: Decimal, realized_pnl: Decimal, liquidated_account: int, side: str, liquidated_side: str,
+        asset: str | None = None,
     ) -> None:  # fmt: skip
+        self.asset = asset  # the settle asset of `realized_pnl`
         self.env = env
         self.index = index
         self.account = account
@@ -815,12 +843,15 @@ class AutoDeleveraged(ColdEvent):
 class MarginCall(ColdEvent):
     """An alert level crossed or left (ok); `symbol` None for a cross account's account-level alert."""
 
-    __slots__ = ("account", "level", "position_side", "ratio", "symbol")
+    __slots__ = ("account", "asset", "level", "position_side", "ratio", "symbol")
+    OPTIONAL = frozenset({"asset"})  # absent from records written before it was added
     FIELDS = (("account", _same), ("symbol", _same), ("position_side", PositionSide), ("level", AlertLevel),
-              ("ratio", Decimal))  # fmt: skip
+              ("ratio", Decimal), ("asset", _same))  # fmt: skip
 
     def __init__(self, env: Envelope, index: int, account: int, symbol: str | None,
-                 position_side: PositionSide | None, level: AlertLevel, ratio: Decimal) -> None:  # fmt: skip
+                 position_side: PositionSide | None, level: AlertLevel, ratio: Decimal,
+                 asset: str | None = None) -> None:  # fmt: skip
+        self.asset = asset  # the settle asset measured (a cross account is measured per asset)
         self.env = env
         self.index = index
         self.account = account

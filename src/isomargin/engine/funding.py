@@ -76,4 +76,4 @@ class Funding:
         out = self.ctx.out
         assert market.mark_dec is not None
         out.append(FundingPaid(self.ctx.env, len(out), pos.account, pos.symbol, pos.side, rate, market.mark_dec,
-                               money(amount)))  # fmt: skip
+                               money(amount), pos.inst.settle))  # fmt: skip

@@ -132,14 +132,15 @@ class Liquidation:
         level = _alert(profile.alert_level(ratio))
         if pos.alert is not level:
             pos.alert = level
-            self._call(pos.account, pos.symbol, pos.side, level, ratio)
+            self._call(pos.account, pos.symbol, pos.side, level, ratio, pos.inst.settle)
         self.health.watch(pos)
 
     def _call(
-        self, account: int, symbol: str | None, side: PositionSide | None, level: AlertLevel, ratio: Decimal
-    ) -> None:
+        self, account: int, symbol: str | None, side: PositionSide | None, level: AlertLevel, ratio: Decimal,
+        asset: str,
+    ) -> None:  # fmt: skip
         out = self.ctx.out
-        out.append(MarginCall(self.ctx.env, len(out), account, symbol, side, level, ratio))
+        out.append(MarginCall(self.ctx.env, len(out), account, symbol, side, level, ratio, asset))
 
     # ================================================================ isolated
     @staticmethod
@@ -338,7 +339,7 @@ class Liquidation:
             del self.health.cross_alerts[key]
         else:
             self.health.cross_alerts[key] = level
-        self._call(acct.id, None, None, level, ratio)
+        self._call(acct.id, None, None, level, ratio, asset)
 
     # ================================================================ events
     def step(self, pos: Position, step: LiquidationStep, mark: int, qty: Decimal | None = None,
@@ -347,7 +348,7 @@ class Liquidation:
         mark_dec = pos.market.mark_dec if pos.market.mark == mark and pos.market.mark_dec is not None else points(mark)
         out.append(Liquidated(
             self.ctx.env, len(out), pos.account, pos.symbol, pos.side, pos.mode, step, mark_dec, pos.liquidation,
-            pos.bankruptcy, qty, price, fund,
+            pos.bankruptcy, qty, price, fund, pos.inst.settle,
         ))  # fmt: skip
 
 
