@@ -216,7 +216,8 @@ def calc_liq(
                 size_row(result),
                 ("notional" + unit(result), money(result, "notional")),
                 ("isolated margin" + unit(result), money(result, "margin")),
-                ("tier / maintenance rate", f"{result['tier']} / {pct(result['maintenance_rate'], 3)}"),
+                ("tier / maintenance rate at liquidation", tier_text(result["tier"], result["maintenance_rate"])),
+                ("tier / maintenance rate at entry", tier_text(result["entry_tier"], result["entry_maintenance_rate"])),
                 ("maintenance margin at entry" + unit(result), money(result, "maintenance_margin")),
                 ("liquidation price", fmt(result["liquidation_price"])),
                 ("distance to liquidation", pct(result["liquidation_distance"])),
@@ -231,6 +232,10 @@ def calc_liq(
         f"; formula: {result['formula']}[/]",
         highlight=False,
     )
+
+
+def tier_text(tier: int | None, rate: Decimal | None) -> str:
+    return "—" if tier is None else f"{tier} / {pct(rate, 3)}"
 
 
 def liq_figures(
@@ -253,6 +258,9 @@ def liq_figures(
     quote = profile.liquidation_price(spec, s, size, e, m, taker_fee=taker_fee)
     fee_rate = profile.taker_fee if taker_fee is None else D(taker_fee, "taker fee")
     distance = abs(e - quote.price) / e if quote.price is not None else None
+    # The quote's tier is the entry's (no mark given); the solver used the bracket that holds at the LP itself.
+    leg = profile.leg(spec, s, size, e, taker_fee)
+    at_liq = leg.tier_at(quote.exact) if quote.exact is not None and quote.exact > 0 else None
     return {
         "venue": profile.name,
         "symbol": spec.symbol,
@@ -263,8 +271,10 @@ def liq_figures(
         "notional": value,
         "leverage": lev,
         "margin": m,
-        "tier": quote.tier,
-        "maintenance_rate": quote.rate,
+        "tier": at_liq.tier if at_liq is not None else None,
+        "maintenance_rate": at_liq.mmr + leg.fee_rate if at_liq is not None else None,
+        "entry_tier": quote.tier,
+        "entry_maintenance_rate": quote.rate,
         "maintenance_margin": quote.maintenance_margin,
         "liquidation_price": quote.price,
         "liquidation_exact": quote.exact,
@@ -500,10 +510,17 @@ def calc_tiers(
     venue: VenueOpt = "binance",
     symbol: SymbolOpt = "BTCUSDT",
     notional_: NotionalOpt = None,
+    contracts: Annotated[
+        str | None, typer.Option("--contracts", help="Position size in contracts (instead of --notional).")
+    ] = None,
+    price: Annotated[
+        str | None,
+        typer.Option("--price", help="Price converting notional and contracts where tiers count contracts (OKX)."),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """A venue's tier table for a symbol; with --notional, the tier that holds it and its MM."""
-    result = guarded(lambda: tier_figures(venue, symbol or "BTCUSDT", notional_))
+    """A venue's tier table for a symbol; with --notional (or --contracts), the tier that holds it and its MM."""
+    result = guarded(lambda: tier_figures(venue, symbol or "BTCUSDT", notional_, contracts, price))
     if as_json:
         print(json.dumps(js(result), ensure_ascii=False))
         return
@@ -536,13 +553,25 @@ def calc_tiers(
         inverse = result["kind"] is ContractKind.INVERSE
         coin = f" {result['settle']}" if inverse else ""
         show = plain if inverse else fmt  # a coin amount keeps its digits; a quote amount shows cents
+        held = f"notional {show(result['notional'])}{coin}" if result["notional"] is not None else ""
+        if "contracts" in result:
+            n = result["contracts"]
+            exact_n = n == n.quantize(Decimal("0.01"))
+            shown = plain(n) if exact_n else f"{n:,.2f}"
+            at = f" at {fmt(result['price'])} {'=' if exact_n else '≈'} " if result["price"] is not None else ""
+            held = f"{held}{at}{shown} contracts"
+        mm = result["maintenance_margin"]
         out.print(
-            f"notional {show(result['notional'])}{coin} → tier {result['selected_tier']}, maintenance margin "
-            f"{show(result['maintenance_margin'])}{coin}, max leverage {plain(result['max_leverage'])}"
+            f"{held} → tier {result['selected_tier']}, "
+            + (f"maintenance margin {show(mm)}{coin}, " if mm is not None else "")
+            + f"max leverage {plain(result['max_leverage'])}",
+            highlight=False,
         )
 
 
-def tier_figures(venue: str, symbol: str, notional_: str | None) -> dict[str, Any]:
+def tier_figures(
+    venue: str, symbol: str, notional_: str | None, contracts: str | None = None, price: str | None = None
+) -> dict[str, Any]:
     profile = get_profile(venue)
     spec = profile.spec(symbol)
     t = spec.table
@@ -571,18 +600,55 @@ def tier_figures(venue: str, symbol: str, notional_: str | None) -> dict[str, An
             for x in t.tiers
         ],
     }
-    if notional_ is not None:
-        value = positive(notional_, "notional")
-        if t.basis.value == "contracts":
-            raise MarginError("contracts_basis", f"{profile.name} tiers are by contracts; use calc liq/margin --qty")
-        tier = t.tier_for(value)
-        result.update(
-            notional=value,
-            selected_tier=tier.tier,
-            maintenance_margin=t.maintenance_margin(value),
-            max_leverage=tier.max_leverage,
-        )
+    if notional_ is not None and contracts is not None:
+        raise MarginError("bad_size", "give --notional or --contracts, not both")
+    if notional_ is not None or contracts is not None:
+        result.update(selected_size(profile, spec, notional_, contracts, price))
     return result
+
+
+def selected_size(
+    profile: VenueProfile, spec: SymbolSpec, notional_: str | None, contracts: str | None, price: str | None
+) -> dict[str, Any]:
+    """The tier holding a size given as notional or contracts. Where the table counts contracts (OKX) a notional
+    converts with a price: linear contracts = notional / (price × contract size); inverse (face value in USD)
+    contracts = notional in the coin × price / contract size. A conversion without --price is refused, naming it."""
+    t = spec.table
+    px = positive(price, "price") if price is not None else None
+    by_contracts = t.basis.value == "contracts"
+    unit = "USD" if spec.inverse else spec.symbol.removesuffix(spec.settle)
+    if contracts is not None:
+        given = positive(contracts, "contracts")
+        value = notional(given * spec.contract_size, px, spec.kind) if px is not None else None
+        if value is None and not by_contracts:
+            raise MarginError(
+                "missing_price",
+                f"{profile.name} {spec.symbol} tiers are by notional: give --price to convert --contracts "
+                f"{plain(given)}, or give --notional",
+            )
+        n: Decimal | None = given
+    else:
+        value = positive(notional_, "notional")
+        n = None
+        if by_contracts:
+            if px is None:
+                raise MarginError(
+                    "missing_price",
+                    f"{profile.name} {spec.symbol} tiers count contracts (1 contract = {plain(spec.contract_size)} "
+                    f"{unit}): give --price to convert --notional {plain(value)}, or give --contracts",
+                )
+            base = value * px if spec.inverse else value / px  # face value in USD, or base units
+            n = t.size_of(base, value)
+    tier = t.tier_for(n if by_contracts else value)
+    figures: dict[str, Any] = {
+        "notional": value,
+        "selected_tier": tier.tier,
+        "maintenance_margin": t.maintenance_margin(value, n if by_contracts else None) if value is not None else None,
+        "max_leverage": tier.max_leverage,
+    }
+    if by_contracts:
+        figures.update(contracts=n, price=px)
+    return figures
 
 
 def expiry_iso(ms: int | None) -> str | None:

@@ -54,7 +54,9 @@ def test_liq_uses_the_bracket_at_the_liquidation_price() -> None:
     # 1.81): LP = 2,500,000·1.05/(5 + 1.81 + 50) = 2,625,000/56.81 = 46,206.65…, notional 54.1 BTC: it holds.
     data = calc("liq", *BTCUSD, "--side", "long", "--entry", "50000", "--contracts", "25000", "--leverage", "10")
     assert D(str(data["liquidation_exact"])) == MONEY.divide(D(2625000), D("56.81"))
-    assert data["tier"] == 4 and data["maintenance_margin"] == "0.69"  # at entry: 50 × 2.5 % − 0.56
+    assert (data["tier"], data["maintenance_rate"]) == (5, "0.05")  # the bracket that holds at the LP
+    assert (data["entry_tier"], data["entry_maintenance_rate"]) == (4, "0.025")
+    assert data["maintenance_margin"] == "0.69"  # at entry: 50 × 2.5 % − 0.56
 
 
 def test_notional_in_the_coin_is_the_same_position() -> None:
