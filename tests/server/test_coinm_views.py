@@ -11,9 +11,11 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import ccxt
 from websockets.sync.client import connect
 
-from isomargin.server.testing import RunningVenue, request, signed
+from isomargin.server.config import VenueConfig
+from isomargin.server.testing import InProcessVenue, RunningVenue, ccxt_urls, request, signed
 
 ARGS = ("--no-feed", "--no-market-maker", "--rate-limit", "0")
 
@@ -73,3 +75,22 @@ def test_coin_figures_on_native_and_streams(tmp_path: Path) -> None:
     with RunningVenue(tmp_path / "data", *ARGS) as v:  # restarted: the coin of each income row is kept
         assert call(v, taker, "/dapi/v1/income") == before
         assert request(v.base + "/api/v1/insurance-fund?asset=BTC")[1]["balance"] == "16.66666667"
+
+
+def test_a_dated_future_is_listed_with_its_delivery_date(tmp_path: Path) -> None:
+    """BTCUSD_200925 from the venue data (expiry 2020-09-25 08:00 UTC = 1601020800000 ms) listed beside the
+    perpetual: exchangeInfo says CURRENT_QUARTER and its deliveryDate; ccxt binancecoinm reads it as a future."""
+    config = VenueConfig(data_dir=tmp_path / "data", admin_key="test-admin", market_maker=False, feed=False,
+                         coinm_symbols=("BTCUSD_PERP", "BTCUSD_200925"))  # fmt: skip
+    with InProcessVenue(config) as v:
+        info = {s["symbol"]: s for s in request(v.base + "/dapi/v1/exchangeInfo")[1]["symbols"]}
+        assert (info["BTCUSD_200925"]["contractType"], info["BTCUSD_200925"]["deliveryDate"]) == (
+            "CURRENT_QUARTER", 1601020800000)  # fmt: skip
+        assert (info["BTCUSD_PERP"]["contractType"], info["BTCUSD_PERP"]["deliveryDate"]) == (
+            "PERPETUAL", 4133404800000)  # fmt: skip
+        assert info["BTCUSD_200925"]["pair"] == "BTCUSD" and info["BTCUSD_200925"]["contractSize"] == 100
+        ex = ccxt.binancecoinm({"options": {"fetchCurrencies": False}})
+        ex.urls["api"].update(ccxt_urls(v.base))
+        ex.load_markets()
+        m = ex.market("BTC/USD:BTC-200925")
+        assert m["future"] and m["expiry"] == 1601020800000 and m["inverse"] and m["contractSize"] == 100

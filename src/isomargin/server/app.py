@@ -122,8 +122,8 @@ async def _handle(request: Request, exc: Exception) -> Response:
 
 
 class HotRoutes:
-    """Pure ASGI middleware, the innermost of ours: the order paths of the Binance API go straight to the
-    handler their route would reach (`fapi_base.dispatch`: the same authentication, parameter grammar and
+    """Pure ASGI middleware, the innermost of ours: the order paths of the Binance APIs (/fapi and /dapi) go
+    straight to the handler their route would reach (`Api.serve`: the same authentication, parameter grammar and
     order handling), skipping FastAPI's linear route matching and endpoint plumbing, which cost more CPU per
     order than the order itself; errors are answered by `error_response`, like the app's handlers. Every other
     path (and the OpenAPI description of these) stays with FastAPI."""

@@ -37,12 +37,13 @@ async def exchange_info(venue: Venue, p: dict[str, str], who: Principal | None) 
             inst, m = q.instrument(e, sym), q.market(e, sym)
             assert inst is not None and m is not None
             t1 = inst.spec.table.tiers[0]
-            expiry = inst.expiry if inst.expiry is not None else None
+            expiry = inst.expiry  # None: a perpetual
             out.append({
                 "symbol": sym, "pair": pair_of(sym),
                 "contractType": "PERPETUAL" if expiry is None else "CURRENT_QUARTER",
                 "deliveryDate": PERPETUAL_DELIVERY if expiry is None else expiry, "onboardDate": 1596006000000,
-                "contractStatus": "BREAK" if m["paused"] else "TRADING", "contractSize": int(inst.spec.contract_size),
+                "contractStatus": "DELIVERED" if m.get("delivered") else "BREAK" if m["paused"] else "TRADING",
+                "contractSize": int(inst.spec.contract_size),
                 "marginAsset": inst.settle, "maintMarginPercent": fmt(t1.mmr * 100),
                 "requiredMarginPercent": fmt(100 / t1.max_leverage), "baseAsset": inst.settle, "quoteAsset": "USD",
                 "pricePrecision": _precision(inst.tick), "quantityPrecision": 0, "baseAssetPrecision": 8,

@@ -65,6 +65,7 @@ from isomargin.journal.journal import Journal
 from isomargin.server.config import VenueConfig
 from isomargin.server.errors import ApiError, from_reject
 from isomargin.server.keys import KeyStore
+from isomargin.venues import get_profile
 
 MINUTE = 60_000
 BAR_KEEP = 2 * 24 * 60  # one-minute bars kept per symbol and price kind
@@ -438,8 +439,9 @@ class Venue:
         engine = self.engine
         fresh = not q.symbols(engine)
         for symbol, profile in self.config.listings:
-            if q.instrument(engine, symbol) is None:
-                self.call(ListInstrument(symbol, venue=profile))
+            if q.instrument(engine, symbol) is None:  # a dated future is listed with its expiry from the venue data
+                spec = get_profile(profile).symbols.get(symbol)
+                self.call(ListInstrument(symbol, venue=profile, expiry=None if spec is None else spec.expiry_ms))
             m = q.market(engine, symbol)
             if m is not None and m["mark_price"] is None and symbol in self.config.start_prices:
                 p = self.config.start_prices[symbol]
