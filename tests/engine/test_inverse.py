@@ -28,6 +28,7 @@ from isomargin.engine import (
     state_hash,
 )
 from isomargin.engine.events import BadDebt, Liquidated, PositionUpdated
+from isomargin.margin import Side
 
 SYM = "BTCUSD_PERP"
 BUY, SELL = OrderSide.BUY, OrderSide.SELL
@@ -358,3 +359,47 @@ def test_every_money_event_names_its_asset() -> None:
     env = Envelope(1, Deposit(1, "USDT", D(1)))
     old = {k: v for k, v in paid[0].raw().items() if k != "asset"}
     assert FundingPaid.from_raw(env, 0, old, lambda s: None).asset is None  # type: ignore[arg-type, return-value]
+
+
+def _coinm_symbols() -> list[str]:
+    from isomargin.venues import VENUES, get_profile
+
+    if "binancecoinm" not in VENUES:  # pragma: no cover - the venue data ships separately
+        return []
+    return [s.symbol for s in get_profile("binancecoinm").symbols.values() if s.kind.value == "inverse"]
+
+
+def test_the_binance_coinm_venue_data_lists_and_trades() -> None:
+    # Every inverse symbol of the venue data lists straight from it (no extra listings); a 10× isolated long of
+    # 10 contracts at 40,000 (BTC) / 2,000 (ETH) has the calculator's liquidation price and, marked past it,
+    # costs its owner exactly the pool.
+    from isomargin.venues import get_profile
+
+    symbols = _coinm_symbols()
+    if not symbols:
+        return
+    profile = get_profile("binancecoinm")
+    v = Venue(symbols=(), venue="binancecoinm", fees=True)
+    for sym in symbols:
+        v.ok(ListInstrument(sym, venue="binancecoinm"))  # the fees of the profile
+    for sym in symbols:
+        spec = profile.spec(sym)
+        coin = spec.settle
+        v2 = Venue(symbols=(), venue="binancecoinm")
+        v2.ok(ListInstrument(sym, venue="binancecoinm", maker_fee=D(0), taker_fee=D(0)))
+        for n in (1, 2, 3):
+            v2.account(n, usdt="0", coins={coin: "100"})
+        v2.ok(SetMarginMode(1, sym, MarginMode.ISOLATED))
+        price = "40000" if coin == "BTC" else "2000"
+        qty = str(10 * spec.contract_size)
+        v2.mark(sym, price)
+        v2.ok(PlaceOrder(2, sym, SELL, LIMIT, D(qty), D(price)))
+        v2.ok(PlaceOrder(1, sym, BUY, LIMIT, D(qty), D(price)))
+        p = v2.position(1, sym)
+        # Pool = face / price / 10: BTC 1000 / 40000 / 10 = 0.0025; ETH 100 / 2000 / 10 = 0.005.
+        assert p["isolated_margin"] == D(qty) / D(price) / 10
+        quote = profile.liquidation_price(spec, Side.LONG, p["size"], p["entry_price"], p["isolated_margin"])
+        assert p["liquidation_exact"] == quote.exact
+        wallet = v2.wallet(1, coin)
+        v2.mark(sym, str((quote.exact * D("0.9")).quantize(D("0.01"))))
+        assert v2.position(1, sym) is None and v2.wallet(1, coin) == wallet
