@@ -42,8 +42,11 @@ $(ENGINE_STAMP): $(VENV)/.stamp-run $(ENGINE_SOURCES) tools/build_engine.py
 engine: $(VENV)/.stamp-run
 	$(BIN)/python tools/build_engine.py --stamp $(ENGINE_STAMP)
 
+# `make demo PORT=8123` serves on another port (default 8000).
+PORT   ?= 8000
+
 demo: $(VENV)/.stamp-run $(ENGINE_STAMP)
-	$(BIN)/isomargin demo
+	$(BIN)/isomargin demo --port $(PORT)
 
 test: $(VENV)/.stamp-test lint typecheck pytest
 
