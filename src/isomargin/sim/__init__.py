@@ -23,7 +23,17 @@ from isomargin.sim.montecarlo import MCParams, run_monte_carlo, sweep
 from isomargin.sim.paths import Bars, FundingSeries, from_dataframe, intrabar, load, load_funding, make_bars
 from isomargin.sim.results import dumps
 from isomargin.sim.runner import Simulation
-from isomargin.sim.strategy import BuyAndHold, Context, Grid, MACross, Strategy, load_strategy
+from isomargin.sim.strategy import (
+    BuyAndHold,
+    Context,
+    Grid,
+    MACross,
+    MACrossBars,
+    Signals,
+    SignalStrategy,
+    Strategy,
+    load_strategy,
+)
 from isomargin.sim.stress import EPISODES, get_episode
 
 __all__ = [
@@ -38,11 +48,14 @@ __all__ = [
     "FundingSeries",
     "Grid",
     "MACross",
+    "MACrossBars",
     "MCParams",
     "MarketConfig",
     "ProcessExecutor",
     "RayExecutor",
     "SerialExecutor",
+    "SignalStrategy",
+    "Signals",
     "SimError",
     "Simulation",
     "Strategy",

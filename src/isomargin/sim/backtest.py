@@ -91,30 +91,44 @@ def run_backtest(
     deposit_usd = sim.usd(cfg.symbol, deposit)  # at the first mark
     ctx = Context(sim, TRADER, cfg.symbol)
     n = sim.n
-    equity = np.empty(n)
-    equity_usd = np.empty(n)
     close = sim.bars[cfg.symbol].close
-    fund = np.empty(n)
-    sample = set(downsample(n, cfg.curve_points).tolist())
+    idx = downsample(n, cfg.curve_points)
+    sample = set(idx.tolist())
     ratio: list[tuple[int, float | None]] = []
+    segments: list[tuple[int, tuple[float, tuple[tuple[str, float, float], ...]]]] = []
+    fund_segments: list[tuple[int, float]] = []
+    seen = [-1]
     strategy.on_start(ctx)
+    wants = strategy.schedule(ctx)
+
+    def due(i: int) -> int:
+        assert wants is not None
+        k = int(np.searchsorted(idx, i))
+        return min(wants(i), int(idx[k]) if k < len(idx) else n)
 
     def on_bar(i: int) -> None:
         ctx.i = i
         strategy.on_bar(ctx)
-        eq = sim.equity(TRADER)
-        equity[i] = float(eq)
-        equity_usd[i] = float(sim.usd(cfg.symbol, eq))
-        fund[i] = float(sim.insurance())
+        if sim.version != seen[0]:  # the engine moved: what the equity is made of may have changed
+            seen[0] = sim.version
+            parts = sim.equity_parts(TRADER)
+            if not segments or segments[-1][1] != parts:
+                segments.append((i, parts))
+            f = float(sim.insurance())
+            if not fund_segments or fund_segments[-1][1] != f:
+                fund_segments.append((i, f))
         if i in sample:
             ratio.append((i, _margin_ratio(sim, cfg.symbol)))
 
-    sim.run(on_bar, progress)
+    sim.run(on_bar, progress, due=None if wants is None else due)
     ctx.i = n - 1
     strategy.on_end(ctx)
+    equity = sim.equity_curve(segments)
+    mark_close = np.asarray((sim.bars[cfg.symbol].mark or sim.bars[cfg.symbol]).close, dtype=np.float64)
+    equity_usd = equity * mark_close if inverse else equity
+    fund = _steps(fund_segments, n)
     dd, peak, trough = drawdown(equity)
     episodes = [episode_dict(e, sim) for e in sim.all_episodes() if e.account == TRADER]
-    idx = downsample(n, cfg.curve_points)
     b = sim.bars[cfg.symbol]
     final = sim.equity(TRADER)
     out: dict[str, Any] = {
@@ -165,6 +179,15 @@ def run_backtest(
         out["return_usd"] = float((final_usd - deposit_usd) / deposit_usd)
         out["curve"]["equity_usd"] = equity_usd[idx]
         out["max_drawdown_usd"] = drawdown(equity_usd)[0]
+    return out
+
+
+def _steps(segments: list[tuple[int, float]], n: int) -> Any:
+    """A per-bar float array from (first bar, value) steps."""
+    out = np.zeros(n)
+    for k, (start, value) in enumerate(segments):
+        stop = segments[k + 1][0] if k + 1 < len(segments) else n
+        out[start:stop] = value
     return out
 
 
@@ -312,19 +335,28 @@ def run_stress(
                 sim.apply(PlaceOrder(acct, e.symbol, side, OrderType.MARKET, qty=lots * inst.step, ts=sim.ts))
     opened = {a: sim.equity(a) for a in by_account}
     n = sim.n
-    fund = np.empty(n)
-    fund_usd = np.empty(n)
-    open_count = np.empty(n, dtype=np.int64)
     tracked = set(by_account)
     first_sym = next(iter(bars))
+    fund_segments: list[tuple[int, float]] = []
+    open_segments: list[tuple[int, float]] = []
+    seen = [-1]
 
     def on_bar(i: int) -> None:
-        f = sim.insurance()
-        fund[i] = float(f)
-        fund_usd[i] = float(sim.usd(first_sym, f))
-        open_count[i] = sum(1 for k in sim.open_episodes if k[0] in tracked)
+        if sim.version == seen[0]:
+            return
+        seen[0] = sim.version
+        f = float(sim.insurance())
+        if not fund_segments or fund_segments[-1][1] != f:
+            fund_segments.append((i, f))
+        count = float(sum(1 for k in sim.open_episodes if k[0] in tracked))
+        if not open_segments or open_segments[-1][1] != count:
+            open_segments.append((i, count))
 
-    sim.run(on_bar, progress)
+    sim.run(on_bar, progress, due=lambda i: n)
+    fund = _steps(fund_segments, n)
+    first_b = bars[first_sym]
+    fund_usd = fund * np.asarray((first_b.mark or first_b).close, dtype=np.float64) if sim.inverse[first_sym] else fund
+    open_count = _steps(open_segments, n).astype(np.int64)
     episodes = [episode_dict(e, sim) for e in sim.all_episodes()]
     accounts: list[dict[str, Any]] = []
     sym0 = next(iter(bars))

@@ -92,7 +92,7 @@ class Simulation:
             if not np.array_equal(b.ts, first.ts):
                 raise SimError("bad_data", "all symbols' paths must share the same timestamps")
         self.funding = funding or {}
-        self.engine = Engine()
+        self._engine = Engine()
         self.accounts: dict[int, Decimal] = {}  # tracked accounts -> deposited (in the account's asset)
         self.account_asset: dict[int, str] = {}  # tracked accounts -> the settle asset of their symbols
         self.holdings: dict[int, dict[PositionKey, Holding]] = {}  # tracked accounts' open positions
@@ -101,10 +101,20 @@ class Simulation:
         self.inverse: dict[str, bool] = {}
         self.assets: list[str] = []  # settle assets in listing order
         self.quotes: dict[str, Quotes] = {}
-        self.marks: dict[str, Decimal] = {}
+        self._marks: dict[str, Decimal] = {}
         self.mark_f: dict[str, float] = {}
         self.levels: dict[str, list[Decimal]] = {}
         self.levels_dirty: dict[str, bool] = {}
+        self.resting: dict[str, bool] = {}  # a tracked account has a resting (non-conditional) order there
+        self.stepping = market.stepping
+        self.version = 0  # commands applied so far: a reader re-reads the engine only when it moved
+        self._lag = -1  # the first bar whose marks the engine has not seen yet (-1: none)
+        self._lag_end = -1
+        self._synced = -1
+        self.walked = 0  # bars whose marks went through the engine
+        self._band_version = -1  # the command count the cached next active bar was found at
+        self._band_from = 0
+        self._band_next = -1
         self.ts = int(first.ts[0])
         self.bar = 0
         # records
@@ -138,7 +148,7 @@ class Simulation:
     def _setup(self) -> None:
         m = self.market
         for sym in self.symbols:
-            events = self.engine.apply(
+            events = self._engine.apply(
                 ListInstrument(
                     sym,
                     venue=m.venue,
@@ -150,7 +160,7 @@ class Simulation:
             )
             if isinstance(events[0], Rejected):
                 raise SimError(events[0].code, events[0].message)
-            inst = queries.instrument(self.engine, sym)
+            inst = queries.instrument(self._engine, sym)
             if self.assets and inst is not None and inst.settle not in self.assets:
                 raise SimError(
                     "mixed_settle_assets",
@@ -166,6 +176,7 @@ class Simulation:
             self.quotes[sym] = Quotes(sym, inst.tick, inst.step, inst.inverse)
             self.levels[sym] = []
             self.levels_dirty[sym] = True
+            self.resting[sym] = False
         self.must(CreateAccount(LP_ACCOUNT, ts=self.ts))
         # The provider's wallet is in every settle asset listed (an inverse book's inventory and margin are the coin).
         for asset in self.assets:
@@ -222,8 +233,26 @@ class Simulation:
         return inst
 
     # ------------------------------------------------------------------------------------------ driving
+    @property
+    def engine(self) -> Engine:
+        """The engine, brought up to the current bar first (a stepped run leaves quiet bars' marks unwalked)."""
+        self.sync()
+        return self._engine
+
+    @property
+    def marks(self) -> dict[str, Decimal]:
+        """Each symbol's mark at the current bar (brought up to date first)."""
+        self.sync()
+        return self._marks
+
     def apply(self, cmd: Command) -> list[Event]:
-        events = self.engine.apply(cmd)
+        """Apply a command at the current bar (the engine is brought up to it first) and read its events."""
+        self.sync()
+        return self._apply(cmd)
+
+    def _apply(self, cmd: Command) -> list[Event]:
+        events = self._engine.apply(cmd)
+        self.version += 1
         handlers = self._handlers
         # The command's ledger movements come last, in one Posted; they happened before the position updates
         # that report them (margin released by a close belongs to the episode that close ends), so read them first.
@@ -241,24 +270,255 @@ class Simulation:
         q = self.quotes[sym]
         if q.stale(mark, self.market.requote):
             q.requote(self, mark, ts)
-        self.apply(SetMarkPrice(sym, mark, ts=ts))
-        self.marks[sym] = mark
+        self._apply(SetMarkPrice(sym, mark, ts=ts))
+        self._marks[sym] = mark
 
     def run(
-        self, on_bar: Callable[[int], None] | None = None, progress: Callable[[int], None] | None = None, start: int = 0
+        self,
+        on_bar: Callable[[int], None] | None = None,
+        progress: Callable[[int], None] | None = None,
+        start: int = 0,
+        due: Callable[[int], int] | None = None,
     ) -> None:
-        """Walk every bar from `start`; `on_bar(i)` runs after bar i's close (the strategy's turn)."""
-        for i in range(start, self.n):
-            self.step(i)
+        """Walk every bar from `start`; `on_bar(i)` runs after bar i's close (the strategy's turn).
+
+        With `due` (the first bar at or after i where the caller needs `on_bar`, `n` for none), `on_bar` runs only
+        there and at every bar the engine had to walk; without it, after every bar. A stepped run (the default,
+        `MarketConfig.stepping`) walks through the engine only the bars where something can happen (see
+        `_next_active`) and leaves the others' marks to `sync`, which any read or command calls first."""
+        n = self.n
+        if not self.stepping:
+            for i in range(start, n):
+                self.step(i)
+                if on_bar is not None:
+                    on_bar(i)
+                if progress is not None and i % 1024 == 0:
+                    progress(i)
+            return
+        self._prepare()
+        i = start
+        reported = start - 1024
+        while i < n:
+            j = self._next_active(i)
+            call = i if on_bar is not None and due is None else n if due is None else max(i, due(i))
+            k = min(j, call)
+            if k >= n:
+                if i < n:
+                    self._skip(i, n - 1)
+                break
+            if k > i:
+                self._skip(i, k - 1)
+            if k == j:
+                self.step(k)
+            else:
+                self._skip(k, k)
             if on_bar is not None:
-                on_bar(i)
-            if progress is not None and i % 1024 == 0:
-                progress(i)
+                on_bar(k)
+            if progress is not None and k - reported >= 1024:
+                progress(k)
+                reported = k
+            i = k + 1
+        if progress is not None:
+            progress(n - 1)
 
     def step(self, i: int) -> None:
+        self.sync()
         self.bar = i
         for sym in self.symbols:
             self._walk(sym, i)
+        self._synced = i
+        self.walked += 1
+
+    # ------------------------------------------------------------------------------------------ stepping
+    def _prepare(self) -> None:
+        """Per-run arrays: each symbol's mark range per bar (gap from the previous close included) as lists and
+        arrays, and the bars that are always walked (first, last, funding boundaries, depth changes, halts and the
+        bar after, moves too large for the provider's quotes to follow within the price band)."""
+        n = self.n
+        always = np.zeros(n, dtype=bool)
+        always[0] = always[-1] = True
+        self._lo: dict[str, Any] = {}
+        self._hi: dict[str, Any] = {}
+        self._pts: dict[str, tuple[list[float], list[float], list[float], list[float]]] = {}
+        m = self.market
+        room = float(m.price_band - m.spread) / 2
+        for sym, b in self.bars.items():
+            mb = b.mark if b.mark is not None else b
+            o, h, lo_, c = (np.asarray(a, dtype=np.float64) for a in (mb.open, mb.high, mb.low, mb.close))
+            prev = np.concatenate(([o[0]], c[:-1]))
+            lo = np.minimum(np.minimum(lo_, o), np.minimum(c, prev))
+            hi = np.maximum(np.maximum(h, o), np.maximum(c, prev))
+            self._lo[sym], self._hi[sym] = lo, hi
+            self._pts[sym] = (o.tolist(), h.tolist(), lo_.tolist(), c.tolist())
+            always |= (hi - lo) >= room * lo
+            if b.depth is not None:
+                d = np.asarray(b.depth, dtype=np.float64)
+                always[1:] |= d[1:] != d[:-1]
+            if b.halt is not None:
+                halt = np.asarray(b.halt, dtype=bool)
+                always |= halt
+                always[1:] |= halt[:-1]
+            if sym in self.funding or m.funding_rate is not None:
+                bucket = np.asarray(b.ts, dtype=np.int64) // m.funding_interval_ms
+                always[1:] |= bucket[1:] != bucket[:-1]
+        self._always = always
+        self._ts_list = np.asarray(next(iter(self.bars.values())).ts, dtype=np.int64).tolist()
+        self._band_version = -1
+        self._band_next = -1
+
+    def _next_active(self, i: int) -> int:
+        """The first bar at or after `i` whose marks can set something off: a mark reaching a price the engine
+        watches (liquidation, alert, cross band, stop) or a level the simulator stops at, or an always-walked bar.
+        Between two such bars nothing in the engine changes but the marks, which `sync` catches up."""
+        if self._band_version == self.version and self._band_from <= i <= self._band_next:
+            return self._band_next
+        bands = self._bands()
+        self._band_version = self.version
+        self._band_from = i
+        n = self.n
+        if bands is None:
+            self._band_next = i
+            return i
+        width = 64
+        j = i
+        always = self._always
+        while j < n:
+            e = min(n, j + width)
+            hit = always[j:e].copy()
+            for sym, (lo, hi) in bands.items():
+                if lo is not None:
+                    hit |= self._lo[sym][j:e] <= lo
+                if hi is not None:
+                    hit |= self._hi[sym][j:e] >= hi
+            k = int(np.argmax(hit))
+            if hit[k]:
+                self._band_next = j + k
+                return j + k
+            j = e
+            width = min(width * 4, 1 << 16)
+        self._band_next = n
+        return n
+
+    def _bands(self) -> dict[str, tuple[float | None, float | None]] | None:
+        """Per symbol, the marks (lo, hi) at or beyond which something can fire (with a margin for the float
+        comparison); None when every bar must be walked (an account waiting to be re-measured, the fund holding
+        inventory, trailing stops, a tracked resting order the provider's quotes could meet, cross levels that
+        move with another symbol's mark)."""
+        eng = self._engine
+        if eng.health.dirty:
+            return None
+        out: dict[str, tuple[float | None, float | None]] = {}
+        for sym in self.symbols:
+            mk = eng.markets[sym]
+            if mk.held is not None or mk.paused or any(mk.triggers.trailing.values()):
+                return None
+            if self.levels_dirty[sym]:
+                self._collect_levels(sym)
+            if self.levels_dirty[sym] or self.resting[sym]:
+                return None
+            fall: list[int] = []
+            rise: list[int] = []
+            for w in (mk.watch, mk.cross):
+                if w.falling:
+                    fall.append(w.falling[-1][0])
+                if w.rising:
+                    rise.append(w.rising[0][0])
+            for book in mk.triggers.falling.values():
+                if book:
+                    fall.append(book[-1][0])
+            for book in mk.triggers.rising.values():
+                if book:
+                    rise.append(book[0][0])
+            lo = max(fall) / 1e8 if fall else None
+            hi = min(rise) / 1e8 if rise else None
+            mark = self._marks[sym]
+            for lv in self.levels[sym]:
+                f = float(lv)
+                if lv <= mark:
+                    lo = f if lo is None else max(lo, f)
+                if lv >= mark:
+                    hi = f if hi is None else min(hi, f)
+            out[sym] = (
+                None if lo is None else lo + 1e-8 + abs(lo) * 1e-12,
+                None if hi is None else hi - 1e-8 - abs(hi) * 1e-12,
+            )
+        return out
+
+    def _skip(self, a: int, b: int) -> None:
+        """Bars a..b are quiet: the engine does not see their marks until `sync`."""
+        if self._lag < 0:
+            self._lag = a
+        self._lag_end = b
+        self.bar = b
+        self.ts = self._ts_list[b]
+
+    def sync(self) -> None:
+        """Bring the engine up to the last bar skipped: replay what the provider's quotes would have done along
+        the skipped marks (its last re-quote, at the mark it happened at) and set each symbol's last mark."""
+        a = self._lag
+        if a < 0:
+            return
+        self._lag = -1
+        b = self._lag_end
+        for sym in self.symbols:
+            self._catch_up(sym, a, b)
+        self._synced = b
+
+    def _catch_up(self, sym: str, a: int, b: int) -> None:
+        q = self.quotes[sym]
+        o, h, lo, c = self._pts[sym]
+        thr = self.market.requote
+        thr_f = float(thr)
+        stale = q.dirty or q.center is None
+        center = q.center
+        cf = 0.0 if center is None else float(center)
+        prev = float(self._marks[sym])
+        prev_d: Decimal | None = self._marks[sym]
+        req: tuple[float, float, int, int] | None = None  # (mark before, re-quote mark, bar, point)
+        last: tuple[float, int, int] | None = None
+        for j in range(a, b + 1):
+            for k, p in enumerate(intrabar(o[j], h[j], lo[j], c[j])):
+                if p == prev or (abs(p - prev) < 1e-7 and dec(p) == (prev_d if prev_d is not None else dec(prev))):
+                    continue  # the walk skips a point equal to the mark
+                if not stale:
+                    d = abs(p - cf)
+                    t = cf * thr_f
+                    tol = 2e-8 + cf * 1e-12
+                    if d > t + tol:
+                        stale = True
+                    elif d >= t - tol:
+                        assert center is not None
+                        stale = abs(dec(p) - center) > center * thr
+                if stale:
+                    req = (prev, p, j, k)
+                    center = dec(p)
+                    cf = p
+                    stale = False
+                prev, prev_d = p, None
+                last = (p, j, k)
+        if req is not None:  # the walk's last re-quote, made while the engine's mark was the point before it
+            before, at, j, k = req
+            ts = self._point_ts(sym, j, k)
+            mark = dec(before)
+            if mark != self._marks[sym]:
+                self._apply(SetMarkPrice(sym, mark, ts=ts))
+                self._marks[sym] = mark
+            mark = dec(at)
+            q.requote(self, mark, ts)
+            self._apply(SetMarkPrice(sym, mark, ts=ts))
+            self._marks[sym] = mark
+        if last is not None:
+            p, j, k = last
+            mark = dec(p)
+            if mark != self._marks[sym]:
+                self._apply(SetMarkPrice(sym, mark, ts=self._point_ts(sym, j, k)))
+                self._marks[sym] = mark
+
+    def _point_ts(self, sym: str, i: int, k: int) -> int:
+        b = self.bars[sym]
+        ts0 = int(b.ts[i])
+        step = b.interval_ms // 4 if i == 0 or i + 1 >= len(b) else int(b.ts[i + 1] - ts0) // 4
+        return ts0 + k * step
 
     def _walk(self, sym: str, i: int) -> None:
         b = self.bars[sym]
@@ -276,7 +536,7 @@ class Simulation:
         mb = b.mark if b.mark is not None else b
         points = intrabar(float(mb.open[i]), float(mb.high[i]), float(mb.low[i]), float(mb.close[i]))
         step = b.interval_ms // 4 if i == 0 or i + 1 >= len(b) else int(b.ts[i + 1] - ts0) // 4
-        prev = self.marks[sym]
+        prev = self._marks[sym]
         for k, p in enumerate(points):
             target = dec(p)
             if target == prev:
@@ -315,9 +575,10 @@ class Simulation:
     def _collect_levels(self, sym: str) -> None:
         """Liquidation prices of tracked accounts' positions (isolated: the engine's cached exact price; cross:
         the account's exact cross price) and their mark-price stops still waiting to trigger."""
-        eng = self.engine
+        eng = self._engine
         out: list[Decimal] = []
         cross = False
+        resting = False
         for acct, held in self.holdings.items():
             for (s, side), h in held.items():
                 if s != sym:
@@ -333,7 +594,10 @@ class Simulation:
             for o in queries.open_orders(eng, acct, sym):
                 if o["stop_price"] is not None and not o["triggered"]:
                     out.append(o["stop_price"])
+                elif o["stop_price"] is None:
+                    resting = True
         self.levels[sym] = out
+        self.resting[sym] = resting
         # Cross prices move with the other symbols' marks; isolated ones and stops only with events.
         self.levels_dirty[sym] = cross and len(self.symbols) > 1
 
@@ -367,24 +631,49 @@ class Simulation:
 
     def equity(self, account: int) -> Decimal:
         """Wallet + holds + isolated pools + unrealised PnL at the current marks, in the account's asset."""
-        b = queries.balances(self.engine, account, self.asset(account))
+        self.sync()
+        b = queries.balances(self._engine, account, self.asset(account))
         total: Decimal = b["wallet"] + b["held"] + b["isolated_margin"]
         for (sym, _), h in self._holdings(account).items():
             total += self.pnl(sym, h.size, h.basis)
         return total
 
+    def equity_parts(self, account: int) -> tuple[float, tuple[tuple[str, float, float], ...]]:
+        """What the account's equity is made of, none of it moving with the marks: wallet + holds + isolated pools,
+        and per open position (symbol, signed size, signed basis), as floats for `equity_curve`."""
+        b = queries.balances(self._engine, account, self.asset(account))
+        const = float(b["wallet"] + b["held"] + b["isolated_margin"])
+        held = self._holdings(account)
+        return const, tuple(sorted((sym, float(h.size), float(h.basis)) for (sym, _), h in held.items()))
+
+    def equity_curve(self, segments: list[tuple[int, tuple[float, tuple[tuple[str, float, float], ...]]]]) -> Any:
+        """Equity per bar (float) from `(first bar, equity_parts)` segments, valued at each bar's closing mark:
+        the same numbers whichever bars the run walked."""
+        out = np.empty(self.n)
+        for k, (start, (const, parts)) in enumerate(segments):
+            stop = segments[k + 1][0] if k + 1 < len(segments) else self.n
+            seg = np.full(stop - start, const)
+            for sym, size, basis in parts:
+                b = self.bars[sym]
+                close = np.asarray((b.mark if b.mark is not None else b).close[start:stop], dtype=np.float64)
+                seg += (basis - size / close) if self.inverse[sym] else (size * close - basis)
+            out[start:stop] = seg
+        return out
+
     def pnl(self, symbol: str, size: Decimal, basis: Decimal) -> Decimal:
         """Unrealised PnL of a signed `size` with signed cost `basis` at the current mark: linear size × mark −
         basis; inverse (size = face in USD, basis = ± coin value at entry) basis − size / mark, which is
         side × face × (1/entry − 1/mark) in the coin."""
-        mark = self.marks[symbol]
+        self.sync()
+        mark = self._marks[symbol]
         if self.inverse[symbol]:
             return basis - size / mark
         return size * mark - basis
 
     def usd(self, symbol: str, amount: Decimal) -> Decimal:
         """An amount in `symbol`'s settle asset in USD at the current mark (the coin × mark; USDT as is)."""
-        return amount * self.marks[symbol] if self.inverse[symbol] else amount
+        self.sync()
+        return amount * self._marks[symbol] if self.inverse[symbol] else amount
 
     def size(self, account: int, symbol: str, side: PositionSide = PositionSide.BOTH) -> Decimal:
         """Signed size of a tracked account's position (0 when flat), as its last PositionUpdated said."""
@@ -396,7 +685,7 @@ class Simulation:
         held = self.holdings[account]
         for (sym, side), h in held.items():
             if h.stale:
-                view = queries.position(self.engine, account, sym, side)
+                view = queries.position(self._engine, account, sym, side)
                 assert view is not None, f"account {account} has no {sym} {side} position the events announced"
                 h.size, h.stale = view["size"], False
                 h.basis = view["cost"] if h.size > 0 else -view["cost"]
@@ -404,7 +693,7 @@ class Simulation:
 
     def insurance(self, asset: str | None = None) -> Decimal:
         """The insurance fund in `asset` (default: the first symbol's settle asset)."""
-        return queries.insurance_fund(self.engine, asset or self.assets[0])
+        return queries.insurance_fund(self._engine, asset or self.assets[0])
 
     # ------------------------------------------------------------------------------------------ events
     def _tracked(self, account: int) -> bool:
@@ -639,8 +928,9 @@ class Simulation:
 
     def all_episodes(self) -> list[Episode]:
         """Closed episodes, then those still open (valued at the current marks), never-opened ones left out."""
+        self.sync()
         for (acct, sym, side), epi in self.open_episodes.items():
-            view = queries.position(self.engine, acct, sym, side)
+            view = queries.position(self._engine, acct, sym, side)
             if view is None:
                 continue
             pnl = self.pnl(sym, view["size"], view["cost"] if view["size"] > 0 else -view["cost"])

@@ -11,6 +11,7 @@ import importlib
 import importlib.util
 import inspect
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from pathlib import Path
@@ -276,6 +277,99 @@ class Strategy:
     def on_end(self, ctx: Context) -> None:
         """Called after the last bar."""
 
+    def schedule(self, ctx: Context) -> Callable[[int], int] | None:
+        """When `on_bar` must run, asked once after `on_start`: None (the default) after every bar; a vectorised
+        strategy returns `due(i)`, the first bar at or after i where it may act, and is then called only there
+        and at bars where the engine did something (a fill, a liquidation, funding, a stop)."""
+        return None
+
+
+@dataclass(frozen=True)
+class Signals:
+    """Per-bar signals, vectorbt `from_signals` style: boolean arrays of long/short entries and exits (None: no
+    such signal). On a bar with an entry and an exit of the same side, the entry wins; an exit closes only its
+    side. `target()` is the wanted position per bar: 1 long, −1 short, 0 flat."""
+
+    entries: Any
+    exits: Any = None
+    short_entries: Any = None
+    short_exits: Any = None
+
+    def target(self) -> npt.NDArray[np.int8]:
+        n = len(self.entries)
+
+        def last(a: Any) -> npt.NDArray[np.int64]:  # index of the latest True at or before each bar, −1 for none
+            if a is None:
+                return np.full(n, -1, dtype=np.int64)
+            m = np.asarray(a, dtype=bool)
+            if len(m) != n:
+                raise SimError("bad_signals", f"signal arrays must all have {n} bars, got {len(m)}")
+            idx = np.where(m, np.arange(n), -1)
+            return np.maximum.accumulate(idx)
+
+        long_in, long_out = last(self.entries), last(self.exits)
+        short_in, short_out = last(self.short_entries), last(self.short_exits)
+        out = np.zeros(n, dtype=np.int8)
+        is_long = (long_in >= 0) & (long_in >= short_in) & (long_out < long_in)
+        is_short = (short_in >= 0) & (short_in > long_in) & (short_out < short_in)
+        out[is_long] = 1
+        out[is_short] = -1
+        return out
+
+
+class SignalStrategy(Strategy):
+    """A vectorised strategy: `signals(ctx)` computes, once, the wanted position per bar (a `Signals` or an array
+    of 1/0/−1) from the whole path with numpy; the loop calls Python only where that changes (or while a wanted
+    position is missing: rejected, stopped out, liquidated), so a quiet stretch costs no per-bar call. Entries
+    use `fraction` of the wallet as margin (`sizes`: an optional per-bar fraction array), at the account's
+    leverage, with an optional mark-price stop `stop` (a fraction from the entry bar's close)."""
+
+    fraction: Decimal = Decimal("0.2")
+    stop: float = 0.0
+    sizes: Any = None
+
+    def signals(self, ctx: Context) -> Signals | npt.NDArray[Any]:
+        raise NotImplementedError
+
+    def on_start(self, ctx: Context) -> None:
+        sig = self.signals(ctx)
+        target = sig.target() if isinstance(sig, Signals) else np.sign(np.asarray(sig)).astype(np.int8)
+        n = len(ctx.sim.bars[ctx.symbol])
+        if len(target) != n:
+            raise SimError("bad_signals", f"signals cover {len(target)} bars but the path has {n}")
+        self.target = target
+        first = [0] if n and target[0] != 0 else []
+        self.changes = np.concatenate((np.asarray(first, dtype=np.int64), np.flatnonzero(np.diff(target)) + 1))
+        self.state = 0
+        self._n = n
+
+    def schedule(self, ctx: Context) -> Callable[[int], int] | None:
+        changes, n = self.changes, self._n
+
+        def due(i: int) -> int:
+            if self.state != 0 and not ctx.size():
+                return i  # a wanted position is missing: try again at this bar's close
+            k = int(np.searchsorted(changes, i))
+            return int(changes[k]) if k < len(changes) else n
+
+        return due
+
+    def on_bar(self, ctx: Context) -> None:
+        want = int(self.target[ctx.i])
+        if want == self.state and (self.state == 0 or ctx.size()):
+            return
+        if ctx.size():
+            ctx.cancel_all()
+            ctx.close()
+        self.state = want
+        if want == 0:
+            return
+        frac = self.fraction if self.sizes is None else dec(float(self.sizes[ctx.i]))
+        margin = ctx.wallet * frac
+        ok = ctx.buy(margin=margin) if want > 0 else ctx.sell(margin=margin)
+        if ok and self.stop > 0:
+            ctx.stop_loss(ctx.price * (1 - want * self.stop))
+
 
 class BuyAndHold(Strategy):
     """Go long (or short) once with `fraction` of the wallet as margin at the account's leverage, or with a fixed
@@ -322,9 +416,31 @@ class BuyAndHold(Strategy):
             ctx.stop_loss(float(pos.entry) * (1 - sign * self.stop))
 
 
-class MACross(Strategy):
-    """Long when the fast moving average is above the slow one, short when below (close, then open);
-    each entry uses `fraction` of the wallet as margin. Running sums: O(1) per bar."""
+class MACross(SignalStrategy):
+    """Long when the fast moving average of closes is above the slow one, short when not (close, then open);
+    each entry uses `fraction` of the wallet as margin. Vectorised: the averages are computed once with numpy
+    and Python runs only at crosses (`MACrossBars` is the same rule as a per-bar callback)."""
+
+    def __init__(self, fast: int = 20, slow: int = 50, fraction: float = 0.2, stop: float = 0.0) -> None:
+        if not 0 < fast < slow:
+            raise SimError("bad_parameter", "MACross needs 0 < fast < slow")
+        self.fast, self.slow, self.fraction, self.stop = fast, slow, Decimal(repr(fraction)), stop
+        self.state = 0
+
+    def signals(self, ctx: Context) -> npt.NDArray[Any]:
+        c = np.asarray(ctx.sim.bars[ctx.symbol].close, dtype=np.float64)
+        out = np.zeros(len(c), dtype=np.int8)
+        if len(c) < self.slow:
+            return out
+        win = np.lib.stride_tricks.sliding_window_view
+        fast = win(c, self.fast).mean(axis=-1)[self.slow - self.fast :]
+        slow = win(c, self.slow).mean(axis=-1)
+        out[self.slow - 1 :] = np.where(fast > slow, 1, -1)
+        return out
+
+
+class MACrossBars(Strategy):
+    """MACross as a per-bar callback (the stateful API): the same rule, averages recomputed at every bar."""
 
     def __init__(self, fast: int = 20, slow: int = 50, fraction: float = 0.2, stop: float = 0.0) -> None:
         if not 0 < fast < slow:
@@ -390,7 +506,9 @@ def _param_decimal(value: object, what: str) -> Decimal:
     return d
 
 
-BUILTINS: dict[str, type[Strategy]] = {"buy-and-hold": BuyAndHold, "ma-cross": MACross, "grid": Grid}
+BUILTINS: dict[str, type[Strategy]] = {
+    "buy-and-hold": BuyAndHold, "ma-cross": MACross, "ma-cross-bars": MACrossBars, "grid": Grid,
+}  # fmt: skip
 
 
 def load_strategy(spec: str, params: dict[str, Any] | None = None) -> Strategy:
