@@ -54,6 +54,10 @@ def test_coin_figures_on_native_and_streams(tmp_path: Path) -> None:
         (acct,) = [m for m in seen if m["e"] == "ACCOUNT_UPDATE"]
         assert acct["balances"]["wallet"] == "1"  # "balances" stays USDT's (new_account deposits 1 USDT)
         assert set(acct["assets"]) == {"USDT", "BTC", "ETH"} and Decimal(acct["assets"]["BTC"]["wallet"]) < 1
+        (trade,) = [m for m in seen if m["e"] == "TRADE"]
+        assert trade["asset"] == "BTC" and trade["qty"] == "300"
+        (fill,) = call(v, taker, "/api/v1/fills")
+        assert fill["asset"] == "BTC" and Decimal(fill["fee"]) == Decimal("0.000002")
         (pos,) = acct["positions"]
         assert pos["symbol"] == "BTCUSD_PERP" and pos["margin_asset"] == "BTC" and pos["size"] == "300"
 

@@ -286,6 +286,7 @@ class History:
                     self._push(self.funding_paid, ev.account, {
                         "ts": str(ts), "symbol": ev.symbol, "position_side": ev.position_side.value,
                         "rate": str(ev.rate), "mark": str(ev.mark), "amount": str(ev.amount),
+                        "asset": self.settle.get(ev.symbol, "USDT"),
                     })  # fmt: skip
             elif isinstance(ev, Liquidated | AutoDeleveraged):
                 self.liquidations.append({**event_row(ev), "time": ts})
@@ -321,7 +322,7 @@ class History:
                 "id": ev.trade_id, "symbol": ev.symbol, "order_id": oid, "side": maker_side if maker else ev.taker_side,
                 "price": ev.price, "qty": ev.qty, "quote": ev.price * ev.qty, "fee": fee, "realized_pnl": pnl,
                 "maker": maker, "position_side": rec["position_side"] if rec else "BOTH", "time": ts,
-                "liquidation": rec is None,
+                "liquidation": rec is None, "asset": self.settle.get(ev.symbol, "USDT"),  # of the fee and the PnL
             })  # fmt: skip
             self._income(acct, "REALIZED_PNL", pnl, ev.symbol, ts, str(ev.trade_id))
             self._income(acct, "COMMISSION", -fee, ev.symbol, ts, str(ev.trade_id))
@@ -735,7 +736,17 @@ class Venue:
                 }))  # fmt: skip
             for acct in (ev.maker_account, ev.taker_account):
                 if acct > 0 and f"account:{acct}" in topics:
-                    out.append((f"account:{acct}", {"e": "TRADE", "E": ts, **event_row(ev)}))
+                    out.append(
+                        (
+                            f"account:{acct}",
+                            {
+                                "e": "TRADE",
+                                "E": ts,
+                                **event_row(ev),
+                                "asset": self.history.settle.get(ev.symbol, "USDT"),
+                            },
+                        )
+                    )
         elif isinstance(ev, MarkPriceUpdated):
             if f"mark:{ev.symbol}" not in topics:
                 return out
