@@ -14,7 +14,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from isomargin.cliutil import JsonOpt, fmt, guarded, js, out, pct
+from isomargin.cliutil import FastCommand, FastGroup, JsonOpt, fmt, guarded, js, out, pct
 from isomargin.margin import (
     ContractKind,
     MarginError,
@@ -37,7 +37,7 @@ from isomargin.margin import (
 from isomargin.margin.numbers import D, positive
 from isomargin.venues import VENUES, SymbolSpec, VenueProfile, get_profile
 
-calc = typer.Typer(help="Venue-exact margin calculators.", no_args_is_help=True)
+calc = typer.Typer(cls=FastGroup, help="Venue-exact margin calculators.", no_args_is_help=True)
 
 VenueOpt = Annotated[str, typer.Option("--venue", help=f"Venue profile: {', '.join(VENUES)}.")]
 SymbolOpt = Annotated[str | None, typer.Option("--symbol", help="Use the venue's instrument and tier table.")]
@@ -181,7 +181,7 @@ def table_of(rows: list[tuple[str, str]], title: str) -> Table:
 
 
 # --------------------------------------------------------------------------------------------- calc liq
-@calc.command("liq")
+@calc.command("liq", cls=FastCommand)
 def calc_liq(
     side: SideOpt,
     entry: EntryOpt,
@@ -286,7 +286,7 @@ def liq_figures(
 
 
 # ------------------------------------------------------------------------------------------ calc margin
-@calc.command("margin")
+@calc.command("margin", cls=FastCommand)
 def calc_margin(
     side: SideOpt,
     entry: EntryOpt,
@@ -414,7 +414,7 @@ def margin_figures(
 
 
 # -------------------------------------------------------------------------------------------- calc size
-@calc.command("size")
+@calc.command("size", cls=FastCommand)
 def calc_size(
     side: SideOpt,
     entry: EntryOpt,
@@ -505,7 +505,7 @@ def size_figures(
 
 
 # ------------------------------------------------------------------------------------------- calc tiers
-@calc.command("tiers")
+@calc.command("tiers", cls=FastCommand)
 def calc_tiers(
     venue: VenueOpt = "binance",
     symbol: SymbolOpt = "BTCUSDT",
@@ -658,7 +658,7 @@ def expiry_iso(ms: int | None) -> str | None:
     return datetime.fromtimestamp(ms // 1000, tz=UTC).isoformat().replace("+00:00", "Z")
 
 
-@calc.command("examples")
+@calc.command("examples", cls=FastCommand)
 def calc_examples() -> None:
     """A walkthrough of the seeds' isolated-margin examples through the calculators."""
     from isomargin.walkthrough import run

@@ -16,10 +16,10 @@ from importlib import import_module
 from typing import Any
 
 import typer
-import typer.core
 import typer.main
 
 from isomargin.calculators import calc
+from isomargin.cliutil import FastGroup
 
 # A Click command (Typer ≥ 0.2x vendors Click as typer._click; older Typer uses click): only passed through here.
 Command = Any
@@ -86,7 +86,7 @@ class LazyCommands(MutableMapping[str, Command]):
         return name in self.built or name in self.pending
 
 
-class LazyGroup(typer.core.TyperGroup):
+class LazyGroup(FastGroup):
     """Typer's group over a LazyCommands table (its get_command and list_commands read `self.commands`)."""
 
     def __init__(self, **attrs: Any) -> None:

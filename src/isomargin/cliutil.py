@@ -10,6 +10,7 @@ from enum import Enum
 from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
+import typer.core
 from rich.console import Console
 
 from isomargin.margin import MarginError, Side, plain
@@ -58,3 +59,43 @@ def fmt(value: Decimal | None, places: int = 2) -> str:
 
 def pct(value: Decimal | None, places: int = 2) -> str:
     return "—" if value is None else f"{fmt(value * 100, places)} %"
+
+
+# ---------------------------------------------------------------------------------------- fast start
+# Typer >= 0.2x coerces every parameter through a pydantic TypeAdapter, built on the first parse: importing
+# pydantic and building the adapters costs more than the rest of `isomargin calc` together. A value of a `str`
+# option arrives from the command line as a str and a flag as a bool, so for those (and only those: no parser,
+# no file, no list) Typer's own pass-through coercion is the same function; the calculators' commands use it.
+# On a Typer without this machinery (older ones, on Click) nothing changes.
+try:
+    from typer._coercion import PassThroughRuntimeParam as _PassThrough
+except ImportError:  # pragma: no cover - another Typer
+    _PassThrough = None  # type: ignore[assignment, misc]
+
+
+def plain_params(params: list[Any]) -> list[Any]:
+    """Give the plain str/bool parameters Typer's pass-through coercion instead of a pydantic adapter."""
+    if _PassThrough is None:  # pragma: no cover
+        return params
+    for p in params:
+        d = getattr(p, "type_descriptor", None)
+        if d is None or getattr(p, "_runtime_param", False) is not None:
+            continue
+        info = d.parameter_info
+        if d.annotation in (str, bool) and d.file_annotation is None and getattr(info, "parser", None) is None:
+            p._runtime_param = _PassThrough(annotation=d.annotation, parameter_info=info)
+    return params
+
+
+class FastCommand(typer.core.TyperCommand):
+    """A Typer command whose str/bool options skip the pydantic adapters (see `plain_params`)."""
+
+    def get_params(self, ctx: Any) -> list[Any]:
+        return plain_params(super().get_params(ctx))
+
+
+class FastGroup(typer.core.TyperGroup):
+    """A Typer group whose own options (--help) skip the pydantic adapters."""
+
+    def get_params(self, ctx: Any) -> list[Any]:
+        return plain_params(super().get_params(ctx))
