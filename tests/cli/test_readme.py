@@ -14,6 +14,10 @@ from decimal import Decimal as D
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
+
+from isomargin import cliutil
+from isomargin.cli import app
 
 ROOT = Path(__file__).resolve().parents[2]
 README = ROOT / "README.md"
@@ -30,15 +34,29 @@ def console_examples() -> list[tuple[str, str]]:
     return examples
 
 
-@pytest.mark.parametrize(("command", "expected"), console_examples(), ids=lambda v: str(v)[:60])
-def test_readme_console_example(command: str, expected: str) -> None:
-    assert command.startswith("isomargin ")
-    env = {**os.environ, "COLUMNS": "80", "NO_COLOR": "1", "TERM": "dumb"}
-    args = [str(BIN), *command.split()[1:]]
-    done = subprocess.run(args, capture_output=True, text=True, env=env, timeout=60)
-    got = (done.stdout + done.stderr).rstrip("\n").splitlines()
+def check_output(command: str, expected: str, out: str, code: int) -> None:
+    got = out.rstrip("\n").splitlines()
     assert [line.rstrip() for line in got] == [line.rstrip() for line in expected.rstrip("\n").splitlines()]
-    assert done.returncode == (2 if expected.startswith("error:") else 0)
+    assert code == (2 if expected.startswith("error:") else 0)
+
+
+@pytest.mark.parametrize(("command", "expected"), console_examples(), ids=lambda v: str(v)[:60])
+def test_readme_console_example(command: str, expected: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    # In-process (Typer's runner) on an 80-column, colourless console, as the README was printed.
+    assert command.startswith("isomargin ")
+    for console in (cliutil.out, cliutil.err):
+        monkeypatch.setattr(console, "_width", 80)
+        monkeypatch.setattr(console, "no_color", True)
+    result = CliRunner().invoke(app, command.split()[1:], env={"COLUMNS": "80", "NO_COLOR": "1", "TERM": "dumb"})
+    check_output(command, expected, result.stdout + result.stderr, result.exit_code)
+
+
+def test_readme_first_example_in_a_real_process() -> None:
+    # What a user's terminal gets from the installed script, exit status included.
+    command, expected = console_examples()[0]
+    env = {**os.environ, "COLUMNS": "80", "NO_COLOR": "1", "TERM": "dumb"}
+    done = subprocess.run([str(BIN), *command.split()[1:]], capture_output=True, text=True, env=env, timeout=60)
+    check_output(command, expected, done.stdout + done.stderr, done.returncode)
 
 
 def test_readme_has_examples() -> None:
