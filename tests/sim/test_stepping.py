@@ -174,6 +174,8 @@ def test_stepped_stress_equals_full_walk(episode: str) -> None:
         + ("cross" if a % 3 == 0 else "isolated")
         for a, lev in enumerate((3, 5, 10, 20, 25, 50, 75, 100), start=1)
     )
+    if len(symbols) > 1:  # one cross account over two symbols: its band on each moves with the other's mark
+        spec += f",9@{symbols[0]}:long:20x:1000:cross,9@{symbols[1]}:short:15x:800:cross"
     book = parse_positions(spec, symbols[0])
     market = MarketConfig(venue="binance", funding_rate=D("0.0002"))
     full = dumps(run_stress(bars, book, replace(market, stepping=False)))

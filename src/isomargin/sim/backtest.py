@@ -193,7 +193,7 @@ def _steps(segments: list[tuple[int, float]], n: int) -> Any:
 
 def _margin_ratio(sim: Simulation, symbol: str) -> float | None:
     """The venue's margin ratio of the trader's position (None when flat)."""
-    view = queries.position(sim.engine, TRADER, symbol)
+    view = queries.position(sim.reader(), TRADER, symbol)
     return None if view is None else float(view["margin_ratio"])
 
 

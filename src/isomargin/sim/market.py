@@ -94,8 +94,9 @@ class Quotes:
             bid = ask - self.tick
         if bid <= 0:
             bid = self.tick
-        # Move the side that goes away from the other first, so the two never cross each other.
-        up = self.bid is not None and bid > self.bid.price
+        # Move the side that goes away from the other first, so the two never cross each other: up when the bid
+        # rises, or when the new bid would reach the ask still resting (a side filled away and placed afresh).
+        up = (self.bid is not None and bid > self.bid.price) or (self.ask is not None and bid >= self.ask.price)
         order = ((OrderSide.SELL, ask), (OrderSide.BUY, bid)) if up else ((OrderSide.BUY, bid), (OrderSide.SELL, ask))
         for side, price in order:
             self._place(sim, side, price, lots, ts)

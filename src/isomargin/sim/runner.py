@@ -55,6 +55,7 @@ if TYPE_CHECKING:
     from isomargin.engine.instruments import Instrument  # what queries.instrument returns
 
 ZERO = Decimal(0)
+_GONE = frozenset({OrderStatus.FILLED, OrderStatus.CANCELED, OrderStatus.EXPIRED})
 EIGHT = Decimal("1E-8")
 ASSET = "USDT"
 _ISOLATED = f"{BalanceKind.ISOLATED}:"  # Posted balance keys: isolated:<account>:<symbol>:<side>
@@ -105,11 +106,14 @@ class Simulation:
         self.mark_f: dict[str, float] = {}
         self.levels: dict[str, list[Decimal]] = {}
         self.levels_dirty: dict[str, bool] = {}
-        self.resting: dict[str, bool] = {}  # a tracked account has a resting (non-conditional) order there
         self.stepping = market.stepping
         self.version = 0  # commands applied so far: a reader re-reads the engine only when it moved
         self._lag = -1  # the first bar whose marks the engine has not seen yet (-1: none)
         self._lag_end = -1
+        # symbol -> the quote rule followed along caught-up marks and not acted on yet:
+        # (stale, center, center as float, last re-quote (mark before, mark, ts) or None, ts of the last mark)
+        self._lp: dict[str, tuple[bool, Decimal | None, float, tuple[Decimal, Decimal, int] | None, int]] = {}
+        self._resting_ids: dict[str, set[int]] = {}
         self._synced = -1
         self.walked = 0  # bars whose marks went through the engine
         self._band_version = -1  # the command count the cached next active bar was found at
@@ -176,7 +180,6 @@ class Simulation:
             self.quotes[sym] = Quotes(sym, inst.tick, inst.step, inst.inverse)
             self.levels[sym] = []
             self.levels_dirty[sym] = True
-            self.resting[sym] = False
         self.must(CreateAccount(LP_ACCOUNT, ts=self.ts))
         # The provider's wallet is in every settle asset listed (an inverse book's inventory and margin are the coin).
         for asset in self.assets:
@@ -242,8 +245,13 @@ class Simulation:
     @property
     def marks(self) -> dict[str, Decimal]:
         """Each symbol's mark at the current bar (brought up to date first)."""
-        self.sync()
+        self.sync(quotes=False)
         return self._marks
+
+    def reader(self) -> Engine:
+        """The engine for a read no order meets (positions, balances): marks brought up to date, quotes not."""
+        self.sync(quotes=False)
+        return self._engine
 
     def apply(self, cmd: Command) -> list[Event]:
         """Apply a command at the current bar (the engine is brought up to it first) and read its events."""
@@ -402,8 +410,8 @@ class Simulation:
     def _bands(self) -> dict[str, tuple[float | None, float | None]] | None:
         """Per symbol, the marks (lo, hi) at or beyond which something can fire (with a margin for the float
         comparison); None when every bar must be walked (an account waiting to be re-measured, the fund holding
-        inventory, trailing stops, a tracked resting order the provider's quotes could meet, cross levels that
-        move with another symbol's mark)."""
+        inventory, trailing stops, a tracked resting order the provider's moving quotes could meet). The
+        simulator's own levels (liquidation prices, stops) are the engine's watches' prices, so these cover them."""
         eng = self._engine
         if eng.health.dirty:
             return None
@@ -412,9 +420,7 @@ class Simulation:
             mk = eng.markets[sym]
             if mk.held is not None or mk.paused or any(mk.triggers.trailing.values()):
                 return None
-            if self.levels_dirty[sym]:
-                self._collect_levels(sym)
-            if self.levels_dirty[sym] or self.resting[sym]:
+            if self._resting_ids.get(sym):
                 return None
             fall: list[int] = []
             rise: list[int] = []
@@ -431,13 +437,6 @@ class Simulation:
                     rise.append(book[0][0])
             lo = max(fall) / 1e8 if fall else None
             hi = min(rise) / 1e8 if rise else None
-            mark = self._marks[sym]
-            for lv in self.levels[sym]:
-                f = float(lv)
-                if lv <= mark:
-                    lo = f if lo is None else max(lo, f)
-                if lv >= mark:
-                    hi = f if hi is None else min(hi, f)
             out[sym] = (
                 None if lo is None else lo + 1e-8 + abs(lo) * 1e-12,
                 None if hi is None else hi - 1e-8 - abs(hi) * 1e-12,
@@ -452,29 +451,38 @@ class Simulation:
         self.bar = b
         self.ts = self._ts_list[b]
 
-    def sync(self) -> None:
-        """Bring the engine up to the last bar skipped: replay what the provider's quotes would have done along
-        the skipped marks (its last re-quote, at the mark it happened at) and set each symbol's last mark."""
+    def sync(self, quotes: bool = True) -> None:
+        """Bring the engine up to the last bar skipped: each symbol's last mark, and (unless `quotes` is False: a
+        read that no order can meet) the provider's quotes as the walk would have left them — its last re-quote
+        along the skipped marks, made at the mark the engine had when the walk made it."""
         a = self._lag
-        if a < 0:
-            return
-        self._lag = -1
-        b = self._lag_end
-        for sym in self.symbols:
-            self._catch_up(sym, a, b)
-        self._synced = b
+        if a >= 0:
+            self._lag = -1
+            b = self._lag_end
+            for sym in self.symbols:
+                self._catch_marks(sym, a, b)
+            self._synced = b
+        if quotes and self._lp:
+            pending, self._lp = self._lp, {}
+            for sym, (_, _, _, req, ts) in pending.items():
+                if req is not None:
+                    self._requote_at(sym, req, ts)
 
-    def _catch_up(self, sym: str, a: int, b: int) -> None:
+    def _catch_marks(self, sym: str, a: int, b: int) -> None:
+        """Set the engine's mark to bar b's last point and follow, without acting on it, what the provider's quote
+        rule (`Quotes.stale`) does along bars a..b: where it last re-quotes, and at which mark."""
         q = self.quotes[sym]
         o, h, lo, c = self._pts[sym]
         thr = self.market.requote
         thr_f = float(thr)
-        stale = q.dirty or q.center is None
-        center = q.center
+        state = self._lp.get(sym)
+        if state is None:
+            stale, center, req, ts = q.dirty or q.center is None, q.center, None, 0
+        else:
+            stale, center, _, req, ts = state
         cf = 0.0 if center is None else float(center)
         prev = float(self._marks[sym])
         prev_d: Decimal | None = self._marks[sym]
-        req: tuple[float, float, int, int] | None = None  # (mark before, re-quote mark, bar, point)
         last: tuple[float, int, int] | None = None
         for j in range(a, b + 1):
             for k, p in enumerate(intrabar(o[j], h[j], lo[j], c[j])):
@@ -486,33 +494,35 @@ class Simulation:
                     tol = 2e-8 + cf * 1e-12
                     if d > t + tol:
                         stale = True
-                    elif d >= t - tol:
+                    elif d >= t - tol:  # too close to call in floats: the walk's own Decimal test
                         assert center is not None
                         stale = abs(dec(p) - center) > center * thr
                 if stale:
-                    req = (prev, p, j, k)
-                    center = dec(p)
+                    req = (dec(prev), dec(p), self._point_ts(sym, j, k))
+                    center = req[1]
                     cf = p
                     stale = False
                 prev, prev_d = p, None
                 last = (p, j, k)
-        if req is not None:  # the walk's last re-quote, made while the engine's mark was the point before it
-            before, at, j, k = req
-            ts = self._point_ts(sym, j, k)
-            mark = dec(before)
-            if mark != self._marks[sym]:
-                self._apply(SetMarkPrice(sym, mark, ts=ts))
-                self._marks[sym] = mark
-            mark = dec(at)
-            q.requote(self, mark, ts)
-            self._apply(SetMarkPrice(sym, mark, ts=ts))
-            self._marks[sym] = mark
         if last is not None:
             p, j, k = last
             mark = dec(p)
+            ts = self._point_ts(sym, j, k)
             if mark != self._marks[sym]:
-                self._apply(SetMarkPrice(sym, mark, ts=self._point_ts(sym, j, k)))
+                self._apply(SetMarkPrice(sym, mark, ts=ts))
                 self._marks[sym] = mark
+        if req is not None or state is not None:
+            self._lp[sym] = (stale, center, cf, req, ts)
+
+    def _requote_at(self, sym: str, req: tuple[Decimal, Decimal, int], ts: int) -> None:
+        """The walk's last re-quote, made while the engine's mark was the point before it; then the mark is back."""
+        before, at, when = req
+        now = self._marks[sym]
+        if before != now:
+            self._apply(SetMarkPrice(sym, before, ts=when))
+        self.quotes[sym].requote(self, at, when)
+        if before != now:
+            self._apply(SetMarkPrice(sym, now, ts=ts))
 
     def _point_ts(self, sym: str, i: int, k: int) -> int:
         b = self.bars[sym]
@@ -578,7 +588,6 @@ class Simulation:
         eng = self._engine
         out: list[Decimal] = []
         cross = False
-        resting = False
         for acct, held in self.holdings.items():
             for (s, side), h in held.items():
                 if s != sym:
@@ -594,10 +603,7 @@ class Simulation:
             for o in queries.open_orders(eng, acct, sym):
                 if o["stop_price"] is not None and not o["triggered"]:
                     out.append(o["stop_price"])
-                elif o["stop_price"] is None:
-                    resting = True
         self.levels[sym] = out
-        self.resting[sym] = resting
         # Cross prices move with the other symbols' marks; isolated ones and stops only with events.
         self.levels_dirty[sym] = cross and len(self.symbols) > 1
 
@@ -631,7 +637,7 @@ class Simulation:
 
     def equity(self, account: int) -> Decimal:
         """Wallet + holds + isolated pools + unrealised PnL at the current marks, in the account's asset."""
-        self.sync()
+        self.sync(quotes=False)
         b = queries.balances(self._engine, account, self.asset(account))
         total: Decimal = b["wallet"] + b["held"] + b["isolated_margin"]
         for (sym, _), h in self._holdings(account).items():
@@ -664,7 +670,7 @@ class Simulation:
         """Unrealised PnL of a signed `size` with signed cost `basis` at the current mark: linear size × mark −
         basis; inverse (size = face in USD, basis = ± coin value at entry) basis − size / mark, which is
         side × face × (1/entry − 1/mark) in the coin."""
-        self.sync()
+        self.sync(quotes=False)
         mark = self._marks[symbol]
         if self.inverse[symbol]:
             return basis - size / mark
@@ -672,7 +678,7 @@ class Simulation:
 
     def usd(self, symbol: str, amount: Decimal) -> Decimal:
         """An amount in `symbol`'s settle asset in USD at the current mark (the coin × mark; USDT as is)."""
-        self.sync()
+        self.sync(quotes=False)
         return amount * self._marks[symbol] if self.inverse[symbol] else amount
 
     def size(self, account: int, symbol: str, side: PositionSide = PositionSide.BOTH) -> Decimal:
@@ -834,6 +840,12 @@ class Simulation:
             self.quotes[ev.symbol].on_order(ev)
         elif ev.account in self.accounts:
             self.levels_dirty[ev.symbol] = True
+            if ev.stop_price is None:  # a plain order: resting ones can meet the provider's moving quotes
+                ids = self._resting_ids.setdefault(ev.symbol, set())
+                if ev.status in _GONE:
+                    ids.discard(ev.order_id)
+                else:
+                    ids.add(ev.order_id)
             if ev.stop_price is not None and ev.status is OrderStatus.NEW:
                 self.stops.append(
                     {
@@ -928,7 +940,7 @@ class Simulation:
 
     def all_episodes(self) -> list[Episode]:
         """Closed episodes, then those still open (valued at the current marks), never-opened ones left out."""
-        self.sync()
+        self.sync(quotes=False)
         for (acct, sym, side), epi in self.open_episodes.items():
             view = queries.position(self._engine, acct, sym, side)
             if view is None:
