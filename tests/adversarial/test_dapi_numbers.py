@@ -19,8 +19,8 @@ from isomargin.server.dapi_base import DAPI
 
 S = "BTCUSD_PERP"
 ROUTES = DAPI.routes
-DECIMAL_FIELDS = ("quantity", "price", "stopPrice", "amount")
-INTEGER_FIELDS = ("limit", "orderId", "startTime", "endTime", "leverage", "fromId")
+DECIMAL_FIELDS = ("quantity", "price", "stopPrice", "triggerPrice", "amount")
+INTEGER_FIELDS = ("limit", "orderId", "algoId", "startTime", "endTime", "leverage", "fromId")
 MARGIN_TYPE_ROUTES = {"v1/positionMargin", "v1/positionMargin/history"}  # `type` is a number (1 add, 2 remove)
 NUMERIC_FIELDS = DECIMAL_FIELDS + INTEGER_FIELDS
 T = "9999999999999"
@@ -29,6 +29,11 @@ BASELINES: dict[tuple[str, str], list[dict[str, str]]] = {
         {"symbol": S, "side": "BUY", "type": "LIMIT", "quantity": "1", "price": "50000", "timeInForce": "GTC"},
         {"symbol": S, "side": "SELL", "type": "STOP_MARKET", "quantity": "1", "stopPrice": "50000"},
     ],
+    ("POST", "v1/algoOrder"): [{"algoType": "CONDITIONAL", "symbol": S, "side": "SELL", "type": "STOP_MARKET",
+                                "quantity": "1", "triggerPrice": "50000"}],
+    ("GET", "v1/algoOrder"): [{"algoId": "{stop}"}],
+    ("DELETE", "v1/algoOrder"): [{"algoId": "{stop}"}],
+    ("GET", "v1/allAlgoOrders"): [{"symbol": S, "limit": "10"}],
     ("GET", "v1/order"): [{"symbol": S, "orderId": "{rest}"}],
     ("DELETE", "v1/order"): [{"symbol": S, "orderId": "{rest}"}],
     ("GET", "v1/openOrder"): [{"symbol": S, "orderId": "{rest}"}],
@@ -50,8 +55,9 @@ NO_NUMBERS = {
     ("GET", p) for p in ("v1/ping", "v1/time", "v1/exchangeInfo", "v1/ticker/24hr", "v1/ticker/price",
                          "v1/ticker/bookTicker", "v1/premiumIndex", "v1/account", "v1/balance", "v1/positionRisk",
                          "v1/leverageBracket", "v2/leverageBracket", "v1/commissionRate", "v1/positionSide/dual",
-                         "v1/openOrders")
+                         "v1/openOrders", "v1/openAlgoOrders")
 } | {("POST", "v1/marginType"), ("POST", "v1/positionSide/dual"), ("DELETE", "v1/allOpenOrders"),
+     ("DELETE", "v1/algoOpenOrders"),
      ("POST", "v1/listenKey"), ("PUT", "v1/listenKey"), ("DELETE", "v1/listenKey")}  # fmt: skip
 
 
@@ -119,8 +125,8 @@ def test_zero_contracts_are_refused(env: Env) -> None:
 def test_dapi_every_route_with_every_numeric_field(env: Env, method: str, path: str) -> None:
     """Every route gets every numeric field, hostile, all at once: no 5xx and no change."""
     auth = ROUTES[(method, path)].auth
-    if path == "v1/listenKey" or (method, path) == ("DELETE", "v1/allOpenOrders"):
-        return  # listenKey answers 200 by design; cancel-all takes no number and would cancel the resting orders
+    if path == "v1/listenKey" or (method, path) in (("DELETE", "v1/allOpenOrders"), ("DELETE", "v1/algoOpenOrders")):
+        return  # listenKey answers 200 by design; the cancel-alls take no number and would cancel the resting orders
     for value in ("١", "1e999999", "NaN", "1" + "0" * 40):
         ledger = Ledger(env)
         pairs = [("symbol", S), *((n, value) for n in NUMERIC_FIELDS)]

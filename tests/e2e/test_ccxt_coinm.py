@@ -149,6 +149,13 @@ def test_isolated_long_liquidation_story(venue: RunningVenue, trader: Any, maker
     assert trader.cancel_order(limit["id"], BTC)["id"] == limit["id"]
     assert trader.fetch_open_orders(BTC) == []
     assert trader.fetch_order(limit["id"], BTC)["status"] == "canceled"
+    # a reduce-only stop (ccxt sends conditional COIN-M orders to v1/algoOrder): listed with trigger, cancelled
+    stop = trader.create_order(BTC, "market", "sell", 50, None, {"triggerPrice": 55000, "reduceOnly": True})
+    assert stop["status"] == "open" and stop["triggerPrice"] == 55000 and stop["amount"] == 50
+    assert [o["id"] for o in trader.fetch_open_orders(BTC, params={"trigger": True})] == [stop["id"]]
+    assert trader.fetch_open_orders(BTC) == []  # plain openOrders: no conditional ones, as on /fapi
+    trader.cancel_order(stop["id"], BTC, {"trigger": True})
+    assert trader.fetch_open_orders(BTC, params={"trigger": True}) == []
 
     # the operator moves the mark below the LP: the position is closed at or better than bankruptcy,
     # BP = Q / (WB + Q/EP) = 5000 · 3000/281 = 53380.78… (the maker's bid at 53500 is better)

@@ -13,9 +13,20 @@ from isomargin.engine import CancelOrder, MarginMode, OrderSide, SetLeverage
 from isomargin.engine import queries as q
 from isomargin.server import fapi_account as fa
 from isomargin.server.auth import Principal
-from isomargin.server.dapi_base import ZERO, d_order, face_params, inst_of, pair_of, route, size_of
+from isomargin.server.dapi_base import ZERO, d_algo, d_order, face_params, inst_of, pair_of, route, size_of
 from isomargin.server.errors import ApiError
-from isomargin.server.fapi_base import find_order, integer, markets, me, need, orders_of, own_kind, symbol_of
+from isomargin.server.fapi_base import (
+    choice,
+    find_order,
+    integer,
+    markets,
+    me,
+    need,
+    ok,
+    orders_of,
+    own_kind,
+    symbol_of,
+)
 from isomargin.server.native import place
 from isomargin.server.params import parse_symbol
 from isomargin.server.venue import MARGIN_MODE_NAMES, OPEN_STATUSES, Venue, fmt, now_ms
@@ -222,15 +233,19 @@ async def get_order(venue: Venue, p: dict[str, str], who: Principal | None) -> A
     return d_order(venue, find_order(venue, me(who), p, "orderId", "origClientOrderId", inverse=True))
 
 
-@route("DELETE", "v1/order", auth="trade", plain_json=True)
-async def cancel_order(venue: Venue, p: dict[str, str], who: Principal | None) -> Any:
-    s = symbol_of(venue, p, inverse=True)
+def _cancellable(venue: Venue, account: int, p: dict[str, str], id_name: str, coid_name: str) -> dict[str, Any]:
     try:
-        rec = find_order(venue, me(who), p, "orderId", "origClientOrderId", inverse=True)
+        return find_order(venue, account, p, id_name, coid_name, inverse=True)
     except ApiError as exc:
         if exc.code != "unknown_order":
             raise
         raise ApiError(400, "unknown_order", exc.message, -2011, "Unknown order sent.") from None
+
+
+@route("DELETE", "v1/order", auth="trade", plain_json=True)
+async def cancel_order(venue: Venue, p: dict[str, str], who: Principal | None) -> Any:
+    s = symbol_of(venue, p, inverse=True)
+    rec = _cancellable(venue, me(who), p, "orderId", "origClientOrderId")
     await venue.submit(CancelOrder(me(who), s or rec["symbol"], order_id=rec["order_id"]))
     return d_order(venue, rec)
 
@@ -238,8 +253,51 @@ async def cancel_order(venue: Venue, p: dict[str, str], who: Principal | None) -
 @route("GET", "v1/openOrders", auth="read")
 async def open_orders(venue: Venue, p: dict[str, str], who: Principal | None) -> Any:
     s = symbol_of(venue, p, required=False, inverse=True)
-    return [d_order(venue, r) for r in orders_of(venue, me(who), s, False, True, inverse=True)
-            + orders_of(venue, me(who), s, True, True, inverse=True)]  # fmt: skip
+    return [d_order(venue, r) for r in orders_of(venue, me(who), s, False, True, inverse=True)]
+
+
+# conditional orders as ccxt sends them to COIN-M (algoType CONDITIONAL; algoId = the engine's order id)
+@route("POST", "v1/algoOrder", auth="trade")
+async def new_algo(venue: Venue, p: dict[str, str], who: Principal | None) -> Any:
+    choice(p, "algoType", fa.ALGO_TYPES, "CONDITIONAL", msg="Invalid data sent for a parameter 'algoType'.")
+    params = _place_params(venue, p)
+    if "orderType" in params and "type" not in params:
+        params["type"] = params["orderType"]
+    return d_algo(venue, await place(venue, me(who), params))
+
+
+@route("GET", "v1/algoOrder", auth="read")
+async def get_algo(venue: Venue, p: dict[str, str], who: Principal | None) -> Any:
+    return d_algo(venue, find_order(venue, me(who), p, "algoId", "clientAlgoId", inverse=True))
+
+
+@route("DELETE", "v1/algoOrder", auth="trade")
+async def cancel_algo(venue: Venue, p: dict[str, str], who: Principal | None) -> Any:
+    rec = _cancellable(venue, me(who), p, "algoId", "clientAlgoId")
+    await venue.submit(CancelOrder(me(who), rec["symbol"], order_id=rec["order_id"]))
+    return {"algoId": rec["order_id"], "clientAlgoId": rec.get("client_order_id") or "", "code": "200",
+            "msg": "success"}  # fmt: skip
+
+
+@route("DELETE", "v1/algoOpenOrders", auth="trade")
+async def cancel_all_algo(venue: Venue, p: dict[str, str], who: Principal | None) -> Any:
+    s = symbol_of(venue, p, inverse=True)
+    for rec in orders_of(venue, me(who), s, True, True, inverse=True):
+        await venue.submit(CancelOrder(me(who), rec["symbol"], order_id=rec["order_id"]), raise_on_reject=False)
+    return ok()
+
+
+@route("GET", "v1/openAlgoOrders", auth="read")
+async def open_algo(venue: Venue, p: dict[str, str], who: Principal | None) -> Any:
+    s = symbol_of(venue, p, required=False, inverse=True)
+    return [d_algo(venue, r) for r in orders_of(venue, me(who), s, True, True, inverse=True)]
+
+
+@route("GET", "v1/allAlgoOrders", auth="read")
+async def all_algo(venue: Venue, p: dict[str, str], who: Principal | None) -> Any:
+    s = symbol_of(venue, p, required=False, inverse=True)
+    rows = fa.order_window(orders_of(venue, me(who), s, True, False, inverse=True), p, "algoId")
+    return [d_algo(venue, r) for r in rows]
 
 
 @route("GET", "v1/openOrder", auth="read")
@@ -257,9 +315,7 @@ async def all_orders(venue: Venue, p: dict[str, str], who: Principal | None) -> 
         need(p, "symbol")
     pair = parse_symbol(p["pair"]) if s is None else None
     rows = [r for r in orders_of(venue, me(who), s, False, False, inverse=True)
-            + orders_of(venue, me(who), s, True, False, inverse=True)
             if pair is None or pair_of(r["symbol"]) == pair]  # fmt: skip
-    rows.sort(key=lambda r: r["order_id"])
     return [d_order(venue, r) for r in fa.order_window(rows, p, "orderId")]
 
 

@@ -13,7 +13,7 @@ from fastapi.responses import Response
 
 from isomargin.engine import queries as q
 from isomargin.server.errors import ApiError
-from isomargin.server.fapi_base import Api, b_order, decimal, need
+from isomargin.server.fapi_base import Api, b_algo, b_order, decimal, need
 from isomargin.server.venue import Venue, fmt
 
 router = APIRouter()
@@ -82,11 +82,20 @@ def d_order(venue: Venue, rec: dict[str, Any]) -> dict[str, Any]:
     view = b_order(rec)
     size = size_of(venue, rec["symbol"])
     avg = rec.get("avg_price") or ZERO
-    filled = rec["filled"]
-    view.pop("cumQuote", None)
-    view.update(pair=pair_of(rec["symbol"]), origQty=in_contracts(rec["qty"], size),
+    filled = rec["filled"] or ZERO
+    view.pop("cumQuote", None)  # a closePosition order has no quantity of its own: 0, as b_order shows it
+    view.update(pair=pair_of(rec["symbol"]), origQty=in_contracts(rec["qty"] or ZERO, size),
                 executedQty=in_contracts(filled, size), cumQty=in_contracts(filled, size),
                 cumBase=fmt(filled / avg) if avg else "0")  # fmt: skip
+    return view
+
+
+def d_algo(venue: Venue, rec: dict[str, Any]) -> dict[str, Any]:
+    """A conditional order as COIN-M's algo endpoints show it: quantity and executedQty in contracts."""
+    view = b_algo(rec)
+    size = size_of(venue, rec["symbol"])
+    view.update(pair=pair_of(rec["symbol"]), quantity=in_contracts(rec["qty"] or ZERO, size),
+                executedQty=in_contracts(rec["filled"] or ZERO, size))  # fmt: skip
     return view
 
 
