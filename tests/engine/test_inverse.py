@@ -403,3 +403,23 @@ def test_the_binance_coinm_venue_data_lists_and_trades() -> None:
         wallet = v2.wallet(1, coin)
         v2.mark(sym, str((quote.exact * D("0.9")).quantize(D("0.01"))))
         assert v2.position(1, sym) is None and v2.wallet(1, coin) == wallet
+
+
+def test_okx_margin_call_at_300_percent_in_the_coin() -> None:
+    # OKX (balance / MM ratio, warning below 300 %), contract tiers without deduction, no fee: tier 1 rate 0.4 %.
+    # Isolated long 1000 USD at 50,000, 10×: pool 0.002. Ratio = (0.002 + 0.02 − 1000/P) / (4/P); it is 3 where
+    # 0.022 = 1012/P, P = 46,000 exactly: 46,000 is still 300 % (no call), 45,999.9 is below (warning).
+    from isomargin.engine.events import MarginCall
+    from isomargin.margin import Deduction, TierBasis
+
+    brackets = (("0", "500", "0.004", "125"), ("500", None, "0.005", "100"))
+    spec = inverse_spec(brackets=brackets, basis=TierBasis.CONTRACTS, deduction=Deduction.NONE)
+    v = Venue(symbols=(), venue="okx", inverse=(spec,))
+    v.account(1, usdt="0", coins={"BTC": "1"}, isolated=SYM)
+    v.account(2, usdt="0", coins={"BTC": "1"})
+    v.mark(SYM, "50000")
+    trade(v, 1, 2, "1000", "50000")
+    assert not of(v.mark(SYM, "46000"), MarginCall)
+    [call] = of(v.mark(SYM, "45999.9"), MarginCall)
+    assert (call.account, call.level, call.asset) == (1, "warning", "BTC")
+    assert call.ratio < 3

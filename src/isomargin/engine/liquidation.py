@@ -134,6 +134,19 @@ class Liquidation:
             pos.alert = level
             self._call(pos.account, pos.symbol, pos.side, level, ratio, pos.inst.settle)
         self.health.watch(pos)
+        # The watch fires at equality, but a level can hold at it (OKX warns *below* 300 %): re-armed at a price
+        # this very mark reaches, the entry would fire again at once, forever (the pass's round bound, then a
+        # fail-stop). The level was just measured exactly at this mark, so it can only change at another one:
+        # re-arm one point beyond it.
+        watch = pos.market.watch
+        key = (pos.account, pos.side, ALERT)
+        where = watch.where.get(key)
+        if where is not None:
+            price, on_fall = where
+            if on_fall and price >= mark:
+                watch.set(key, mark - 1, True)
+            elif not on_fall and price <= mark:
+                watch.set(key, mark + 1, False)
 
     def _call(
         self, account: int, symbol: str | None, side: PositionSide | None, level: AlertLevel, ratio: Decimal,
