@@ -20,7 +20,8 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, wait
 from pathlib import Path
-from typing import Any, TypeVar, cast
+from queue import SimpleQueue
+from typing import Any, Final, TypeVar, cast
 
 from isomargin.engine import Code, Command, Engine, EngineFailed, Event, PlaceOrder, Rejected
 from isomargin.engine.engine import MAX_TS
@@ -35,6 +36,8 @@ from isomargin.journal.replay import Rebuild, rebuild
 
 DurableHook = Callable[[Sequence[Command], list[list[Event]], list[bool]], None]
 T = TypeVar("T")
+_NOTHING: Final = object()  # (the committer's inbox) nothing more to take now
+_CLOSE: Final = object()  # (the committer's inbox) close: finish what came before it, then stop
 EDGE_SEQ = 0  # the envelope seq of a rejection made at the journal's edge: such a command is never journaled
 
 
@@ -67,8 +70,10 @@ class _Writer:
     in seq order and a SQLite connection is used by one thread only. `on_done` runs after every job."""
 
     def __init__(self, on_done: Callable[[], None]) -> None:
-        self._jobs: deque[tuple[Callable[[], Any], Future[Any]]] = deque()
-        self._cond = threading.Condition()
+        # A SimpleQueue (C) rather than a Condition over a deque: a handoff per group costs a put and a get
+        # instead of Python-level lock juggling while holding the GIL the event loop needs.
+        self._jobs: SimpleQueue[tuple[Callable[[], Any], Future[Any]] | None] = SimpleQueue()
+        self._gate = threading.Lock()  # orders `run` against `close`: no job is queued behind the stop mark
         self._closed = False
         self._on_done = on_done
         self._thread = threading.Thread(target=self._run, name="isomargin-journal-writer", daemon=True)
@@ -76,11 +81,10 @@ class _Writer:
 
     def run(self, job: Callable[[], T]) -> Future[T]:
         fut: Future[T] = Future()
-        with self._cond:
+        with self._gate:
             if self._closed:
                 raise JournalError(JournalCode.COMMITTER_CLOSED, "the journal writer is closed")
-            self._jobs.append((job, fut))
-            self._cond.notify()
+            self._jobs.put((job, fut))
         return fut
 
     def call(self, job: Callable[[], T]) -> T:
@@ -89,13 +93,9 @@ class _Writer:
         return self.run(job).result()
 
     def _run(self) -> None:
-        while True:
-            with self._cond:
-                while not self._jobs and not self._closed:
-                    self._cond.wait()
-                if not self._jobs:
-                    return
-                job, fut = self._jobs.popleft()
+        jobs = self._jobs
+        while (item := jobs.get()) is not None:
+            job, fut = item
             try:
                 fut.set_result(job())
             except BaseException as exc:  # the job's caller decides what it means
@@ -104,9 +104,10 @@ class _Writer:
 
     def close(self) -> None:
         """Run what was handed in, then stop."""
-        with self._cond:
-            self._closed = True
-            self._cond.notify()
+        with self._gate:
+            if not self._closed:
+                self._closed = True
+                self._jobs.put(None)
         if self._thread is not threading.current_thread():
             self._thread.join()
 
@@ -516,8 +517,10 @@ class GroupCommitter:
         self.durable = durable
         self.max_batch = max_batch
         self.max_inflight = max_inflight
-        self._queue: deque[_Item] = deque()
-        self._cond = threading.Condition()
+        # Submissions and wake-ups (None) reach the thread through one C queue; `_gate` orders submitting
+        # against closing so that nothing is queued behind the close mark.
+        self._inbox: SimpleQueue[_Item | object | None] = SimpleQueue()
+        self._gate = threading.Lock()
         self._closed = False
         self.batches = 0
         durable.wake = self._wake
@@ -530,11 +533,10 @@ class GroupCommitter:
         return fut
 
     def _enqueue(self, item: _Item) -> None:
-        with self._cond:
+        with self._gate:
             if self._closed:
                 raise JournalError(JournalCode.COMMITTER_CLOSED, "the group committer is closed")
-            self._queue.append(item)
-            self._cond.notify()
+            self._inbox.put(item)
 
     def call(self, cmd: Command, key: str | None = None, timeout: float | None = None) -> list[Event]:
         return self.submit(cmd, key).result(timeout)
@@ -547,27 +549,37 @@ class GroupCommitter:
         return await waiter
 
     def _wake(self) -> None:
-        with self._cond:
-            self._cond.notify()
+        self._inbox.put(None)
 
     def _run(self) -> None:
-        durable = self.durable
+        durable, waiting = self.durable, deque[_Item]()
+        closing = False
         while True:
-            with self._cond:
-                while not (durable.ready() or self._can_start() or (self._closed and not durable.in_flight)):
-                    self._cond.wait()
-                taken: list[_Item] = []
-                if self._can_start():
-                    taken = [self._queue.popleft() for _ in range(min(len(self._queue), self.max_batch))]
-                elif self._closed and not durable.in_flight and not durable.ready():
-                    return
+            can_start = bool(waiting) and durable.in_flight < self.max_inflight
+            if closing and not waiting and not durable.in_flight and not durable.ready():
+                return
+            # Block only when nothing can be done now; a wake-up put meanwhile is still in the queue.
+            closing = self._take(waiting, block=not (can_start or durable.ready())) or closing
             durable.settle()
-            batch = [b for b in taken if b.start()]
-            if batch:
-                self._start(batch)
+            if waiting and durable.in_flight < self.max_inflight:
+                closing = self._take(waiting, block=False) or closing  # what queued while settling joins the group
+                taken = [waiting.popleft() for _ in range(min(len(waiting), self.max_batch))]
+                batch = [b for b in taken if b.start()]
+                if batch:
+                    self._start(batch)
 
-    def _can_start(self) -> bool:
-        return bool(self._queue) and self.durable.in_flight < self.max_inflight
+    def _take(self, waiting: deque[_Item], block: bool) -> bool:
+        """Move what the inbox holds (waiting for the first entry if `block`) to `waiting`; whether it held
+        the close mark."""
+        inbox, closing = self._inbox, False
+        got = inbox.get() if block else _NOTHING if inbox.empty() else inbox.get()
+        while got is not _NOTHING:
+            if isinstance(got, _Item):
+                waiting.append(got)
+            elif got is _CLOSE:
+                closing = True
+            got = _NOTHING if inbox.empty() else inbox.get()
+        return closing
 
     def _start(self, batch: list[_Item]) -> None:
         try:
@@ -607,9 +619,10 @@ class GroupCommitter:
 
     def close(self) -> None:
         """Finish what is queued and in flight, then stop the thread."""
-        with self._cond:
-            self._closed = True
-            self._cond.notify()
+        with self._gate:
+            if not self._closed:
+                self._closed = True
+                self._inbox.put(_CLOSE)
         self._thread.join()
         if self.durable.wake == self._wake:
             self.durable.wake = None

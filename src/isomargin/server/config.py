@@ -44,7 +44,7 @@ class VenueConfig:
     ban_after: int = 20  # requests refused with 429 in one window before the client gets 418
     ban_seconds: int = 120
     recv_window_max: int = 60000
-    snapshot_every: int = 5000
+    snapshot_every: int = 50_000
     insurance_seed: Decimal = Decimal("1000000")  # paid into the insurance fund when the venue is first set up
 
     @property
