@@ -121,8 +121,8 @@ class OrderSpec:
     """The fixed part of an order, shared by the live order and every event about it (immutable)."""
 
     __slots__ = (
-        "account", "activation_price", "callback_rate", "client_order_id", "close_position", "created", "grid",
-        "id", "position_side", "reduce_only", "side", "stop_price", "stp", "symbol", "tif", "type",
+        "_raw", "account", "activation_price", "callback_rate", "client_order_id", "close_position", "created",
+        "grid", "id", "position_side", "reduce_only", "side", "stop_price", "stp", "symbol", "tif", "type",
         "working_type",
     )  # fmt: skip
 
@@ -162,12 +162,22 @@ class OrderSpec:
         self.created = created
         self.callback_rate = callback_rate
         self.activation_price = activation_price
+        self._raw: dict[str, Any] | None = None
 
     def raw(self) -> dict[str, Any]:
-        out = {name: plain(getattr(self, name)) for name in _SPEC_FIELDS}
-        out["side"] = int(self.side)
-        out["grid"] = self.grid.spec
-        return out
+        # Every event about an order carries its spec, and the journal encodes each one: the spec is immutable,
+        # so its JSON-ready form is built once (spelled out field by field: `plain` per field cost ~8 µs).
+        cached = self._raw
+        if cached is None:
+            cached = self._raw = {
+                "id": self.id, "account": self.account, "side": int(self.side), "type": self.type._value_,
+                "tif": self.tif._value_, "stop_price": _text(self.stop_price), "reduce_only": self.reduce_only,
+                "close_position": self.close_position, "position_side": self.position_side._value_,
+                "client_order_id": self.client_order_id, "working_type": self.working_type._value_,
+                "stp": self.stp._value_, "created": self.created, "callback_rate": _text(self.callback_rate),
+                "activation_price": _text(self.activation_price), "grid": self.grid.spec,
+            }  # fmt: skip
+        return dict(cached)  # a copy: callers may add to it
 
     @classmethod
     def from_raw(cls, r: dict[str, Any], grid: Grid) -> OrderSpec:
@@ -179,10 +189,8 @@ class OrderSpec:
         )  # fmt: skip
 
 
-_SPEC_FIELDS = (
-    "id", "account", "side", "type", "tif", "stop_price", "reduce_only", "close_position", "position_side",
-    "client_order_id", "working_type", "stp", "created", "callback_rate", "activation_price",
-)  # fmt: skip
+def _text(value: Decimal | None) -> str | None:
+    return None if value is None else str(value)
 
 
 def _dec(value: str | None) -> Decimal | None:
@@ -305,7 +313,7 @@ class OrderUpdated(Event):
         return self.spec.grid.average(self._cost, self._filled)
 
     def raw(self) -> dict[str, Any]:
-        return {"spec": self.spec.raw(), "status": self.status.value, "lots": self._lots, "filled": self._filled,
+        return {"spec": self.spec.raw(), "status": self.status._value_, "lots": self._lots, "filled": self._filled,
                 "cost": self._cost, "ticks": self._ticks, "reason": plain(self.reason)}  # fmt: skip
 
     @classmethod
