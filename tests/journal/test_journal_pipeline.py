@@ -8,6 +8,7 @@ from __future__ import annotations
 import functools
 import tempfile
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future
@@ -396,3 +397,35 @@ def test_a_hook_may_not_submit(venue: DurableEngine, sqlite_target: str) -> None
     venue.close()
     with DurableEngine.open(sqlite_target) as again:
         assert again.state_hash() == replay_hash([*SETUP, *deposits(100, 2)])
+
+
+def test_a_group_starts_beside_one_in_flight_only_once_pipeline_from_wait(tmp_path: Path) -> None:
+    """With a group in flight, a few waiting submissions wait for it (one bigger group later, one sync fewer);
+    `pipeline_from` of them start the next group at once."""
+    with DurableEngine.open(tmp_path / "j.sqlite3") as venue:
+        venue.submit_batch([CreateAccount(1, ts=1)])
+        gate = threading.Event()
+        blocker = venue._writer.run(lambda: gate.wait(10))  # the writer is busy: no append finishes meanwhile
+        committer = GroupCommitter(venue, pipeline_from=3)
+        deposit = functools.partial(Deposit, 1, "USDT")
+        first = committer.submit(deposit(Decimal(1), ts=2))
+        until(lambda: venue.in_flight == 1)
+        waiting = [committer.submit(deposit(Decimal(2 + k), ts=3 + k)) for k in range(2)]
+        assert not until(lambda: venue.in_flight == 2, seconds=0.3)  # two waiting: below pipeline_from
+        waiting.append(committer.submit(deposit(Decimal(4), ts=5)))
+        assert until(lambda: venue.in_flight == 2)  # the third starts the second group beside the first
+        gate.set()
+        assert blocker.result(10) is True
+        assert [len(f.result(10)) for f in [first, *waiting]] == [1, 1, 1, 1]
+        committer.close()
+        assert committer.batches == 2 and venue.seq == 5
+
+
+def until(cond: Callable[[], bool], seconds: float = 5.0) -> bool:
+    """Poll `cond` until it holds (True) or `seconds` pass (False)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if cond():
+            return True
+        time.sleep(0.005)
+    return cond()

@@ -36,6 +36,7 @@ from isomargin.journal.replay import Rebuild, rebuild
 
 DurableHook = Callable[[Sequence[Command], list[list[Event]], list[bool]], None]
 T = TypeVar("T")
+PIPELINE_FROM: Final = 32  # submissions waiting before a group starts beside one in flight (see _can_start)
 _NOTHING: Final = object()  # (the committer's inbox) nothing more to take now
 _CLOSE: Final = object()  # (the committer's inbox) close: finish what came before it, then stop
 EDGE_SEQ = 0  # the envelope seq of a rejection made at the journal's edge: such a command is never journaled
@@ -513,10 +514,13 @@ class GroupCommitter:
     events and the others the `EngineHalted`; when an append fails, that group's and every later group's
     futures get the `JournalError`. A future cancelled before its group starts is not submitted."""
 
-    def __init__(self, durable: DurableEngine, max_batch: int = 1024, max_inflight: int = 2) -> None:
+    def __init__(
+        self, durable: DurableEngine, max_batch: int = 1024, max_inflight: int = 2, pipeline_from: int = PIPELINE_FROM
+    ) -> None:
         self.durable = durable
         self.max_batch = max_batch
         self.max_inflight = max_inflight
+        self.pipeline_from = pipeline_from
         # Submissions and wake-ups (None) reach the thread through one C queue; `_gate` orders submitting
         # against closing so that nothing is queued behind the close mark.
         self._inbox: SimpleQueue[_Item | object | None] = SimpleQueue()
@@ -555,18 +559,28 @@ class GroupCommitter:
         durable, waiting = self.durable, deque[_Item]()
         closing = False
         while True:
-            can_start = bool(waiting) and durable.in_flight < self.max_inflight
+            can_start = self._can_start(len(waiting))
             if closing and not waiting and not durable.in_flight and not durable.ready():
                 return
             # Block only when nothing can be done now; a wake-up put meanwhile is still in the queue.
             closing = self._take(waiting, block=not (can_start or durable.ready())) or closing
             durable.settle()
-            if waiting and durable.in_flight < self.max_inflight:
+            if self._can_start(len(waiting)):
                 closing = self._take(waiting, block=False) or closing  # what queued while settling joins the group
                 taken = [waiting.popleft() for _ in range(min(len(waiting), self.max_batch))]
                 batch = [b for b in taken if b.start()]
                 if batch:
                     self._start(batch)
+
+    def _can_start(self, waiting: int) -> bool:
+        """Start a group now? Always when nothing is in flight; beside a group in flight only once
+        `pipeline_from` submissions wait: a small group started early splits what would have been one group
+        in two, each paying the per-group cost (a transaction, a sync, the thread handoffs: measured ≈ 230 µs
+        of CPU, more than three orders' own work), to overlap applying a few orders with a sync."""
+        in_flight = self.durable.in_flight
+        if not waiting or in_flight >= self.max_inflight:
+            return False
+        return in_flight == 0 or waiting >= self.pipeline_from
 
     def _take(self, waiting: deque[_Item], block: bool) -> bool:
         """Move what the inbox holds (waiting for the first entry if `block`) to `waiting`; whether it held
