@@ -55,6 +55,7 @@ if TYPE_CHECKING:
     from isomargin.engine.instruments import Instrument  # what queries.instrument returns
 
 ZERO = Decimal(0)
+_BLOCK = 256  # bars per block of precomputed extremes the next-event search skips over
 _GONE = frozenset({OrderStatus.FILLED, OrderStatus.CANCELED, OrderStatus.EXPIRED})
 EIGHT = Decimal("1E-8")
 ASSET = "USDT"
@@ -348,6 +349,8 @@ class Simulation:
         self._lo: dict[str, Any] = {}
         self._hi: dict[str, Any] = {}
         self._pts: dict[str, tuple[list[float], list[float], list[float], list[float]]] = {}
+        self._block_lo: dict[str, Any] = {}
+        self._block_hi: dict[str, Any] = {}
         m = self.market
         room = float(m.price_band - m.spread) / 2
         for sym, b in self.bars.items():
@@ -369,43 +372,62 @@ class Simulation:
             if sym in self.funding or m.funding_rate is not None:
                 bucket = np.asarray(b.ts, dtype=np.int64) // m.funding_interval_ms
                 always[1:] |= bucket[1:] != bucket[:-1]
-        self._always = always
+        self._always_at = np.flatnonzero(always)
+        for sym in self.bars:
+            lo, hi = self._lo[sym], self._hi[sym]
+            pad = (-n) % _BLOCK
+            self._block_lo[sym] = np.concatenate((lo, np.full(pad, np.inf))).reshape(-1, _BLOCK).min(axis=1)
+            self._block_hi[sym] = np.concatenate((hi, np.full(pad, -np.inf))).reshape(-1, _BLOCK).max(axis=1)
         self._ts_list = np.asarray(next(iter(self.bars.values())).ts, dtype=np.int64).tolist()
         self._band_version = -1
         self._band_next = -1
 
     def _next_active(self, i: int) -> int:
         """The first bar at or after `i` whose marks can set something off: a mark reaching a price the engine
-        watches (liquidation, alert, cross band, stop) or a level the simulator stops at, or an always-walked bar.
-        Between two such bars nothing in the engine changes but the marks, which `sync` catches up."""
+        watches (liquidation, alert, cross band, stop), or an always-walked bar. Between two such bars nothing in
+        the engine changes but the marks, which `sync` catches up."""
         if self._band_version == self.version and self._band_from <= i <= self._band_next:
             return self._band_next
         bands = self._bands()
         self._band_version = self.version
         self._band_from = i
-        n = self.n
         if bands is None:
             self._band_next = i
             return i
-        width = 64
-        j = i
-        always = self._always
-        while j < n:
-            e = min(n, j + width)
-            hit = always[j:e].copy()
-            for sym, (lo, hi) in bands.items():
-                if lo is not None:
-                    hit |= self._lo[sym][j:e] <= lo
-                if hi is not None:
-                    hit |= self._hi[sym][j:e] >= hi
+        always = self._always_at
+        k = int(np.searchsorted(always, i))
+        nxt = int(always[k]) if k < len(always) else self.n
+        for sym, (lo, hi) in bands.items():
+            if lo is not None or hi is not None:
+                nxt = self._first_outside(sym, i, nxt, lo, hi)
+        self._band_next = nxt
+        return nxt
+
+    def _first_outside(self, sym: str, i: int, stop: int, lo: float | None, hi: float | None) -> int:
+        """The first bar in [i, stop) whose mark range reaches `lo` or `hi` (stop if none): the rest of i's block,
+        then the first block whose extremes do, then within it."""
+        size = _BLOCK
+        bl, bh = self._lo[sym], self._hi[sym]
+        lo_ = -np.inf if lo is None else lo
+        hi_ = np.inf if hi is None else hi
+        end = min(stop, (i // size + 1) * size)
+        if i < end:
+            hit = (bl[i:end] <= lo_) | (bh[i:end] >= hi_)
             k = int(np.argmax(hit))
             if hit[k]:
-                self._band_next = j + k
-                return j + k
-            j = e
-            width = min(width * 4, 1 << 16)
-        self._band_next = n
-        return n
+                return i + k
+        b0, b1 = end // size, (stop + size - 1) // size
+        if b0 >= b1:
+            return stop
+        blocks = (self._block_lo[sym][b0:b1] <= lo_) | (self._block_hi[sym][b0:b1] >= hi_)
+        k = int(np.argmax(blocks))
+        if not blocks[k]:
+            return stop
+        start = (b0 + k) * size
+        e = min(stop, start + size)
+        hit = (bl[start:e] <= lo_) | (bh[start:e] >= hi_)
+        j = int(np.argmax(hit))
+        return start + j if hit[j] else stop
 
     def _bands(self) -> dict[str, tuple[float | None, float | None]] | None:
         """Per symbol, the marks (lo, hi) at or beyond which something can fire (with a margin for the float
@@ -478,9 +500,10 @@ class Simulation:
         state = self._lp.get(sym)
         if state is None:
             stale, center, req, ts = q.dirty or q.center is None, q.center, None, 0
+            cf = 0.0 if center is None else float(center)
         else:
-            stale, center, _, req, ts = state
-        cf = 0.0 if center is None else float(center)
+            stale, center, cf, req, ts = state
+        at: tuple[float, float, int, int] | None = None
         prev = float(self._marks[sym])
         prev_d: Decimal | None = self._marks[sym]
         last: tuple[float, int, int] | None = None
@@ -495,15 +518,19 @@ class Simulation:
                     if d > t + tol:
                         stale = True
                     elif d >= t - tol:  # too close to call in floats: the walk's own Decimal test
-                        assert center is not None
+                        if center is None:
+                            center = dec(cf)
                         stale = abs(dec(p) - center) > center * thr
                 if stale:
-                    req = (dec(prev), dec(p), self._point_ts(sym, j, k))
-                    center = req[1]
+                    at = (prev, p, j, k)
+                    center = None  # dec(p), made only if a close call needs it
                     cf = p
                     stale = False
                 prev, prev_d = p, None
                 last = (p, j, k)
+        if at is not None:
+            req = (dec(at[0]), dec(at[1]), self._point_ts(sym, at[2], at[3]))
+            center = req[1]
         if last is not None:
             p, j, k = last
             mark = dec(p)
