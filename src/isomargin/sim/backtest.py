@@ -159,6 +159,7 @@ def run_backtest(
         "margin_calls": sim.margin_calls,
         "stops": sim.stops,
         "gaps": b.gaps,
+        "warnings": sim.notes,
         "curve": {
             "bar": idx,
             "ts": b.ts[idx],
@@ -392,6 +393,7 @@ def run_stress(
         "symbols": list(bars),
         "bars": n,
         "start_ts": int(first.ts[0]),
+        "warnings": sim.notes,
         "positions_opened": len(episodes),
         "liquidated_positions": sum(1 for e in episodes if e["liquidated"]),
         "first_liquidation_bar": liq_bars[0] if liq_bars else None,

@@ -73,10 +73,22 @@ def _progress(total: int, label: str, quiet: bool) -> tuple[Progress | None, Cal
     if quiet:
         return None, None
     prog = Progress(
-        TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), console=err, transient=True
+        TextColumn(label),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[rate]}"),
+        TimeRemainingColumn(),
+        console=err,
+        transient=True,
     )
-    task = prog.add_task(label, total=total)
-    return prog, lambda i: prog.update(task, completed=i)
+    task = prog.add_task(label, total=total, rate="")
+    unit = "paths" if label in ("monte carlo", "paths", "sweep") else "bars"
+
+    def update(i: int) -> None:
+        speed = prog.tasks[0].speed if prog.tasks else None
+        prog.update(task, completed=i, rate=f"{speed:,.0f} {unit}/s" if speed else "")
+
+    return prog, update
 
 
 def _market(
@@ -125,6 +137,9 @@ def _emit(result: dict[str, Any], as_json: bool, json_out: Path | None, report: 
         json_out.write_text(text + "\n", encoding="utf-8")
     if report is not None:
         write_report(result, report)
+        err.print(f"report written to {report}")
+    if json_out is not None:
+        err.print(f"results written to {json_out}")
     if as_json:
         print(text)
 
@@ -296,6 +311,9 @@ def backtest(
             )
             if path.gaps:
                 err.print(f"note: {len(path.gaps)} gap(s) in the data, first at row {path.gaps[0][0]}")
+    runs = [result[m] for m in ("isolated", "cross")] if "isolated" in result else [result]
+    for note in dict.fromkeys(n for r in runs for n in r.get("warnings", [])):
+        err.print(f"warning: {note}")
     _emit(result, as_json, json_out, report)
 
 

@@ -54,6 +54,7 @@ class Bars:
     mark: Bars | None = None
     gaps: list[tuple[int, int]] = field(default_factory=list)  # (index, missing ms) where spacing jumps
     name: str = ""
+    notes: list[str] = field(default_factory=list)  # how the input was read, where that was a choice
 
     def __len__(self) -> int:
         return len(self.ts)
@@ -199,7 +200,25 @@ def from_dataframe(frame: pd.DataFrame, *, name: str = "", where: str = "DataFra
     if missing:
         raise SimError("bad_data", f"{where}: missing column(s) {', '.join(missing)}")
     ts_col = next((cols[c] for c in _TS_NAMES if c in cols), None)
-    ts_values = frame[ts_col] if ts_col is not None else frame.index.to_series()
+    notes: list[str] = []
+    if ts_col is not None:
+        ts_values = frame[ts_col]
+    else:
+        first = frame.columns[0]
+        unnamed = str(first).startswith("Unnamed:") or not str(first).strip()
+        index = frame.index
+        if unnamed and _dates(frame[first]):
+            ts_values = frame[first]
+            notes.append(f"{where}: timestamps read from the unnamed first column (dates, as pandas writes an index)")
+        elif isinstance(index, pd.DatetimeIndex) or (not isinstance(index, pd.RangeIndex) and _dates(index)):
+            ts_values = index.to_series()
+        else:
+            found = f"an unnamed first column of {'row numbers' if unnamed else 'non-dates'}" if unnamed else "none"
+            raise SimError(
+                "no_timestamp",
+                f"{where}: no timestamp column (one of {', '.join(_TS_NAMES)}; found {found}): "
+                "row numbers are not timestamps — name the column, e.g. timestamp",
+            )
     ts = _timestamps(ts_values, where)
     try:
         values = [
@@ -215,7 +234,22 @@ def from_dataframe(frame: pd.DataFrame, *, name: str = "", where: str = "DataFra
         mark = make_bars(ts, mvals[0], mvals[1], mvals[2], mvals[3], where=f"{where} (mark)")
     bars = make_bars(ts, values[0], values[1], values[2], values[3], vol, name=name, where=where)
     bars.mark = mark
+    bars.notes = notes
     return bars
+
+
+def _dates(values: Any) -> bool:
+    """Whether `values` hold dates/datetimes (strings that parse as dates, or datetime dtype), not numbers."""
+    if pd.api.types.is_datetime64_any_dtype(values):
+        return True
+    if pd.api.types.is_numeric_dtype(values):
+        return False
+    sample = pd.Series(values[:50])
+    try:
+        pd.to_datetime(sample, utc=True, errors="raise", format="mixed")
+    except (ValueError, TypeError):
+        return False
+    return True
 
 
 def _timestamps(values: pd.Series, where: str) -> IntArray:

@@ -62,6 +62,7 @@ ASSET = "USDT"
 _ISOLATED = f"{BalanceKind.ISOLATED}:"  # Posted balance keys: isolated:<account>:<symbol>:<side>
 _WALLET = f"{BalanceKind.WALLET}:"  # wallet:<account>:<asset>
 PositionKey = tuple[str, PositionSide]
+TICK_WARN = 0.001  # warn when the instrument's tick exceeds this fraction of the data's price
 
 
 def dec(x: float) -> Decimal:
@@ -136,6 +137,7 @@ class Simulation:
         self.insurance_draws = ZERO
         self.insurance_income = ZERO
         self.funding_bucket: dict[str, int] = {}
+        self.notes: list[str] = []  # warnings about the inputs, reported with the results
         self._handlers: dict[type, Callable[[Any], None]] = {
             Trade: self._on_trade,
             Liquidated: self._on_liquidated,
@@ -194,6 +196,15 @@ class Simulation:
         for sym, b in self.bars.items():
             mb = b.mark or b
             self.set_mark(sym, dec(float(mb.open[0])), self.ts)
+            self.notes.extend(b.notes)
+            tick = self.instruments[sym].tick
+            price = float(np.median(np.asarray(b.close, dtype=np.float64)))
+            if price > 0 and float(tick) > TICK_WARN * price:
+                self.notes.append(
+                    f"{sym}'s tick {tick} is {float(tick) / price:.1%} of the data's median price {price:.6g}: "
+                    "quotes and fills round to it (a market order can fill far from the price, a leveraged position "
+                    "liquidate at once); use a symbol whose tick fits the data"
+                )
 
     def insurance_start(self, asset: str) -> Decimal:
         """The fund at the start in `asset`: `MarketConfig.insurance` is in USD; a coin's fund is worth as much at
@@ -416,9 +427,9 @@ class Simulation:
             k = int(np.argmax(hit))
             if hit[k]:
                 return i + k
-        b0, b1 = end // size, (stop + size - 1) // size
-        if b0 >= b1:
+        if end >= stop:
             return stop
+        b0, b1 = end // size, (stop + size - 1) // size  # end is a block boundary here
         blocks = (self._block_lo[sym][b0:b1] <= lo_) | (self._block_hi[sym][b0:b1] >= hi_)
         k = int(np.argmax(blocks))
         if not blocks[k]:
