@@ -21,7 +21,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from isomargin.engine import queries as q
 from isomargin.engine.errors import Reject
 from isomargin.journal import JournalError
-from isomargin.server import dapi, fapi, native
+from isomargin.server import dapi, fapi, native, native_history
 from isomargin.server.auth import RateLimiter, weight_of
 from isomargin.server.config import VenueConfig
 from isomargin.server.dapi_base import DAPI
@@ -205,6 +205,7 @@ def create_app(
     app.include_router(native.router)
     app.include_router(fapi.router)
     app.include_router(dapi.router)
+    app.include_router(native_history.assets)
 
     for exc_type in (ApiError, RequestValidationError, StarletteHTTPException, Reject, JournalError, Exception):
         app.add_exception_handler(exc_type, _handle)

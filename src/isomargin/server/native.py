@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field
 
 from isomargin.engine import (
     AdjustMargin,
+    AmendOrder,
     CancelAllOrders,
     CancelOrder,
     Deposit,
@@ -34,6 +35,7 @@ from isomargin.engine.commands import FundInsurance, SetMarketStatus
 from isomargin.engine.events import FundingPaid, OrderUpdated
 from isomargin.server.auth import Principal, authenticate, no_duplicates
 from isomargin.server.errors import ApiError, NativeError, error_responses
+from isomargin.server.native_history import adl_ranks, position_history, preview, private_copy
 from isomargin.server.params import (
     bool_field,
     client_id_field,
@@ -145,6 +147,7 @@ async def markets(request: Request) -> list[dict[str, Any]]:
             assert inst is not None and m is not None
             out.append({
                 "symbol": sym, "settle": inst.settle, "tick_size": inst.tick, "step_size": inst.step,
+                "kind": "inverse" if inst.inverse else "linear", "contract_size": inst.spec.contract_size,
                 "min_notional": inst.spec.min_notional, "maker_fee": inst.maker_fee.decimal,
                 "taker_fee": inst.taker_fee.decimal, "mark_price": m["mark_price"], "index_price": m["index_price"],
                 "last_price": m["last_price"], "paused": m["paused"],
@@ -400,6 +403,70 @@ async def post_order(request: Request, body: OrderIn, who: Trade) -> Any:
         if exc.code not in CONFLICTS:
             raise
         raise ApiError(409, exc.code, exc.message, exc.binance, exc.binance_msg) from None
+
+
+class PreviewIn(OrderIn):
+    leverage: Annotated[int | None, int_field("leverage", 1, MAX_LEVERAGE).or_none()] = Field(
+        None, description="try the order at this leverage (the account's setting is not changed)"
+    )
+    margin_mode: Literal["isolated", "cross"] | None = Field(None, description="try it in this margin mode")
+
+
+@router.post("/orders/preview", tags=["orders"],
+             summary="What an order would do, before it is sent: fill, fee, margin and liquidation price")  # fmt: skip
+async def post_preview(request: Request, body: PreviewIn, who: Read) -> Any:
+    """The order (and the leverage / margin mode given) applied to a private copy of the engine, so every
+    figure is the engine's: a market order (or a crossing limit) fills against the book as it stands; a resting
+    limit is shown filled as maker at its price, a stop / take-profit as taker at its trigger price. Nothing is
+    journaled or changed. `ok` false carries the engine's rejection (`code`, `message`)."""
+    venue = venue_of(request)
+    market(venue, body.symbol)
+    params = {
+        "symbol": body.symbol, "side": body.side, "type": body.type, "quantity": body.quantity, "price": body.price,
+        "stopPrice": body.stop_price, "timeInForce": body.time_in_force, "reduceOnly": body.reduce_only,
+        "closePosition": body.close_position, "positionSide": body.position_side,
+        "newClientOrderId": body.client_order_id, "workingType": body.working_type,
+        "callbackRate": body.callback_rate, "activationPrice": body.activation_price,
+    }  # fmt: skip
+    cmd = order_command(who.account, params)
+    mode = None if body.margin_mode is None else MarginMode(body.margin_mode.upper())
+    if venue.failure is not None:
+        raise venue.halted_error()
+    sim = venue.read(lambda: private_copy(venue.engine))
+    return jsonable(preview(sim, who.account, cmd, body.leverage, mode, now_ms()))
+
+
+class AmendIn(BaseModel):
+    quantity: Annotated[Decimal | None, _opt_decimal("quantity", "0.02")] = Field(
+        None, description="new total quantity (the filled part included)"
+    )
+    price: Annotated[Decimal | None, _opt_decimal("price", "60000")] = None
+
+
+@router.put("/orders/{order_id}", tags=["orders"], summary="Amend a resting limit order's price and/or quantity")
+async def amend_order(request: Request, order_id: OrderId, body: AmendIn, who: Trade) -> Any:
+    venue = venue_of(request)
+    rec = own_order(venue, who.account, order_id)
+    if body.quantity is None and body.price is None:
+        raise ApiError(400, "missing_parameter", "give quantity and/or price", -1102)
+    await venue.submit(AmendOrder(who.account, rec["symbol"], order_id=order_id, qty=body.quantity,
+                                  price=body.price))  # fmt: skip
+    return jsonable(own_order(venue, who.account, order_id))
+
+
+@router.get("/adl-rank", tags=["positions"], summary="Each open position's place in its auto-deleveraging queue")
+async def adl_rank(request: Request, who: Read) -> Any:
+    """`queue_position` 1 is deleveraged first; `adl_quantile` 1..5 is the five lights venues show (5: in the
+    first fifth of the queue). Ranked by the engine's ADL score: PnL % × effective leverage (a loser: ÷)."""
+    venue = venue_of(request)
+    return jsonable(venue.read(lambda: adl_ranks(venue.engine, who.account)))
+
+
+@router.get("/position-history", tags=["history"], summary="Round trips (opened → closed) with realised PnL")
+async def get_position_history(request: Request, who: Read, limit: Limit = 100) -> Any:
+    venue = venue_of(request)
+    fills = venue.read(lambda: list(venue.history.user_trades.get(who.account, ())))
+    return jsonable(position_history(fills, limit))
 
 
 @router.get("/orders", tags=["orders"], summary="Open orders, or all recent orders with status=all")
