@@ -111,10 +111,11 @@ class World:
             "stop": PlaceOrder(5, ETH, BUY, OrderType.STOP_LIMIT, D("0.2"), D(3200), stop_price=D(3150)),
         }  # fmt: skip
         self.orders = {name: self._place(cmd) for name, cmd in resting.items()}
-        # A dated future (expired at 0, so any timestamp may deliver it) with a position between 1 and 5.
+        # A dated future (expiring at 1 ms: the set-up trades at ts 0, any later timestamp may deliver it; from 1
+        # on it takes no orders) with a position between 1 and 5.
         v.engine.listings[("binance", DATED)] = replace(get_profile("binance").spec(BTC), symbol=DATED,
                                                          venue_symbol=DATED)  # fmt: skip
-        ok(ListInstrument(DATED, venue="binance", expiry=0))
+        ok(ListInstrument(DATED, venue="binance", expiry=1))
         ok(SetMarkPrice(DATED, D(60000)))
         ok(PlaceOrder(1, DATED, SELL, OrderType.LIMIT, D("0.01"), D(60000)))
         ok(PlaceOrder(5, DATED, BUY, OrderType.MARKET, D("0.01")))
@@ -553,7 +554,7 @@ def _cmd(cls: type[Command], **override: Any) -> Command:
         AdjustMargin: {"account": 2, "symbol": BTC, "amount": D(10)},
         SetMarketStatus: {"symbol": BTC, "paused": True},
         FundInsurance: {"asset": "USDT", "amount": D(10)},
-        DeliverInstrument: {"symbol": DATED, "price": D(61000)},
+        DeliverInstrument: {"symbol": DATED, "price": D(61000), "ts": 1},  # at the dated market's expiry
     }
     return cls(**{**base[cls], **override})
 

@@ -59,9 +59,10 @@ from isomargin.venues import get_profile
 SPECS = (
     inverse_spec(),
     inverse_spec(symbol="ETHUSD_PERP", settle="ETH", contract="10", tick="0.01"),
-    inverse_spec(symbol="BTCUSD_260327"),  # a dated future (expiry 0: the `deliver` rule may deliver it any time)
+    inverse_spec(symbol="BTCUSD_260327"),  # a dated future: trades until EXPIRY, which the `deliver` rule jumps to
 )
 DATED = "BTCUSD_260327"
+EXPIRY = 10**12  # ms, far beyond the commands' counted timestamps: the market trades until `deliver` runs
 LISTINGS = [("binance", s) for s in SPECS]
 SYMBOLS = ("BTCUSD_PERP", "ETHUSD_PERP", "BTCUSDT", DATED)
 ASSETS = ("BTC", "ETH", "USDT")
@@ -178,7 +179,7 @@ class InverseMachine(RuleBasedStateMachine):
     )
     def setup(self, funds: list[int], hedge: list[bool], isolated: list[bool], leverage: list[int | None]) -> None:
         for sym in SYMBOLS:
-            expiry = 0 if sym == DATED else None
+            expiry = EXPIRY if sym == DATED else None
             self.do(lambda ts, sym=sym, x=expiry: ListInstrument(sym, venue="binance", expiry=x, ts=ts))
         for i, acct in enumerate(ACCOUNTS):
             self.do(lambda ts, acct=acct, h=hedge[i]: CreateAccount(acct, hedge_mode=h, ts=ts))
@@ -283,6 +284,7 @@ class InverseMachine(RuleBasedStateMachine):
     def deliver(self, offset: int) -> None:
         """Deliver the dated future near its mark: every position there settles, its orders go, it closes."""
         price = self.price(DATED, offset)
+        self.ts = max(self.ts, EXPIRY - 1)  # time reaches the expiry (from then on the market takes no orders)
         self.do(lambda ts: DeliverInstrument(DATED, price, ts=ts))
 
     @rule()

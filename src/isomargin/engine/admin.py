@@ -308,6 +308,8 @@ class Admin:
         rate = points_of(cmd.rate, "funding rate", positive=False)
         if abs(rate) >= PRICE_POINTS:
             raise Reject(Code.BAD_FUNDING_RATE, "funding rate must be a fraction between −1 and 1")
+        if market.inst.expiry is not None:
+            raise Reject(Code.NOT_PERPETUAL, f"{cmd.symbol} is a dated future: venues fund perpetuals only")
         if market.mark is None:
             raise Reject(Code.NO_MARK_PRICE, f"{cmd.symbol} has no mark price to settle funding at")
         assert isinstance(cmd.rate, Decimal)
@@ -347,7 +349,7 @@ class Admin:
         """Max removable margin (quanta, rounded down) at the reference price: losses count, profits don't."""
         inst = pos.inst
         size = inst.qty(abs(pos.lots))
-        entry = inst.entry(abs(pos.lots), pos.cost)
+        entry = inst.entry(abs(pos.lots), pos.cost, pos.xnum, pos.xden)
         ref = pos.market.reference()
         mark = entry if ref is None else points(ref)
         side = Side.LONG if pos.lots > 0 else Side.SHORT

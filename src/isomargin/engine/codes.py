@@ -26,6 +26,8 @@ class Code(StrEnum):
     NOT_DATED = "not_dated"
     BEFORE_EXPIRY = "before_expiry"
     MARKET_DELIVERED = "market_delivered"
+    MARKET_EXPIRED = "market_expired"  # a dated future at/after its expiry, before delivery: no orders
+    NOT_PERPETUAL = "not_perpetual"  # funding on a dated future (venues fund perpetuals only)
     ACCOUNT_EXISTS = "account_exists"
     BAD_ACCOUNT = "bad_account"
     BAD_NUMBER = "bad_number"

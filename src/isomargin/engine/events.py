@@ -442,6 +442,8 @@ class PositionUpdated(Event):
         "_lots",
         "_margin",
         "_realized",
+        "_xden",
+        "_xnum",
         "account",
         "grid",
         "leverage",
@@ -468,11 +470,15 @@ class PositionUpdated(Event):
         margin: int,
         liquidation_price: Decimal | None,
         realized: int,
+        xnum: int = 0,
+        xden: int = 1,
     ) -> None:
         self.env = env
         self.index = index
         self.account = account
         self.grid = grid
+        self._xnum = xnum  # an inverse position's exact coin cost xnum / xden quanta (0 / 1: none, use cost)
+        self._xden = xden
         self.position_side = position_side
         self._lots = lots
         self._cost = cost
@@ -507,19 +513,26 @@ class PositionUpdated(Event):
     def entry_price(self) -> Decimal | None:
         if not self._lots:
             return None
-        return self.grid.average(self._cost, abs(self._lots))
+        return self.grid.exact_average(self._cost, abs(self._lots), self._xnum, self._xden)
 
     def raw(self) -> dict[str, Any]:
-        return {"account": self.account, "grid": self.grid.spec, "position_side": self.position_side.value,
-                "lots": self._lots, "cost": self._cost, "margin_mode": self.margin_mode.value,
-                "leverage": self.leverage, "margin": self._margin, "liquidation_price": plain(self.liquidation_price),
-                "realized": self._realized}  # fmt: skip
+        r = {"account": self.account, "grid": self.grid.spec, "position_side": self.position_side.value,
+             "lots": self._lots, "cost": self._cost, "margin_mode": self.margin_mode.value,
+             "leverage": self.leverage, "margin": self._margin, "liquidation_price": plain(self.liquidation_price),
+             "realized": self._realized}  # fmt: skip
+        if self._xnum:  # inverse only, so linear records are spelled as before
+            r["xnum"] = self._xnum
+            r["xden"] = self._xden
+        return r
 
     @classmethod
     def from_raw(cls, env: Envelope, index: int, r: dict[str, Any], grids: GridCache) -> PositionUpdated:
+        # xnum / xden are absent from linear records and from inverse ones written before they were added (the
+        # entry then derives from the cost, as it did).
         return cls(
             env, index, r["account"], grids(r["grid"]), PositionSide(r["position_side"]), r["lots"], r["cost"],
             MarginMode(r["margin_mode"]), r["leverage"], r["margin"], _dec(r["liquidation_price"]), r["realized"],
+            r.get("xnum", 0), r.get("xden", 1),
         )  # fmt: skip
 
 

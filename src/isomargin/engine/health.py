@@ -80,7 +80,7 @@ class Health:
         size = inst.qty(abs(pos.lots))
         side = Side.LONG if pos.lots > 0 else Side.SHORT
         fee = inst.taker_fee.decimal if inst.fee_in_mm else Decimal(0)
-        entry = inst.entry(abs(pos.lots), pos.cost)
+        entry = inst.entry(abs(pos.lots), pos.cost, pos.xnum, pos.xden)
         return make_leg(side, size, entry, inst.spec.table, inst.kind, inst.profile.mm_basis, fee)
 
     def level_price(self, pos: Position, level: Decimal) -> Decimal | None:

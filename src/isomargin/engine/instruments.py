@@ -66,6 +66,16 @@ class Grid:
             return quotient(self.qty(lots), money(cost))
         return quotient(money(cost), self.qty(lots))
 
+    def exact_average(self, cost: int, lots: int, xnum: int, xden: int) -> Decimal:
+        """The average price of `lots` (> 0), from an inverse position's exact coin cost xnum / xden quanta when it
+        has one: size / (Σ face / price) to 34 digits, so fills at one price average to exactly that price (the
+        money `cost` is rounded per fill). Linear, or without an exact cost (xnum = 0): `average`."""
+        if not self.inverse or xnum <= 0:
+            return self.average(cost, lots)
+        # size × xden / xnum quanta, with size = lots × qm × 10^qx and a quantum = 10⁻¹⁰: built exactly as one
+        # Decimal (an integer and an exponent) and divided once in the MONEY context.
+        return quotient(Decimal(f"{lots * self._qm * xden}E{self._qx + 10}"), Decimal(xnum))
+
     @classmethod
     def parse(cls, spec: str) -> Grid:
         parts = spec.split("|")
@@ -294,10 +304,14 @@ class Instrument:
             return lots * self.pv_num // (cost * self.pv_den) if cost > 0 else 1
         return cost * self.mark_den // (lots * self.mark_num) or 1
 
-    def entry(self, lots: int, cost: int) -> Decimal:
+    def entry(self, lots: int, cost: int, xnum: int = 0, xden: int = 1) -> Decimal:
         """The exact average entry (34 digits) of `lots` > 0 that cost `cost` quanta: cost / size, or for an inverse
-        contract the harmonic mean size / cost (total face over total coin value, as Binance averages)."""
+        contract the harmonic mean size / cost (total face over total coin value, as Binance averages) — from the
+        position's exact coin cost xnum / xden quanta when given (`Position.xnum`), so the entry a user sees and
+        the one the liquidation price is solved from are the same (one fill at 60,000: exactly 60,000)."""
         if self.inverse:
+            if xnum > 0:
+                return self.grid.exact_average(cost, lots, xnum, xden)
             return MONEY.divide(self.qty(lots), money(cost))
         return MONEY.divide(money(cost), self.qty(lots))
 

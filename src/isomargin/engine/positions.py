@@ -9,6 +9,7 @@ the owner's other money never pays for an isolated loss, and a wallet is never n
 from __future__ import annotations
 
 from decimal import Decimal
+from math import gcd
 from typing import Final
 
 from isomargin.engine.accounts import Accounts
@@ -37,6 +38,31 @@ _TRADING_FEE: Final = Posting.TRADING_FEE
 _REALIZED_PNL: Final = Posting.REALIZED_PNL
 _ROUNDING: Final = Posting.ROUNDING
 _ISOLATED_MARGIN: Final = Posting.ISOLATED_MARGIN
+
+
+# Bound on the denominator of a position's exact inverse coin cost (`Position.xnum / xden`, in quanta). Fills at
+# one price keep it at that price's denominator; fills at many prices multiply denominators, so past this bound
+# the fraction is rounded down to a multiple of 1 / EXACT_COST_DEN_LIMIT quantum (10⁻⁵⁰ coin): the relative
+# error per rounding is below 10⁻³⁰ for any cost of at least 10⁻²⁰ coin, so the entry keeps > 20 digits.
+EXACT_COST_DEN_LIMIT: Final = 10**40
+
+
+def add_exact(num: int, den: int, xn: int, xd: int) -> tuple[int, int]:
+    """num / den + xn / xd as a reduced fraction, its denominator at most EXACT_COST_DEN_LIMIT."""
+    n = num * xd + xn * den
+    d = den * xd
+    g = gcd(n, d)
+    if g > 1:
+        n //= g
+        d //= g
+    if d > EXACT_COST_DEN_LIMIT:
+        n = n * EXACT_COST_DEN_LIMIT // d
+        d = EXACT_COST_DEN_LIMIT
+        g = gcd(n, d)
+        if g > 1:
+            n //= g
+            d //= g
+    return n, d
 
 
 def share_of(cost: int, lots: int, whole: int, up: bool) -> int:
@@ -115,13 +141,18 @@ class Positions:
 
     # -- fills ----------------------------------------------------------------------------------------------
     def fill(
-        self, acct: Account, pos: Position, side: OrderSide, lots: int, notional: int, rate: Rate, base: int = -1
-    ) -> tuple[int, int]:
+        self, acct: Account, pos: Position, side: OrderSide, lots: int, notional: int, rate: Rate, base: int = -1,
+        xn: int = 0, xd: int = 0,
+    ) -> tuple[int, int]:  # fmt: skip
         """One order fill of `lots` worth `notional` quanta for this party; returns (fee, realised PnL). The fee is
         charged on `base` (the exact notional; for an inverse fill the coin value rounded up, see
-        `Instrument.fee_base`), which defaults to `notional`."""
+        `Instrument.fee_base`), which defaults to `notional`. An inverse fill passes its exact coin value xn / xd
+        quanta (unrounded face / price) for the entry price; without it (xd = 0) the notional stands for it."""
         if base < 0:
             base = notional
+        if xd == 0:
+            xn = notional
+            xd = 1
         held = pos.lots
         if held * side < 0:
             whole = held if held > 0 else -held
@@ -133,9 +164,11 @@ class Positions:
             closing_notional = notional * whole // lots
             closing_base = base * whole // lots
             pnl, fee = self._reduce(acct, pos, whole, closing_notional, rate, closing_base)
-            fee += self._increase(acct, pos, side, lots - whole, notional - closing_notional, rate, base - closing_base)
+            opening = lots - whole
+            fee += self._increase(acct, pos, side, opening, notional - closing_notional, rate, base - closing_base,
+                                  xn * opening, xd * lots)  # fmt: skip
             return fee, pnl
-        return self._increase(acct, pos, side, lots, notional, rate, base), 0
+        return self._increase(acct, pos, side, lots, notional, rate, base, xn, xd), 0
 
     def _reduce(self, acct: Account, pos: Position, lots: int, notional: int, rate: Rate, base: int) -> tuple[int, int]:
         ledger = self.ledger
@@ -165,8 +198,9 @@ class Positions:
         return pnl, fee
 
     def _increase(
-        self, acct: Account, pos: Position, side: OrderSide, lots: int, notional: int, rate: Rate, base: int
-    ) -> int:
+        self, acct: Account, pos: Position, side: OrderSide, lots: int, notional: int, rate: Rate, base: int,
+        xn: int, xd: int,
+    ) -> int:  # fmt: skip
         ledger = self.ledger
         asset = pos.inst.settle
         wallet = self._wallet(acct, pos)
@@ -182,6 +216,8 @@ class Positions:
             if wallet.amount < 0:
                 self.cover(wallet, pos.account, pos.market, _FEE_SHORTFALL)
         pos.cost += notional
+        if pos.inst.inverse:
+            pos.xnum, pos.xden = add_exact(pos.xnum, pos.xden, xn, xd)
         pos.lots += side * lots
         return fee
 
@@ -207,6 +243,11 @@ class Positions:
         pnl = (notional - released) if pos.lots * vsign > 0 else (released - notional)
         self.ledger.post(settlement, into, pnl, _REALIZED_PNL)
         pos.cost -= released
+        if vsign < 0:  # the exact coin cost keeps the remainder's share exactly, so its entry is unchanged
+            if lots == whole:
+                pos.xnum, pos.xden = 0, 1
+            else:
+                pos.xnum, pos.xden = add_exact(0, 1, pos.xnum * (whole - lots), pos.xden * whole)
         pos.lots -= lots if pos.lots > 0 else -lots
         pos.realized += pnl
         return pnl
@@ -214,6 +255,8 @@ class Positions:
     def add(self, pos: Position, exposure: int, notional: int) -> None:
         """Take on `exposure` signed lots worth `notional` without money moving (the fund's takeover inventory)."""
         pos.cost += notional
+        if pos.inst.inverse:
+            pos.xnum, pos.xden = add_exact(pos.xnum, pos.xden, notional, 1)
         pos.lots += exposure
 
     # -- shortfalls -------------------------------------------------------------------------------------------
@@ -235,7 +278,7 @@ class Positions:
             return
         inst = pos.inst
         size = inst.qty(abs(pos.lots))
-        entry = inst.entry(abs(pos.lots), pos.cost)
+        entry = inst.entry(abs(pos.lots), pos.cost, pos.xnum, pos.xden)
         margin = money(pos.margin)
         side = Side.LONG if pos.lots > 0 else Side.SHORT
         fee = inst.taker_fee.decimal if inst.fee_in_mm else Decimal(0)

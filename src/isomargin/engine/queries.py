@@ -144,7 +144,8 @@ def position_view(engine: Engine, pos: Position) -> dict[str, Any]:
     inst = pos.inst
     profile = inst.profile
     size = inst.qty(abs(pos.lots))
-    entry = pos.inst.grid.average(pos.cost, abs(pos.lots))  # inverse: the harmonic mean (face / coin cost)
+    # Inverse: the harmonic mean (face / coin cost) from the exact coin cost, so one price reads back exactly.
+    entry = pos.inst.grid.exact_average(pos.cost, abs(pos.lots), pos.xnum, pos.xden)
     ref = pos.market.reference()
     mark = entry if ref is None else points(ref)
     side = Side.LONG if pos.lots > 0 else Side.SHORT

@@ -94,12 +94,15 @@ def _account(a: Account) -> dict[str, Any]:
 
 
 def _position(p: Position) -> dict[str, Any]:
-    return {
+    out: dict[str, Any] = {
         "account": p.account, "symbol": p.symbol, "side": p.side.value, "isolated": p.isolated,
         "leverage": p.leverage, "lots": p.lots, "cost": p.cost, "realized": p.realized, "funding": p.funding,
         "liquidation": _d(p.liquidation), "bankruptcy": _d(p.bankruptcy), "alert": p.alert.value,
         "pool": None if p.pool is None else p.pool.key,
     }  # fmt: skip
+    if p.inst.inverse:  # the exact coin cost, inverse only (linear snapshots and hashes are as before)
+        out["exact"] = [p.xnum, p.xden]
+    return out
 
 
 def _order(o: Order) -> dict[str, Any]:
@@ -187,6 +190,9 @@ def _restore_position(
     purse = None if owner is None else e.accounts.purse(owner, market.inst.settle)
     pos = Position(raw["account"], market, PositionSide(raw["side"]), raw["isolated"], raw["leverage"], owner, purse)
     pos.lots, pos.cost, pos.realized, pos.funding = raw["lots"], raw["cost"], raw["realized"], raw["funding"]
+    if pos.inst.inverse:
+        # Snapshots written before the exact coin cost was kept lack it: the money cost stands for it.
+        pos.xnum, pos.xden = raw.get("exact", (pos.cost, 1))
     pos.liquidation, pos.bankruptcy = _dd(raw["liquidation"]), _dd(raw["bankruptcy"])
     pos.alert = AlertLevel(raw["alert"])
     pos.pool = None if raw["pool"] is None else balances[raw["pool"]]

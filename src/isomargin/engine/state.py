@@ -140,7 +140,7 @@ class Position:
 
     __slots__ = (
         "account", "alert", "bankruptcy", "cost", "funding", "inst", "isolated", "leverage", "liquidation", "lots",
-        "market", "owner", "pool", "purse", "realized", "side", "symbol", "trigger",
+        "market", "owner", "pool", "purse", "realized", "side", "symbol", "trigger", "xden", "xnum",
     )  # fmt: skip
 
     def __init__(
@@ -158,6 +158,12 @@ class Position:
         self.leverage = leverage
         self.lots = 0  # long > 0, short < 0
         self.cost = 0  # notional of the open exposure at entry (quanta), ≥ 0
+        # Inverse only: the exact coin cost Σ face / price of the open exposure, xnum / xden quanta (a reduced
+        # fraction, denominator bounded by EXACT_COST_DEN_LIMIT), for the displayed entry price (size / it): the
+        # money `cost` rounds each fill to a quantum, so face / cost is off the fill price (60,000.000024 for one
+        # 5,000 USD fill at 60,000). The ledger and every margin figure use `cost`; linear keeps 0 / 1.
+        self.xnum = 0
+        self.xden = 1
         self.realized = 0
         self.funding = 0
         self.liquidation: Decimal | None = None  # cached isolated liquidation price (exact)

@@ -146,7 +146,18 @@ class Trading:
             raise Reject(Code.MARKET_DELIVERED, f"{symbol} was delivered: it takes no new orders or amendments")
         if market.paused:
             raise Reject(Code.MARKET_PAUSED, f"{symbol} is paused by the operator: no new orders or amendments")
+        if self.expired(market):
+            # Reduce-only and close-position orders too: from the expiry only delivery settles the positions.
+            raise Reject(Code.MARKET_EXPIRED, f"{symbol} expired at {market.inst.expiry}: it awaits delivery")
         return market
+
+    def expired(self, market: Market) -> bool:
+        """A dated future the current command's time has reached the expiry of (ts ≥ expiry)."""
+        expiry = market.inst.expiry
+        if expiry is None:
+            return False
+        ts = self.ctx.env.ts
+        return ts is not None and ts >= expiry
 
     # ================================================================================ placement
     def check_place(self, cmd: PlaceOrder) -> Execution:
@@ -435,14 +446,18 @@ class Trading:
         base = inst.fee_base(lots, ticks)
         down = inst.at_ticks(lots, ticks, 1)
         mnotional = down if maker.side > 0 else base
-        maker_fee, maker_pnl = self.positions.fill(maker.owner, mpos, maker.side, lots, mnotional, inst.maker_fee, base)
+        xn = lots * inst.tv_num  # the exact coin value xn / xd quanta, for the positions' entry prices
+        xd = ticks * inst.tv_den
+        maker_fee, maker_pnl = self.positions.fill(
+            maker.owner, mpos, maker.side, lots, mnotional, inst.maker_fee, base, xn, xd
+        )
         maker.filled += lots
         maker.cost += mnotional
         if taker is not None:
             assert tpos is not None
             tnotional = down if taker.side > 0 else base
             taker_fee, taker_pnl = self.positions.fill(
-                taker.owner, tpos, taker.side, lots, tnotional, inst.taker_fee, base
+                taker.owner, tpos, taker.side, lots, tnotional, inst.taker_fee, base, xn, xd
             )
             taker.filled += lots
             taker.cost += tnotional
@@ -512,7 +527,8 @@ class Trading:
     def position_event(self, pos: Position) -> None:
         out = self.ctx.out
         out.append(PositionUpdated(self.ctx.env, len(out), pos.account, pos.inst.grid, pos.side, pos.lots, pos.cost,
-                                   pos.mode, pos.leverage, pos.margin, pos.liquidation, pos.realized))  # fmt: skip
+                                   pos.mode, pos.leverage, pos.margin, pos.liquidation, pos.realized,
+                                   pos.xnum, pos.xden))  # fmt: skip
 
     # ================================================================================ reduce-only upkeep
     @staticmethod
@@ -604,8 +620,8 @@ class Trading:
     def run_triggers(self, market: Market) -> None:
         """Fire conditional orders until none fires: fills move the last price and may fire more."""
         triggers = market.triggers
-        if market.paused:
-            return  # conditional orders wait for the market to reopen
+        if market.paused or self.expired(market):
+            return  # conditional orders wait for the market to reopen (an expired one's, for delivery to cancel)
         rounds = 0
         while triggers.size:
             fired: list[int] = []
