@@ -87,14 +87,21 @@ def _price_fig(r: dict[str, Any], title: str) -> go.Figure:
         )
     )
     fig.add_trace(go.Scatter(x=t, y=js(c["close"]), name="close", line={"color": "#345"}))
+    seen: set[str] = set()
+
+    def legend(name: str) -> dict[str, Any]:  # one legend entry per line type, however many lines
+        first = name not in seen
+        seen.add(name)
+        return {"name": name, "legendgroup": name, "showlegend": first}
+
     for p in r["positions"]:
         x0, x1 = _time([p["opened_ts"]])[0], t[-1]
         fig.add_trace(
             go.Scatter(
                 x=[x0, x1],
-                y=[js(p["entry"])] * 2,
+                y=[_num(p["entry"])] * 2,
                 mode="lines",
-                name=f"entry {p['side']}",
+                **legend(f"entry {p['side']}"),
                 line={"dash": "dot", "color": "#2a7"},
             )
         )
@@ -102,9 +109,9 @@ def _price_fig(r: dict[str, Any], title: str) -> go.Figure:
             fig.add_trace(
                 go.Scatter(
                     x=[x0, x1],
-                    y=[js(p["liquidation_price"])] * 2,
+                    y=[_num(p["liquidation_price"])] * 2,
                     mode="lines",
-                    name="liquidation price",
+                    **legend("liquidation price"),
                     line={"dash": "dash", "color": "#c33"},
                 )
             )
@@ -112,9 +119,9 @@ def _price_fig(r: dict[str, Any], title: str) -> go.Figure:
         fig.add_trace(
             go.Scatter(
                 x=[_time([s["ts"]])[0], t[-1]],
-                y=[js(s["stop_price"])] * 2,
+                y=[_num(s["stop_price"])] * 2,
                 mode="lines",
-                name=f"{s['type'].lower()}",
+                **legend(f"{s['type'].lower()}"),
                 line={"dash": "dashdot", "color": "#e90"},
             )
         )
@@ -123,7 +130,7 @@ def _price_fig(r: dict[str, Any], title: str) -> go.Figure:
         fig.add_trace(
             go.Scatter(
                 x=_time([x["ts"] for x in liq]),
-                y=[js(x["price"]) for x in liq],
+                y=[_num(x["price"]) for x in liq],
                 mode="markers",
                 name="liquidation fills",
                 marker={"color": "#c00", "size": 10, "symbol": "x"},
@@ -138,7 +145,10 @@ def _summary_rows(r: dict[str, Any]) -> list[tuple[str, Any]]:
         "strategy", "symbol", "venue", "asset", "margin_mode", "leverage", "bars", "deposit", *OUTCOME_KEYS,
         "deposit_usd", "final_equity_usd", "return_usd", "max_drawdown_usd", "rejections",
     )  # fmt: skip
-    return [(k, r[k]) for k in keys if k in r]
+    return [(k, _pct(r[k]) if k in _PERCENT else r[k]) for k in keys if k in r]
+
+
+_PERCENT = frozenset({"return", "max_drawdown", "return_usd", "max_drawdown_usd", "worst_loss_fraction_of_margin"})
 
 
 def _positions_table(r: dict[str, Any]) -> str:
@@ -151,9 +161,11 @@ def _positions_table(r: dict[str, Any]) -> str:
         "lev",
         "allocated",
         "loss",
+        "of which fees",
+        "margin loss",
         "loss / margin",
         "liquidated",
-        "cap ok",
+        "cap ok (margin loss ≤ allocated)",
     )
     rows = [
         (
@@ -166,7 +178,9 @@ def _positions_table(r: dict[str, Any]) -> str:
                 p["leverage"],
                 p["allocated_margin"],
                 p["loss"],
-                p["loss_fraction_of_margin"],
+                p["fees"],
+                p["margin_loss"],
+                _pct(p["loss_fraction_of_margin"]),
                 p["liquidated"],
                 p["isolated_cap_ok"],
             ],
@@ -174,7 +188,12 @@ def _positions_table(r: dict[str, Any]) -> str:
         for i, p in enumerate(r["positions"][:200])
     ]
     more = f"<p class='note'>{len(r['positions']) - 200} more in --json</p>" if len(r["positions"]) > 200 else ""
-    return _table(rows, head) + more
+    note = (
+        "<p class='note'>The cap is on the margin: an isolated position can lose at most the margin moved into its "
+        "pool; trading fees charged to the wallet come on top, so a loss can exceed the allocation by its fees "
+        "and still be within the cap.</p>"
+    )
+    return _table(rows, head) + more + note
 
 
 def backtest_html(r: dict[str, Any]) -> str:
@@ -266,10 +285,17 @@ def _stress_body(page: _Page, r: dict[str, Any]) -> None:
         cols=1,
         shared_xaxes=True,
         row_heights=[0.5, 0.25, 0.25],
-        subplot_titles=("price", "insurance fund", "open positions"),
+        subplot_titles=(
+            "price, % of the first close" if len(r["symbols"]) > 1 else "price",
+            "insurance fund",
+            "open positions",
+        ),
     )
     for s in r["symbols"]:
-        fig.add_trace(go.Scatter(x=t, y=js(c[f"close:{s}"]), name=s), 1, 1)
+        close = js(c[f"close:{s}"])
+        if len(r["symbols"]) > 1 and close and close[0]:  # one axis for BTC at 110k and SOL at 200: normalised
+            close = [None if v is None else 100 * v / close[0] for v in close]
+        fig.add_trace(go.Scatter(x=t, y=close, name=s), 1, 1)
     fig.add_trace(go.Scatter(x=t, y=js(c["insurance"]), name="insurance fund"), 2, 1)
     fig.add_trace(go.Scatter(x=t, y=js(c["open_positions"]), name="open positions", line={"shape": "hv"}), 3, 1)
     page.fig(fig, 700)
@@ -281,7 +307,7 @@ def _stress_body(page: _Page, r: dict[str, Any]) -> None:
             m.add_trace(
                 go.Scatter(
                     x=_time([x["ts"] for x in pts]),
-                    y=[js(x["mark"]) for x in pts],
+                    y=[_num(x["mark"]) for x in pts],
                     mode="markers",
                     name=f"{mode}",
                     text=[f"{x['symbol']} acct {x['account']} {x['step']} qty {js(x['qty'])}" for x in pts],
@@ -291,6 +317,16 @@ def _stress_body(page: _Page, r: dict[str, Any]) -> None:
     m.update_layout(title="Liquidation map (mark at each liquidation step)")
     page.fig(m, 380)
     page.add("<h2>Positions</h2>" + _positions_table(r))
+
+
+def _pct(value: Any) -> str | None:
+    """A fraction as a percentage for a table (1.0025 → '100.25 %')."""
+    return None if value is None else f"{float(value) * 100:,.2f} %"
+
+
+def _num(value: Any) -> float | None:
+    """A number for a chart axis (a Decimal as a string would make plotly's axis categorical, unsorted)."""
+    return None if value is None else float(value)
 
 
 def montecarlo_html(r: dict[str, Any]) -> str:
