@@ -203,6 +203,12 @@ NATIVE_BASELINES: dict[tuple[str, str], dict[str, Any]] = {
     ("GET", "/api/v1/orders/{order_id}"): {"path": {"order_id": "{rest}"}, "auth": "signed"},
     ("DELETE", "/api/v1/orders/{order_id}"): {"path": {"order_id": "{rest}"}, "auth": "signed"},
     ("GET", "/api/v1/fills"): {"query": {"limit": "5"}, "auth": "signed"},
+    ("GET", "/api/v1/position-history"): {"query": {"limit": "5"}, "auth": "signed"},
+    ("POST", "/api/v1/orders/preview"): {"auth": "signed", "body": {
+        "symbol": S, "side": "BUY", "type": "LIMIT", "quantity": "0.01", "price": "50000", "stop_price": "50000",
+        "leverage": 10, "callback_rate": "1", "activation_price": "70000"}},
+    ("PUT", "/api/v1/orders/{order_id}"): {"path": {"order_id": "{rest}"}, "auth": "signed",
+                                           "body": {"quantity": "0.01", "price": "50000"}},
     ("GET", "/api/v1/income"): {"query": {"limit": "5"}, "auth": "signed"},
     ("POST", "/api/v1/orders"): {"auth": "signed", "body": {
         "symbol": S, "side": "SELL", "type": "TRAILING_STOP_MARKET", "quantity": "0.01", "callback_rate": "1",

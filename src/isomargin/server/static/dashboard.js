@@ -424,6 +424,7 @@ async function refresh() {
       .map(([a, b]) => `${a}: wallet ${money(b.wallet, a)} · available ${money(b.available, a)} · in isolated margin ${money(b.isolated_margin, a)}`)
       .join("  |  ");
     renderPositions(); renderOrders(); drawLevels();
+    if (!$("confirm").classList.contains("open")) schedulePreview();  // the position it previews against changed
     await renderHistory();
   } catch (e) { alertLine(String(e.message), "down"); }
   finally { state.refreshing = false; }
