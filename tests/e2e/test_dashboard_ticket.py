@@ -6,6 +6,7 @@ against numbers derived by hand below, not against what the page computed.
 
 from __future__ import annotations
 
+import re
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator
@@ -119,6 +120,26 @@ def test_ticket_open_amend_partial_and_limit_close_tpsl(venue: RunningVenue, dri
             {"symbol": "BTCUSDT", "side": side, "type": "LIMIT", "quantity": "1", "price": px})  # fmt: skip
     page = Page(driver, venue.base, me)
     page.symbol("BTCUSDT")
+
+    # --- what the page shows around the ticket: the vendored chart library drew candles with a time axis, the
+    # liquidation map is this symbol's, the header counts down to the next funding and shows its rate
+    assert page.d.execute_script("return typeof LightweightCharts === 'object'")
+    page.until(lambda: page.d.execute_script("return document.querySelectorAll('#candles canvas').length") >= 2)
+    assert "BTCUSDT" in page.text("#liq-symbol") and "liquidated if the price falls" in page.text("#liq-legend")
+    page.until(lambda: re.fullmatch(r"funding in (\d+:)?\d\d:\d\d", page.text("#countdown")), "funding countdown")
+    assert re.fullmatch(r"next rate -?\d\.\d{4} %", page.text("#funding"))
+
+    # --- hostile leverage and prices are refused in the page too
+    page.type("#t-qty", "0.01")
+    for bad in ("abc", "0", "-5", "100000"):
+        page.type("#t-lev", bad)
+        page.until(lambda: "leverage" in page.text("#t-error") and not page.el("#t-submit").is_enabled(), bad)
+    page.type("#t-lev", "10")
+    page.select("#t-type", "LIMIT")
+    for bad in ("x", "-60000", "1e5", "60000.05"):
+        page.type("#t-price", bad)
+        page.until(lambda: "price" in page.text("#t-error") and not page.el("#t-submit").is_enabled(), bad)
+    page.select("#t-type", "MARKET")
 
     # --- the slider: 50 % of available 50,000 USDT at 10× and the mark 60,000 → 50,000 × 0.5 × 10 / 60,000
     # = 4.1666… BTC, down to the 0.001 step: 4.166.
