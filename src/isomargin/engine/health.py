@@ -26,6 +26,7 @@ from isomargin.venues import RatioConvention, VenueProfile
 _OK: Final = AlertLevel.OK
 
 ONE = Decimal(1)
+_ZERO: Final = Decimal(0)
 LIQ = "liq"
 ALERT = "alert"
 LO = "lo"
@@ -93,7 +94,10 @@ class Health:
         leg = self.leg(pos)
         price = points(mark)
         balance = MONEY.add(money(pos.margin), leg.pnl_at(price))
-        return pos.inst.profile.health(balance, leg.maintenance_at(price))
+        mm = leg.maintenance_at(price)
+        # Never below 0, as `TierTable.maintenance` clamps it (a table mixing units can give rate × notional less
+        # than its maintenance amount; see queries.position_view).
+        return pos.inst.profile.health(balance, mm if mm > 0 else _ZERO)
 
     # -- cross ------------------------------------------------------------------------------------------------
     def measure(self, acct: Account, asset: str) -> tuple[int, int, VenueProfile | None]:

@@ -155,7 +155,10 @@ def position_view(engine: Engine, pos: Position) -> dict[str, Any]:
     notional = inst.notional_at(size, mark)
     pnl = MONEY.multiply(side * inst.vsign, MONEY.subtract(notional, money(pos.cost)))
     initial = quotient(money(pos.cost), Decimal(pos.leverage))
-    mm = leg.maintenance_at(mark)
+    # A table the loader accepts can mix units (keyed by contracts with Binance's cumulative amounts, which are
+    # then floor × Δrate in contracts, subtracted from a coin MM): rate × notional − amount < 0. No venue requires
+    # a negative margin, and the engine's own integer MM (`TierTable.maintenance`) clamps at 0: so does the view.
+    mm = _at_least_zero(leg.maintenance_at(mark))
     liq_fee = profile.liquidation_fee(inst.spec, notional)
     if pos.isolated:
         collateral = money(pos.margin)
@@ -177,6 +180,10 @@ def position_view(engine: Engine, pos: Position) -> dict[str, Any]:
     }  # fmt: skip
 
 
+def _at_least_zero(value: Decimal) -> Decimal:
+    return value if value > 0 else ZERO
+
+
 def cross_liquidation_price(engine: Engine, account_id: int, symbol: str, side: PositionSide) -> Decimal | None:
     """Binance's cross form: this symbol's cross legs against the wallet, less other symbols' MM, plus their PnL."""
     a = engine.accounts.by_id[account_id]
@@ -193,7 +200,7 @@ def cross_liquidation_price(engine: Engine, account_id: int, symbol: str, side: 
         else:
             ref = p.market.reference()
             mark = leg.entry if ref is None else points(ref)
-            other_mm += leg.maintenance_at(mark)
+            other_mm += _at_least_zero(leg.maintenance_at(mark))  # (see position_view)
             other_pnl += leg.pnl_at(mark)
     wallet_amount = money(engine.accounts.wallet_amount(a, asset))
     return liquidation_price_cross(legs, wallet_amount, other_mm, other_pnl)
