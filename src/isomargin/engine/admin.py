@@ -33,6 +33,7 @@ from isomargin.engine.errors import Reject
 from isomargin.engine.events import (
     AccountCreated,
     Delivered,
+    DeliverySettlement,
     InstrumentListed,
     MarginAdjusted,
     MarketStatusChanged,
@@ -395,7 +396,9 @@ class Admin:
         market.index, market.index_dec = price, price_dec
         held = market.held
         count = len(market.positions) + (1 if held is not None and held.lots else 0)
-        self._emit(Delivered(e.ctx.env, 0, inst.symbol, inst.settle, price_dec, count))
+        delivered = Delivered(e.ctx.env, 0, inst.symbol, inst.settle, price_dec, count)
+        self._emit(delivered)
+        rows: list[DeliverySettlement] = []  # the event's settlements, filled in below
         for acct in list(e.accounts.by_id.values()):
             if any(o.symbol == inst.symbol for o in acct.orders.values()):
                 e.trading.cancel_orders(acct, market, OrderReason.DELIVERY)
@@ -408,19 +411,28 @@ class Admin:
             notional = against(pos, lots, price)
             dust -= sign * inst.vsign * notional
             col = collateral(e.accounts, pos)
-            positions.realize(pos, lots, notional, col)
+            size = inst.qty(pos.lots)
+            pnl = positions.realize(pos, lots, notional, col)
             wallet = e.accounts.wallet(acct, inst.settle)
+            returned = 0
             if pos.isolated:
                 positions.cover(col, pos.account, market, ShortfallReason.CLOSED_BEYOND_BANKRUPTCY)
-                e.ledger.post(col, wallet, col.amount, Posting.MARGIN_RELEASE)
-            elif wallet.amount < 0:
+                returned = col.amount
+                e.ledger.post(col, wallet, returned, Posting.MARGIN_RELEASE)
+            rows.append(DeliverySettlement(pos.account, inst.symbol, pos.side, size, price_dec, _d(pnl), inst.settle,
+                                           _d(returned)))  # fmt: skip
+            if not pos.isolated and wallet.amount < 0:
                 positions.cover(wallet, pos.account, market, ShortfallReason.CROSS_WALLET_EXHAUSTED)
             e.trading.upkeep(acct, market, pos.side)
         if held is not None and held.lots:
             lots = abs(held.lots)
             notional = against(held, lots, price)
             dust -= held.sign * inst.vsign * notional
-            positions.realize(held, lots, notional, market.fund)
+            size = inst.qty(held.lots)
+            pnl = positions.realize(held, lots, notional, market.fund)
+            rows.append(DeliverySettlement(held.account, inst.symbol, held.side, size, price_dec, _d(pnl), inst.settle,
+                                           _d(0)))  # fmt: skip
+        delivered.settlements = tuple(rows)
         if dust:
             positions.rounding(inst.settle, dust)
 

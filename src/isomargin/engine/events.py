@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from decimal import Decimal
 from enum import Enum, IntEnum
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 
 from isomargin.engine.codes import (
     AlertLevel,
@@ -656,20 +656,56 @@ class InstrumentListed(ColdEvent):
         self.price_band = price_band
 
 
+class DeliverySettlement(NamedTuple):
+    """How one position settled at a delivery, everything an income row needs: `size` signed (long > 0) before
+    it closed, at `price`; `realized_pnl` into its collateral, in `asset`; `returned` what went back from its
+    isolated pool to the wallet (margin + PnL, 0 for a cross position, the fund's inventory, or a pool the price
+    took past bankruptcy). The fund's inventory reads as account 0, side BOTH."""
+
+    account: int
+    symbol: str
+    position_side: PositionSide
+    size: Decimal
+    price: Decimal
+    realized_pnl: Decimal
+    asset: str
+    returned: Decimal
+
+
+def _settlements(raw: list[list[Any]]) -> tuple[DeliverySettlement, ...]:
+    return tuple(
+        DeliverySettlement(a, sym, PositionSide(ps), Decimal(q), Decimal(p), Decimal(pnl), asset, Decimal(back))
+        for a, sym, ps, q, p, pnl, asset, back in raw
+    )
+
+
 class Delivered(ColdEvent):
     """A dated future was delivered at `price`: `positions` positions (the fund's inventory included) settled
-    there in `settle`; the market is closed to new orders from now on."""
+    there in `settle`, one `DeliverySettlement` each in `settlements` (in settlement order; None in records
+    journaled before it was added); the market is closed to new orders from now on."""
 
-    __slots__ = ("positions", "price", "settle", "symbol")
-    FIELDS = (("symbol", _same), ("settle", _same), ("price", Decimal), ("positions", _same))
+    __slots__ = ("positions", "price", "settle", "settlements", "symbol")
+    OPTIONAL = frozenset({"settlements"})  # absent from records written before it was added
+    FIELDS = (("symbol", _same), ("settle", _same), ("price", Decimal), ("positions", _same),
+              ("settlements", _settlements))  # fmt: skip
 
-    def __init__(self, env: Envelope, index: int, symbol: str, settle: str, price: Decimal, positions: int) -> None:
+    def __init__(
+        self, env: Envelope, index: int, symbol: str, settle: str, price: Decimal, positions: int,
+        settlements: tuple[DeliverySettlement, ...] | None = (),
+    ) -> None:  # fmt: skip
         self.env = env
         self.index = index
         self.symbol = symbol
         self.settle = settle
         self.price = price
         self.positions = positions
+        self.settlements = settlements
+
+    def to_dict(self) -> dict[str, Any]:
+        out = super().to_dict()
+        if self.settlements is not None:  # each row by name (plain() spells a tuple as a list)
+            out["settlements"] = [{k: plain(v) for k, v in row._asdict().items()} for row in self.settlements]
+        return out
 
 
 class MarketStatusChanged(ColdEvent):
