@@ -70,7 +70,8 @@ class Breakout(SignalStrategy):
             hi[i], lo[i] = c[i - 30 : i].max(), c[i - 30 : i].min()
         up, down = c > hi, c < lo
         quiet = np.zeros(n, dtype=bool)
-        quiet[40:] = ~np.lib.stride_tricks.sliding_window_view(up | down, 40).any(axis=-1)[: n - 40]
+        moved = np.asarray(np.lib.stride_tricks.sliding_window_view(up | down, 40).any(axis=-1))
+        quiet[40:] = ~moved[: n - 40]
         return Signals(up, quiet, down, quiet)
 
 
