@@ -527,7 +527,13 @@ def _monte_carlo(
         deposit=None if spec.inverse else Decimal(10_000),
     )  # fmt: skip
     ex = guarded(lambda: executor(executor_spec, workers))
-    result = guarded(lambda: sweep(base, levs, margins, stops, ex))
+    total = paths * len(levs) * len(margins) * len(stops)
+    prog, cb = _progress(total, "paths", as_json)
+    if prog is not None:
+        with prog:
+            result = guarded(lambda: sweep(base, levs, margins, stops, ex, cb))
+    else:
+        result = guarded(lambda: sweep(base, levs, margins, stops, ex))
     if not as_json:
         t = Table(title=f"P(liquidation within {horizon} bars) — {paths} {generator} paths, seed {seed}, {symbol}")
         for c in ("leverage", f"margin {asset}", "stop", "P(liq)", "P(stop)", "median liq bar", f"mean loss {asset}"):

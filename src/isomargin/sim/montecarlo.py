@@ -7,6 +7,7 @@ processes by default, Dask or Ray when given), and results are put back in param
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from decimal import Decimal
 from typing import Any
@@ -71,12 +72,27 @@ def _chunk(task: tuple[MCParams, int, int]) -> list[dict[str, Any]]:
 
 
 def run_monte_carlo(
-    params: MCParams | list[MCParams], executor: Executor | None = None, chunk: int = 8
+    params: MCParams | list[MCParams],
+    executor: Executor | None = None,
+    chunk: int = 8,
+    progress: Callable[[int], None] | None = None,
 ) -> dict[str, Any]:
-    """Every parameter set over `paths` seeded paths; one summary per set, in the order given."""
+    """Every parameter set over `paths` seeded paths; one summary per set, in the order given. With `progress`,
+    the chunks go to the executor in batches and `progress(paths done)` is called after each."""
     plist = params if isinstance(params, list) else [params]
     tasks = [(p, lo, min(lo + chunk, p.paths)) for p in plist for lo in range(0, p.paths, chunk)]
-    chunks = (executor or SerialExecutor()).map(_chunk, tasks)
+    ex = executor or SerialExecutor()
+    if progress is None:
+        chunks = ex.map(_chunk, tasks)
+    else:
+        chunks = []
+        batch = max(1, 4 * int(getattr(ex, "workers", 1) or 1))
+        done = 0
+        for lo in range(0, len(tasks), batch):
+            part = tasks[lo : lo + batch]
+            chunks += ex.map(_chunk, part)
+            done += sum(hi - a for _, a, hi in part)
+            progress(done)
     per: dict[int, list[dict[str, Any]]] = {i: [] for i in range(len(plist))}
     k = 0
     for i, p in enumerate(plist):
@@ -113,10 +129,15 @@ def summarise(p: MCParams, paths: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def sweep(
-    base: MCParams, leverages: list[int], margins: list[Decimal], stops: list[float], executor: Executor | None = None
+    base: MCParams,
+    leverages: list[int],
+    margins: list[Decimal],
+    stops: list[float],
+    executor: Executor | None = None,
+    progress: Callable[[int], None] | None = None,
 ) -> dict[str, Any]:
     """leverage × margin × stop distance, each over `base.paths` paths (the same seeds for every cell)."""
     grid = [replace(base, leverage=lv, margin=m, stop=s) for lv in leverages for m in margins for s in stops]
-    out = run_monte_carlo(grid, executor)
+    out = run_monte_carlo(grid, executor, progress=progress)
     out["kind"] = "sweep"
     return out
