@@ -272,6 +272,10 @@ function ticketOrder() {  // {body, error}: the ticket's order as the API takes 
   if (t === "LIMIT" && $("t-post").checked) body.time_in_force = "GTX";
   return { body, leverage: Number(lev), mode: $("t-mode").value };
 }
+function syncTicketSettings() {  // the ticket starts from the account's leverage and margin mode for the symbol
+  const st = state.settings[state.symbol];
+  if (st) { $("t-lev").value = String(st.leverage); $("t-mode").value = st.margin_mode; }
+}
 let previewTimer = null, previewSeq = 0;
 function schedulePreview() { clearTimeout(previewTimer); previewTimer = setTimeout(runPreview, 250); }
 function clearPreview() { for (const id of ["t-pv-margin", "t-pv-liq", "t-pv-fee", "t-pv-price"]) $(id).textContent = "—"; }
@@ -494,7 +498,7 @@ async function start() {
           (await api("/api/v1/alerts")).forEach((x) => alertLine(`margin call ${x.symbol}: ${x.level}`, "warn")); }
     catch (e) { alertLine(e.message, "down"); }
   }
-  $("symbol").onchange = () => { state.symbol = $("symbol").value; $("t-pct").value = "0"; $("t-qty").value = ""; loadSymbol(); };
+  $("symbol").onchange = () => { state.symbol = $("symbol").value; $("t-pct").value = "0"; $("t-qty").value = ""; syncTicketSettings(); loadSymbol(); };
   $("t-buy").onclick = () => { state.side = "BUY"; ticketLayout(); schedulePreview(); };
   $("t-sell").onclick = () => { state.side = "SELL"; ticketLayout(); schedulePreview(); };
   $("t-type").onchange = () => { ticketLayout(); schedulePreview(); };
@@ -512,6 +516,7 @@ async function start() {
   if (state.positions.length && !state.positions.some((p) => p.symbol === state.symbol)) {
     state.symbol = state.positions[0].symbol; $("symbol").value = state.symbol; await loadSymbol();
   }
+  syncTicketSettings();
   setInterval(refresh, 5000); setInterval(tickCountdown, 1000); tickCountdown();
   window.addEventListener("resize", () => drawLiqMap());
   window.dashboardReady = true;
