@@ -64,21 +64,29 @@ FAPI_BASELINES: dict[tuple[str, str], list[dict[str, str]]] = {
     ("POST", "v1/leverage"): [{"symbol": S, "leverage": "10"}],
     ("POST", "v1/positionMargin"): [{"symbol": S, "amount": "10", "type": "1"}],
     ("GET", "v1/depth"): [{"symbol": S, "limit": "5"}],
+    ("GET", "v1/aggTrades"): [{"symbol": S, "limit": "5", "fromId": "1", "startTime": "0",
+                               "endTime": "9999999999999"}],
+    ("GET", "v1/positionMargin/history"): [{"symbol": S, "limit": "5", "startTime": "0",
+                                            "endTime": "9999999999999"}],
+    ("PUT", "v1/order"): [{"symbol": S, "orderId": "{rest}", "side": "BUY", "quantity": "0.01", "price": "50000"}],
     ("GET", "v1/trades"): [{"symbol": S, "limit": "5"}],
     ("GET", "v1/fundingRate"): [{"symbol": S, "limit": "5", "startTime": "0", "endTime": "9999999999999"}],
     **{("GET", f"v1/{k}"): [{"symbol": S, "pair": S, "interval": "1m", "limit": "5", "startTime": "0",
                              "endTime": "9999999999999"}]
-       for k in ("klines", "continuousKlines", "markPriceKlines", "indexPriceKlines")},
+       for k in ("klines", "continuousKlines", "markPriceKlines", "indexPriceKlines", "premiumIndexKlines")},
 }  # fmt: skip
+# (batchOrders carry their numbers inside a JSON list: tests/adversarial/test_batch_numbers.py attacks those)
 FAPI_NO_NUMBERS = {
     ("GET", p) for p in ("v1/ping", "v1/time", "v1/exchangeInfo", "v1/ticker/24hr", "v1/ticker/price",
                          "v2/ticker/price", "v1/ticker/bookTicker", "v1/premiumIndex", "v1/fundingInfo",
                          "v1/account", "v2/account", "v3/account", "v2/balance", "v3/balance", "v2/positionRisk",
                          "v3/positionRisk", "v1/leverageBracket", "v1/symbolConfig", "v1/commissionRate",
-                         "v1/positionSide/dual", "v1/multiAssetsMargin", "v1/openOrders", "v1/openAlgoOrders")
+                         "v1/positionSide/dual", "v1/multiAssetsMargin", "v1/openOrders", "v1/openAlgoOrders",
+                         "v1/openInterest")
 } | {("POST", "v1/marginType"), ("POST", "v1/positionSide/dual"), ("POST", "v1/multiAssetsMargin"),
      ("DELETE", "v1/allOpenOrders"), ("DELETE", "v1/algoOpenOrders"), ("POST", "v1/listenKey"),
-     ("PUT", "v1/listenKey"), ("DELETE", "v1/listenKey")}  # fmt: skip
+     ("PUT", "v1/listenKey"), ("DELETE", "v1/listenKey"), ("POST", "v1/batchOrders"),
+     ("DELETE", "v1/batchOrders")}  # fmt: skip
 
 
 @pytest.fixture(scope="module")

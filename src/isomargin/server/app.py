@@ -6,29 +6,27 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 from collections.abc import AsyncIterator, Callable, Sequence
 from importlib import resources
 from typing import Any, Final
 
 import uvicorn
-from fastapi import FastAPI, Request, WebSocket, WebSocketDisconnect
+from fastapi import FastAPI, Request, WebSocket
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from isomargin.engine import queries as q
 from isomargin.engine.errors import Reject
 from isomargin.journal import JournalError
-from isomargin.server import dapi, fapi, native, native_history
+from isomargin.server import dapi, fapi, native, native_history, streams
 from isomargin.server.auth import RateLimiter, weight_of
 from isomargin.server.config import VenueConfig
 from isomargin.server.dapi_base import DAPI
 from isomargin.server.errors import ApiError, from_reject
 from isomargin.server.fapi_base import FAPI
 from isomargin.server.market import DemoMarket
-from isomargin.server.venue import HALT, Venue, fmt, now_ms
+from isomargin.server.venue import Venue
 
 DESCRIPTION = """Native API of the isomargin venue. Signed endpoints: header `X-MBX-APIKEY`, query `timestamp`
 (ms, within `recvWindow` and at most 1 s ahead) and `signature` = hex HMAC-SHA256(secret, raw query string
@@ -224,79 +222,35 @@ def create_app(
         return HTMLResponse(html, headers={"Cache-Control": "no-store"})
 
     @app.websocket("/ws")
-    async def ws(websocket: WebSocket) -> None:
-        await stream(websocket, websocket.query_params.get("listenKey"))
+    async def ws(websocket: WebSocket) -> None:  # native topics (comma-separated) and Binance stream names
+        names = [t for t in (websocket.query_params.get("streams") or "").split(",") if t]
+        await streams.serve(websocket, websocket.app.state.venue, names=names, binance=False, combined=False,
+                            listen_key=websocket.query_params.get("listenKey"))  # fmt: skip
 
-    @app.websocket("/ws/{listen_key}")
-    async def ws_key(websocket: WebSocket, listen_key: str) -> None:
-        await stream(websocket, listen_key)
+    @app.websocket("/ws/{rest:path}")
+    async def ws_path(websocket: WebSocket, rest: str) -> None:  # /ws/<listenKey> (native) or /ws/<stream>
+        names, key = streams.path_parts(rest, {})
+        await streams.serve(websocket, websocket.app.state.venue, names=names, listen_key=key,
+                            binance=bool(names), combined=False)  # fmt: skip
 
-    async def stream(websocket: WebSocket, listen_key: str | None) -> None:
-        venue: Venue = websocket.app.state.venue
-        if venue.failure is not None:  # accept, then say why and close (a refused handshake would not say)
-            await websocket.accept()
-            await websocket.send_json({"e": HALT, "E": now_ms(), "message": venue.failure})
-            await websocket.close(code=1011, reason=HALT)
-            return
-        topics: set[str] = set()
-        if listen_key:
-            acct = venue.listen_keys.account(listen_key)
-            if acct is None:
-                await websocket.close(code=4001, reason="unknown or expired listenKey")
-                return
-            topics.add(f"account:{acct}")
-        for t in (websocket.query_params.get("streams") or "").split(","):
-            if t and not t.startswith("account:"):
-                topics.add(t)
-        await websocket.accept()
-        sid, queue = venue.hub.add(topics)
-        for topic in sorted(topics):
-            await send_snapshot(websocket, venue, topic)
+    async def binance_stream(websocket: WebSocket, rest: str, combined: bool) -> None:
+        names, key = streams.path_parts(rest, dict(websocket.query_params))
+        await streams.serve(websocket, websocket.app.state.venue, names=names, listen_key=key, binance=True,
+                            combined=combined)  # fmt: skip
 
-        async def reader() -> None:
-            while True:
-                msg = json.loads(await websocket.receive_text())
-                if not isinstance(msg, dict):
-                    continue
-                asked = [
-                    str(x) for x in msg.get("params") or msg.get("streams") or [] if not str(x).startswith("account:")
-                ]
-                if str(msg.get("method", msg.get("op", ""))).upper() in ("SUBSCRIBE", "SUB"):
-                    topics.update(asked)
-                    for t in asked:
-                        await send_snapshot(websocket, venue, t)
-                elif str(msg.get("method", msg.get("op", ""))).upper() in ("UNSUBSCRIBE", "UNSUB"):
-                    topics.difference_update(asked)
-                await websocket.send_json({"result": None, "id": msg.get("id"), "streams": sorted(topics)})
+    for prefix in ("", "/public", "/market", "/private"):  # ccxt 4.5 splits Binance's /ws by category
 
-        async def writer() -> None:
-            while True:
-                msg = await queue.get()
-                await websocket.send_json(msg)
-                if msg.get("e") == HALT:
-                    await websocket.close(code=1011, reason=HALT)
-                    return
+        async def raw(websocket: WebSocket, rest: str = "") -> None:
+            await binance_stream(websocket, rest, False)
 
-        tasks = [asyncio.create_task(reader()), asyncio.create_task(writer())]
-        try:
-            await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-        except (WebSocketDisconnect, RuntimeError):
-            pass
-        finally:
-            for task in tasks:
-                task.cancel()
-            venue.hub.remove(sid)
-            with contextlib.suppress(Exception):
-                await websocket.close()
+        async def wrapped(websocket: WebSocket, rest: str = "") -> None:
+            await binance_stream(websocket, rest, True)
 
-    async def send_snapshot(websocket: WebSocket, venue: Venue, topic: str) -> None:
-        kind, _, symbol = topic.partition(":")
-        if kind == "book" and venue.read(lambda: q.instrument(venue.engine, symbol)) is not None:
-            bids, asks = venue.book_snapshot(symbol)
-            await websocket.send_json({
-                "e": "depthSnapshot", "E": now_ms(), "s": symbol, "u": venue.book_seq,
-                "b": [[fmt(p), fmt(q)] for p, q in bids], "a": [[fmt(p), fmt(q)] for p, q in asks],
-            })  # fmt: skip
+        if prefix:
+            app.add_api_websocket_route(f"{prefix}/ws", raw)
+            app.add_api_websocket_route(f"{prefix}/ws/{{rest:path}}", raw)
+        app.add_api_websocket_route(f"{prefix}/stream", wrapped)
+        app.add_api_websocket_route(f"{prefix}/stream/{{rest:path}}", wrapped)
 
     app.state.holder = holder
     return app

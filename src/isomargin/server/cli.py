@@ -27,6 +27,8 @@ AdminOpt = Annotated[
 JournalOpt = Annotated[str | None, typer.Option("--journal", help="Journal URL (default: SQLite in --data).")]
 MMOpt = Annotated[bool, typer.Option("--market-maker/--no-market-maker", help="Built-in market maker.")]
 FeedOpt = Annotated[bool, typer.Option("--feed/--no-feed", help="Moving demo prices and scheduled funding.")]
+NoiseOpt = Annotated[bool, typer.Option("--noise-traders/--no-noise-traders",
+                                        help="Seeded noise traders (market orders) in the demo market.")]  # fmt: skip
 DemoAcctOpt = Annotated[
     bool, typer.Option("--demo-account", help="Create a funded demo account; key in DIR/demo-credentials.json.")
 ]
@@ -53,6 +55,7 @@ def serve(
     journal: JournalOpt = None,
     market_maker: MMOpt = True,
     feed: FeedOpt = True,
+    noise_traders: NoiseOpt = True,
     demo_account: DemoAcctOpt = False,
     rate_limit: RateOpt = 2400,
     funding_interval: FundingOpt = 60.0,
@@ -63,7 +66,8 @@ def serve(
     """Run the venue: engine + journal behind the native and Binance-compatible APIs."""
     config = VenueConfig(
         data_dir=data.expanduser().resolve(), admin_key=admin_key, journal=journal, market_maker=market_maker,
-        feed=feed, demo_account=demo_account, rate_limit=rate_limit, funding_interval=funding_interval, seed=seed,
+        feed=feed, noise_traders=noise_traders, demo_account=demo_account, rate_limit=rate_limit,
+        funding_interval=funding_interval, seed=seed,
     )  # fmt: skip
     run_venue(config, host, port, log_level, trusted_proxy or [])
 

@@ -37,6 +37,8 @@ class VenueConfig:
     market_maker: bool = True
     feed: bool = True
     feed_interval: float = 1.0  # seconds between index/mark updates
+    noise_traders: bool = True  # with the market maker and the feed: seeded market orders so trades and klines exist
+    noise_interval: float = 1.0  # seconds between the noise traders' decisions
     quote_interval: float = 2.0  # seconds between market-maker re-quotes
     funding_interval: float = 60.0  # seconds between demo funding settlements (0: off); runs with the feed
     seed: int = 7

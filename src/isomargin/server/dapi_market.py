@@ -80,9 +80,9 @@ async def depth(venue: Venue, p: dict[str, str], who: Principal | None) -> Any:
     assert s is not None
     limit = integer(p, "limit", 500, 1, 1000) or 500
     size = size_of(venue, s)
-    bids, asks = venue.read(lambda: venue.book(s, limit))
+    (bids, asks), uid = venue.read(lambda: (venue.book(s, limit), venue.book_ids.get(s, venue.core.seq)))
     t = now_ms()
-    return {"lastUpdateId": venue.core.seq, "symbol": s, "pair": pair_of(s), "E": t, "T": t,
+    return {"lastUpdateId": uid, "symbol": s, "pair": pair_of(s), "E": t, "T": t,
             "bids": [[fmt(a), fmt(b / size)] for a, b in bids],
             "asks": [[fmt(a), fmt(b / size)] for a, b in asks]}  # fmt: skip
 
@@ -144,7 +144,7 @@ async def book_ticker(venue: Venue, p: dict[str, str], who: Principal | None) ->
         a = asks[0] if asks else (ZERO, ZERO)
         return {"symbol": s, "pair": pair_of(s), "bidPrice": fmt(b[0]), "bidQty": fmt(b[1] / size),
                 "askPrice": fmt(a[0]), "askQty": fmt(a[1] / size), "time": now_ms(),
-                "lastUpdateId": venue.core.seq}  # fmt: skip
+                "lastUpdateId": venue.book_ids.get(s, venue.core.seq)}  # fmt: skip
 
     return _each(venue, p, one)
 

@@ -2,7 +2,7 @@
 (binanceusdm; binance with defaultType swap). Importing this module registers every endpoint on `router`.
 """
 
-from isomargin.server import fapi_account, fapi_market
+from isomargin.server import fapi_account, fapi_extra, fapi_market
 from isomargin.server.fapi_base import router
 
-__all__ = ["fapi_account", "fapi_market", "router"]
+__all__ = ["fapi_account", "fapi_extra", "fapi_market", "router"]

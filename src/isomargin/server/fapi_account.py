@@ -127,6 +127,15 @@ async def balance(venue: Venue, p: dict[str, str], who: Principal | None) -> Any
              "marginAvailable": True, "updateTime": a["updateTime"]}]  # fmt: skip
 
 
+def max_notional(tiers: Any, leverage: int) -> str:
+    """The largest notional a leverage allows: the cap of the highest bracket whose max leverage is at least it
+    (what v1/leverage answers and leverageBracket's notionalCap say)."""
+    caps = [t.cap for t in tiers if t.max_leverage >= leverage]
+    if any(c is None for c in caps):
+        return "9223372036854775807"
+    return fmt(max((c for c in caps if c is not None), default=ZERO))
+
+
 def _position_risk(venue: Venue, account: int, symbol: str | None, v3: bool) -> list[dict[str, Any]]:
     e = venue.engine
     out = []
@@ -147,7 +156,6 @@ def _position_risk(venue: Venue, account: int, symbol: str | None, v3: bool) -> 
             "notional": fmt(x["size"] * x["mark_price"]), "isolatedWallet": fmt(x["isolated_margin"]),
             "updateTime": venue.history.position_time.get((account, x["symbol"], x["position_side"]), now_ms()),
         }  # fmt: skip
-        tier = inst.spec.table.tiers[x["tier"] - 1]
         if v3:
             row.update(marginAsset=inst.settle, initialMargin=fmt(x["initial_margin"]), leverage=str(x["leverage"]),
                        marginType=margin_type,
@@ -155,7 +163,7 @@ def _position_risk(venue: Venue, account: int, symbol: str | None, v3: bool) -> 
                        openOrderInitialMargin="0", adl=0, bidNotional="0", askNotional="0")  # fmt: skip
         else:
             row.update(leverage=str(x["leverage"]), marginType=margin_type, isAutoAddMargin="false",
-                       maxNotionalValue=fmt(tier.cap) if tier.cap is not None else "9223372036854775807")  # fmt: skip
+                       maxNotionalValue=max_notional(inst.spec.table.tiers, int(x["leverage"])))  # fmt: skip
         out.append(row)
     if not out and symbol is not None and not v3:
         mode, lev = q.setting(e, account, symbol)
@@ -166,7 +174,8 @@ def _position_risk(venue: Venue, account: int, symbol: str | None, v3: bool) -> 
                     "breakEvenPrice": "0", "markPrice": fmt(m["mark_price"]), "unRealizedProfit": "0",
                     "liquidationPrice": "0", "isolatedMargin": "0", "notional": "0", "isolatedWallet": "0",
                     "updateTime": 0, "leverage": str(lev), "marginType": MARGIN_MODE_NAMES[mode],
-                    "isAutoAddMargin": "false", "maxNotionalValue": "0"})  # fmt: skip
+                    "isAutoAddMargin": "false",
+                    "maxNotionalValue": max_notional(q.instrument(e, symbol).spec.table.tiers, lev)})  # type: ignore[union-attr]  # fmt: skip
     return out
 
 
@@ -208,7 +217,8 @@ async def symbol_config(venue: Venue, p: dict[str, str], who: Principal | None) 
             if s is None or sym == s:
                 mode, lev = q.setting(venue.engine, me(who), sym)
                 out.append({"symbol": sym, "marginType": SYMBOL_CONFIG_MARGIN[mode], "isAutoAddMargin": False,
-                            "leverage": lev, "maxNotionalValue": "0"})  # fmt: skip
+                            "leverage": lev, "maxNotionalValue": max_notional(
+                                q.instrument(venue.engine, sym).spec.table.tiers, lev)})  # type: ignore[union-attr]  # fmt: skip
         return out
 
     return venue.read(build)
@@ -238,9 +248,7 @@ async def leverage(venue: Venue, p: dict[str, str], who: Principal | None) -> An
     await venue.submit(SetLeverage(me(who), s, lev))
     inst = q.instrument(venue.engine, s)
     assert inst is not None
-    tiers = inst.spec.table.tiers
-    cap = max((t.cap or ZERO for t in tiers if t.max_leverage >= lev), default=ZERO)
-    return {"leverage": lev, "maxNotionalValue": fmt(cap), "symbol": s}
+    return {"leverage": lev, "maxNotionalValue": max_notional(inst.spec.table.tiers, lev), "symbol": s}
 
 
 @route("POST", "v1/marginType", auth="trade")
@@ -474,4 +482,5 @@ async def keepalive(venue: Venue, p: dict[str, str], who: Principal | None) -> A
 
 @route("DELETE", "v1/listenKey", auth="key")
 async def close_listen_key(venue: Venue, p: dict[str, str], who: Principal | None) -> Any:
+    venue.listen_keys.revoke(me(who))
     return {}

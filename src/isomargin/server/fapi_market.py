@@ -84,9 +84,10 @@ async def depth(venue: Venue, p: dict[str, str], who: Principal | None, inverse:
     s = symbol_of(venue, p, inverse=inverse)
     assert s is not None
     limit = integer(p, "limit", 500, 1, 1000) or 500
-    bids, asks = venue.read(lambda: venue.book(s, limit))
+    # the book and its update id, read together: the id is the `u` of the depth stream's last update of this book
+    (bids, asks), seq = venue.read(lambda: (venue.book(s, limit), venue.book_ids.get(s, venue.core.seq)))
     t = now_ms()
-    return {"lastUpdateId": venue.core.seq, "E": t, "T": t,
+    return {"lastUpdateId": seq, "E": t, "T": t,
             "bids": [[fmt(a), fmt(b)] for a, b in bids], "asks": [[fmt(a), fmt(b)] for a, b in asks]}  # fmt: skip
 
 
@@ -200,7 +201,7 @@ async def book_ticker(venue: Venue, p: dict[str, str], who: Principal | None, in
         b = bids[0] if bids else (ZERO, ZERO)
         a = asks[0] if asks else (ZERO, ZERO)
         return {"symbol": s, "bidPrice": fmt(b[0]), "bidQty": fmt(b[1]), "askPrice": fmt(a[0]), "askQty": fmt(a[1]),
-                "time": now_ms(), "lastUpdateId": venue.core.seq}  # fmt: skip
+                "time": now_ms(), "lastUpdateId": venue.book_ids.get(s, venue.core.seq)}  # fmt: skip
 
     return _each(venue, p, one, inverse)
 

@@ -25,12 +25,16 @@ from isomargin.engine import (
 from isomargin.engine import queries as q
 from isomargin.server.venue import Venue, now_ms
 
-LEVELS = 6
+LEVELS = 10
 SPREAD = Decimal("0.0004")  # first level at ±4 bp from the index
-STEP = Decimal("0.0006")  # further levels every 6 bp
+STEP = Decimal("0.0004")  # further levels every 4 bp (10 levels: ±40 bp of depth, so a stop fills near its trigger)
 LEVEL_NOTIONAL = Decimal("40000")
 INVENTORY_LIMIT = Decimal("3000000")  # notional beyond which the maker stops adding to its position
 FUNDING_CAP = Decimal("0.0075")
+NOISE_P = 0.5  # chance per symbol and decision that the noise traders send a market order
+NOISE_USD = (500, 6000)  # its size in USD, uniform
+NOISE_INVENTORY = Decimal("300000")  # notional beyond which the noise traders only trade towards flat
+NOISE_SEED = 1_000_003  # offset of the noise traders' random stream from the feed's seed
 INTEREST = Decimal("0.0001")
 
 
@@ -72,6 +76,7 @@ class DemoMarket:
                 start = self._index(s) or self.config.start_prices.get(s, Decimal(100))
                 self.paths[s] = PricePath(start, self.config.seed + len(self.config.symbols) + i)
         self.tasks: list[asyncio.Task[None]] = []
+        self.noise_rng = random.Random(self.config.seed + NOISE_SEED)
 
     def start(self) -> None:
         interval = Decimal(str(self.config.funding_interval))
@@ -83,6 +88,8 @@ class DemoMarket:
                 self.tasks.append(asyncio.create_task(self._loop(self.config.funding_interval, self.funding_tick)))
         if self.config.market_maker and self.venue.market_maker is not None:
             self.tasks.append(asyncio.create_task(self._loop(self.config.quote_interval, self.quote_tick, first=0)))
+            if self.config.feed and self.config.noise_traders and self.venue.noise_trader is not None:
+                self.tasks.append(asyncio.create_task(self._loop(self.config.noise_interval, self.noise_tick)))
 
     def _twin(self, symbol: str) -> str | None:
         """The linear market whose index a coin-margined one shares (BTCUSD_PERP: BTCUSDT), if it is listed."""
@@ -167,6 +174,38 @@ class DemoMarket:
                 if inventory > -INVENTORY_LIMIT:
                     cmds.append(PlaceOrder(mm, s, OrderSide.SELL, OrderType.LIMIT, qty, ask, tif=TimeInForce.GTC))
         await venue.submit_many(cmds)
+
+    async def noise_tick(self) -> None:
+        """Seeded noise traders: per symbol, with chance NOISE_P, a market order of NOISE_USD; beyond
+        NOISE_INVENTORY they only trade towards flat. The random draws are the same every tick whatever the state,
+        so the sequence of decisions depends on the seed alone."""
+        venue = self.venue
+        acct = venue.noise_trader
+        assert acct is not None
+        engine = venue.engine
+        cmds: list[Command] = []
+        for s in self.symbols:
+            go, buy, usd = self.noise_rng.random(), self.noise_rng.random() < 0.5, self.noise_rng.uniform(*NOISE_USD)
+            inst = q.instrument(engine, s)
+            state = venue.read(lambda: self._maker_state(acct, s))  # noqa: B023 (read at once, not later)
+            if inst is None or state is None or go >= NOISE_P:
+                continue
+            index, leverage, size = state
+            inventory = size if inst.inverse else size * index
+            if inventory > NOISE_INVENTORY:
+                buy = False
+            elif inventory < -NOISE_INVENTORY:
+                buy = True
+            if leverage != 5:
+                cmds.append(SetLeverage(acct, s, 5))
+            amount = Decimal(str(round(usd)))
+            qty = ((amount if inst.inverse else amount / index) / inst.step).to_integral_value(ROUND_DOWN) * inst.step
+            if qty <= 0:
+                continue
+            side = OrderSide.BUY if buy else OrderSide.SELL
+            cmds.append(PlaceOrder(acct, s, side, OrderType.MARKET, qty, None))
+        if cmds:
+            await venue.submit_many(cmds)
 
     async def funding_tick(self) -> None:
         venue = self.venue

@@ -50,6 +50,7 @@ from isomargin.engine.events import (
     MarkPriceUpdated,
     OrderUpdated,
     PositionUpdated,
+    SettingChanged,
     Trade,
 )
 from isomargin.journal import (
@@ -84,6 +85,7 @@ HALTING_CODES: Final = frozenset(  # the venue cannot go on after these
 ENVELOPE_KEYS: Final = ("seq", "ts", "command", "cause_account", "cause_client_order_id", "index")
 INTERNAL_VIEW_KEYS: Final = ("lots", "liquidation_exact", "cost")  # engine units the APIs do not show
 HALT: Final = "engine_failed"  # the last message a stream gets when the engine stopped
+BOOK_LEVELS: Final = 200  # levels a side the depth stream tracks (deeper levels are not streamed)
 COIN_PLACES: Final = Decimal("1E-8")  # coin amounts the venue seeds (insurance, demo deposits) are in satoshi
 
 
@@ -158,9 +160,23 @@ class Core(DurableEngine):
         self.state_lock = threading.RLock()
         super().__init__(journal, **options)
 
+    after_apply: Callable[[], None] | None = None  # runs under the state lock right after each group is applied
+
     def submit_batch(self, cmds: Sequence[Command], keys: Sequence[str | None] | None = None) -> list[list[Event]]:
         with self.state_lock:
-            return super().submit_batch(cmds, keys)
+            try:
+                return super().submit_batch(cmds, keys)
+            finally:
+                if self.after_apply is not None:
+                    self.after_apply()
+
+    def begin(self, cmds: Sequence[Command], keys: Sequence[str | None] | None = None) -> Any:
+        with self.state_lock:
+            try:
+                return super().begin(cmds, keys)
+            finally:
+                if self.after_apply is not None:
+                    self.after_apply()
 
 
 class Bars:
@@ -332,13 +348,15 @@ class Hub:
     """Topic fan-out to WebSocket connections (asyncio side). Slow consumers lose messages, never block."""
 
     def __init__(self) -> None:
-        self.subscribers: dict[int, tuple[set[str], asyncio.Queue[dict[str, Any]]]] = {}
+        self.subscribers: dict[int, tuple[set[str], asyncio.Queue[tuple[str, dict[str, Any]]]]] = {}
         self._next = 1
 
-    def add(self, topics: set[str]) -> tuple[int, asyncio.Queue[dict[str, Any]]]:
+    def add(self, topics: set[str]) -> tuple[int, asyncio.Queue[tuple[str, dict[str, Any]]]]:
+        """A subscriber reading `topics` (the set is live: the caller may change it); its queue gets
+        (topic, message) pairs."""
         sid = self._next
         self._next += 1
-        q: asyncio.Queue[dict[str, Any]] = asyncio.Queue(maxsize=2000)
+        q: asyncio.Queue[tuple[str, dict[str, Any]]] = asyncio.Queue(maxsize=2000)
         self.subscribers[sid] = (topics, q)
         return sid, q
 
@@ -350,14 +368,14 @@ class Hub:
             for topic, msg in messages:
                 if topic in topics:
                     with contextlib.suppress(asyncio.QueueFull):
-                        queue.put_nowait(msg)
+                        queue.put_nowait((topic, msg))
 
     def halt(self, reason: str) -> None:
         """Tell every connection the engine failed; their writers send `HALT` and close the socket."""
         for _, queue in self.subscribers.values():
             while True:  # make room: the halt notice must not be the message a full queue drops
                 try:
-                    queue.put_nowait({"e": HALT, "E": now_ms(), "message": reason})
+                    queue.put_nowait(("", {"e": HALT, "E": now_ms(), "message": reason}))
                     break
                 except asyncio.QueueFull:
                     queue.get_nowait()
@@ -380,6 +398,11 @@ class ListenKeys:
         self._keys[key] = (account, now_ms() + self.ttl_ms)
         return key
 
+    def revoke(self, account: int) -> None:
+        """Close the account's listen key (Binance's DELETE listenKey); its streams get `listenKeyExpired`."""
+        for k in [k for k, (acct, _) in self._keys.items() if acct == account]:
+            del self._keys[k]
+
     def account(self, key: str) -> int | None:
         v = self._keys.get(key)
         if v is None or v[1] < now_ms():
@@ -400,7 +423,8 @@ class Venue:
         self.funding_estimate: dict[str, Decimal] = {}
         self.next_funding: dict[str, int] = {}
         self._books: dict[str, tuple[dict[Decimal, Decimal], dict[Decimal, Decimal]]] = {}
-        self.book_seq = 0
+        self.book_ids: dict[str, int] = {}  # each book's last update id (the seq after which it last changed)
+        self._depth_pending: deque[tuple[int, str, dict[str, Any]]] = deque()  # depthUpdates not yet durable
         self._failure: str | None = None
         self._failure_code: str = HALT
         self.core = cast(Core, Core.open(config.journal_target, snapshot_every=config.snapshot_every,
@@ -414,6 +438,10 @@ class Venue:
             if inst is not None:
                 self.history.settle[symbol] = inst.settle
         self._rebuild_history()
+        with self.core.state_lock:
+            self._track_books()
+            self._depth_pending.clear()
+        self.core.after_apply = self._track_books
 
     @property
     def engine(self) -> Engine:
@@ -475,6 +503,13 @@ class Venue:
             key = keys[0] if keys else self.keys.create(demo, ("read", "trade"), "demo")
             creds.write_text(json.dumps({"apiKey": key.key, "secret": key.secret, "account": demo}))
             creds.chmod(0o600)
+        if self.config.market_maker and self.config.noise_traders:  # after the demo account: its id stays put
+            if "noise_trader" not in self.meta:
+                acct = self.create_account_sync()
+                self.call(Deposit(acct, "USDT", Decimal("5000000")))
+                self.meta["noise_trader"] = acct
+                self._save_meta()
+            self._fund_coins(self.meta["noise_trader"], {a: 5_000_000 / p for a, p in self.settle_assets().items()})
 
     def settle_assets(self) -> dict[str, Decimal]:
         """Every listed market's settle asset with a USD price for it (1 for USDT; a coin: its market's start
@@ -498,6 +533,11 @@ class Venue:
 
     def _save_meta(self) -> None:
         self.meta_path.write_text(json.dumps(self.meta))
+
+    @property
+    def noise_trader(self) -> int | None:
+        v = self.meta.get("noise_trader")
+        return int(v) if v is not None else None
 
     @property
     def market_maker(self) -> int | None:
@@ -654,7 +694,6 @@ class Venue:
 
     def _publish(self, cmds: Sequence[Command], results: Sequence[Sequence[Event]], fresh: Sequence[bool]) -> None:
         messages: list[tuple[str, dict[str, Any]]] = []
-        books: set[str] = set()
         accounts: set[int] = set()
         topics = self._topics() if self.loop is not None else set()  # messages only for what someone reads
         for events, new in zip(results, fresh, strict=True):
@@ -670,16 +709,13 @@ class Venue:
                 if isinstance(acct, int) and acct > 0:
                     accounts.add(acct)
                 messages.extend(self._stream(ev, new_orders, topics))
-                if isinstance(ev, OrderUpdated | Trade):
-                    books.add(ev.symbol)
+        durable = self.core.durable_seq
+        while self._depth_pending and self._depth_pending[0][0] <= durable:
+            _, symbol, delta = self._depth_pending.popleft()
+            if f"book:{symbol}" in topics:
+                messages.append((f"book:{symbol}", delta))
         if not topics or self.loop is None:
             return
-        for symbol in sorted(books):
-            if f"book:{symbol}" not in topics:
-                continue  # no baseline kept for an unwatched book: a subscriber starts from a snapshot
-            delta = self._book_delta(symbol)
-            if delta is not None:
-                messages.append((f"book:{symbol}", delta))
         ts = now_ms()
         engine = self.engine
         for acct in sorted(accounts):
@@ -700,29 +736,41 @@ class Venue:
             out |= topics
         return out
 
-    def book_snapshot(self, symbol: str) -> tuple[list[tuple[Decimal, Decimal]], list[tuple[Decimal, Decimal]]]:
-        """The book now, made the baseline later deltas are computed against (under the state lock)."""
+    def book_snapshot(self, symbol: str) -> tuple[list[tuple[Decimal, Decimal]], list[tuple[Decimal, Decimal]], int]:
+        """The book now (top 200 levels a side) and its update id, read together under the state lock."""
         with self.core.state_lock:
-            bids, asks = self.book(symbol, 200)
-            self._books[symbol] = ({p: q for p, q in bids}, {p: q for p, q in asks})
-            return bids, asks
+            bids, asks = self.book(symbol, BOOK_LEVELS)
+            return bids, asks, self.book_ids.get(symbol, self.core.seq)
 
-    def _book_delta(self, symbol: str) -> dict[str, Any] | None:
-        bids, asks = self.book(symbol, 200)
-        new = ({p: q for p, q in bids}, {p: q for p, q in asks})
-        old = self._books.get(symbol, ({}, {}))
-        self._books[symbol] = new
-        changes: list[list[list[str]]] = []
-        for o, n in zip(old, new, strict=True):
-            side = [[fmt(p), fmt(q)] for p, q in n.items() if o.get(p) != q]
-            side += [[fmt(p), "0"] for p in o if p not in n]
-            changes.append(side)
-        if not changes[0] and not changes[1]:
-            return None
-        first = self.book_seq + 1
-        self.book_seq += 1
-        return {"e": "depthUpdate", "E": now_ms(), "s": symbol, "U": first, "u": self.book_seq,
-                "b": changes[0], "a": changes[1]}  # fmt: skip
+    def _track_books(self) -> None:
+        """After each applied group (state lock held): every listed book's change since the last one becomes a
+        `depthUpdate` with Binance's ids — `u` the seq the group ended at, `U` = the book's previous `u` + 1, `pu`
+        its previous `u`; REST depth's `lastUpdateId` is the book's last `u`, read with it, so a local book syncs.
+        Kept until its group is durable; published by `_publish`."""
+        engine = self.engine
+        seq = self.core.seq
+        for symbol in q.symbols(engine):
+            bids, asks = self.book(symbol, BOOK_LEVELS)
+            new = ({p: x for p, x in bids}, {p: x for p, x in asks})
+            old = self._books.get(symbol)
+            self._books[symbol] = new
+            if old is None:
+                self.book_ids[symbol] = seq
+                continue
+            changes: list[list[list[str]]] = []
+            for o, n in zip(old, new, strict=True):
+                side = [[fmt(p), fmt(x)] for p, x in n.items() if o.get(p) != x]
+                side += [[fmt(p), "0"] for p in o if p not in n]
+                changes.append(side)
+            if not changes[0] and not changes[1]:
+                continue
+            prev = self.book_ids.get(symbol, 0)
+            self.book_ids[symbol] = seq
+            ts = now_ms()
+            self._depth_pending.append((seq, symbol, {
+                "e": "depthUpdate", "E": ts, "T": ts, "s": symbol, "U": prev + 1, "u": seq, "pu": prev,
+                "b": changes[0], "a": changes[1],
+            }))  # fmt: skip
 
     def _stream(self, ev: Event, new_orders: set[int], topics: set[str]) -> list[tuple[str, dict[str, Any]]]:
         """The stream messages one event makes, for the topics someone subscribes to."""
@@ -769,6 +817,9 @@ class Venue:
                 accepted = {**rec, "status": OrderStatus.NEW, "filled": Decimal(0), "avg_price": None, "reason": None}
                 out.append((topic, {"e": "ORDER_TRADE_UPDATE", "E": ts, "o": jsonable(accepted)}))
             out.append((topic, {"e": "ORDER_TRADE_UPDATE", "E": ts, "o": jsonable(rec)}))
+        elif isinstance(ev, SettingChanged):
+            if f"account:{ev.account}" in topics:
+                out.append((f"account:{ev.account}", {"e": "ACCOUNT_CONFIG", "E": ts, **event_row(ev)}))
         elif isinstance(ev, MarginCall):
             if f"account:{ev.account}" in topics:
                 out.append((f"account:{ev.account}", {"e": "MARGIN_CALL", "E": ts, **event_row(ev)}))
