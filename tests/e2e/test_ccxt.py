@@ -46,7 +46,8 @@ def test_market_data(trader: Any) -> None:
     assert m["precision"]["price"] == 0.1 and m["precision"]["amount"] == 0.001 and m["limits"]["cost"]["min"] == 100
     assert trader.fetch_ticker(SYM)["last"] == 60000
     assert trader.fetch_order_book(SYM)["bids"] == []
-    assert trader.fetch_ohlcv(SYM, "1m") == []
+    bars = trader.fetch_ohlcv(SYM, "1m")  # nothing traded yet: the mark's bars, with no volume
+    assert bars and all(b[1:] == [60000, 60000, 60000, 60000, 0] for b in bars)
     assert trader.fetch_funding_rate(SYM)["markPrice"] == 60000
     tiers = trader.fetch_leverage_tiers([SYM])[SYM]
     assert tiers[0]["maxLeverage"] == 125 and tiers[1]["maintenanceMarginRate"] == 0.005

@@ -112,6 +112,12 @@ def _klines(venue: Venue, p: dict[str, str], kind: str, inverse: bool = False) -
     limit = integer(p, "limit", 500, 1, 1500) or 500
     start, end = integer(p, "startTime"), integer(p, "endTime")
     rows = venue.read(lambda: venue.history.bar(s or "", kind).read(ms, start, end, limit))
+    if kind == "last":  # an interval in which nothing traded is the mark's bar, with no volume
+        marks = venue.read(lambda: venue.history.bar(s or "", "mark").read(ms, start, end, limit))
+        traded = {r[0] for r in rows}
+        zero = [ZERO, ZERO, 0, ZERO, ZERO, ZERO, ZERO]
+        rows = sorted(rows + [[*r[:5], *zero] for r in marks if r[0] not in traded], key=lambda r: r[0])
+        rows = rows[-limit:] if start is None else rows[:limit]
     out = []
     for r in rows:
         vol = [fmt(r[5]), r[0] + ms - 1, fmt(r[6]), r[7], fmt(r[8]), fmt(r[9]), "0"]
