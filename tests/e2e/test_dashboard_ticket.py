@@ -54,7 +54,7 @@ class Page:
         from selenium.webdriver.support.ui import WebDriverWait
 
         self.d = driver
-        self.wait = WebDriverWait(driver, 20)
+        self.wait = WebDriverWait(driver, 30)  # generous: other suites may load the machine
         driver.get(f"{base}/dashboard#key={acct['apiKey']}&secret={acct['secret']}")
         self.wait.until(lambda d: d.execute_script("return window.dashboardReady === true"))
 
