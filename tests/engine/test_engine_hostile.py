@@ -58,8 +58,9 @@ from isomargin.engine import (
     state_hash,
 )
 from isomargin.engine.accounts import MAX_ACCOUNT_ID
+from isomargin.engine.catalog import EVENT_TYPES
 from isomargin.engine.codes import Code
-from isomargin.engine.events import EVENT_TYPES, OrderUpdated
+from isomargin.engine.events import OrderUpdated
 from isomargin.engine.instruments import Grid
 from isomargin.venues import get_profile
 

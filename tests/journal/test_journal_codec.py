@@ -14,7 +14,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from isomargin.engine import Code, Command, CreateAccount, Deposit, Engine, Rejected, SetMarginMode
-from isomargin.engine.events import EVENT_TYPES, Envelope, Event
+from isomargin.engine.catalog import EVENT_TYPES
+from isomargin.engine.events import Envelope, Event
 from isomargin.journal import CodecError, command_bytes, command_from_bytes, decode_event, encode_command
 from isomargin.journal.codec import command_classes, decode_command, decode_events, encode_events, event_classes
 from isomargin.journal.crashchild import seeded_stream

@@ -72,6 +72,13 @@ class Code(StrEnum):
     WOULD_IMMEDIATELY_TRIGGER = "would_immediately_trigger"
     TOO_MANY_ORDERS = "too_many_orders"
     INTERNAL_CHECK_ERROR = "internal_check_error"
+    NOT_SPOT = "not_spot"  # a spot-margin command on a perpetual's symbol, or a perp command on a spot pair
+    ASSET_NOT_IN_PAIR = "asset_not_in_pair"
+    ABOVE_MAX_BORROWABLE = "above_max_borrowable"
+    NOTHING_TO_REPAY = "nothing_to_repay"
+    REPAY_EXCEEDS_DEBT = "repay_exceeds_debt"
+    TRANSFER_OUT_LIMITED = "transfer_out_limited"  # the isolated account's risk does not allow moving that out
+    BAD_RATE = "bad_rate"
 
 
 class OrderStatus(StrEnum):
@@ -123,6 +130,11 @@ class Posting(StrEnum):
     BAD_DEBT = "bad_debt"
     DELIVERY = "delivery"  # a dated future's position settled at the delivery price (realised PnL)
     ROUNDING = "rounding"  # an inverse fill's quantum between the buyer's and the seller's rounded value
+    MARGIN_TRANSFER = "margin_transfer"  # wallet ⇄ an isolated spot-margin account
+    BORROW = "borrow"
+    REPAY = "repay"
+    INTEREST = "interest"
+    SPOT_TRADE = "spot_trade"  # one side of a spot fill: base against quote
 
 
 class BalanceKind(StrEnum):
@@ -136,6 +148,11 @@ class BalanceKind(StrEnum):
     SETTLEMENT = "settlement"
     FUNDING = "funding"
     EXTERNAL = "external"
+    MARGIN = "margin"  # an isolated spot-margin account's free balance: margin:<acct>:<pair>:<asset>
+    LOCKED = "locked"  # what open spot orders lock: locked:<acct>:<pair or "spot">:<asset>
+    LOAN = "loan"  # borrowed principal outstanding (≤ 0: a liability): loan:<acct>:<pair>:<asset>
+    INTEREST = "interest"  # interest charged and not yet repaid (≤ 0): interest:<acct>:<pair>:<asset>
+    LENDING = "lending"  # the venue as lender: interest earned, lending:<asset>
 
 
 class LiquidationStep(StrEnum):

@@ -217,3 +217,99 @@ class DeliverInstrument(Command):
 
     symbol: str
     price: Decimal
+
+
+# ------------------------------------------------------------------------------------- spot and spot margin
+class SideEffect(StrEnum):
+    """What an isolated-margin spot order does around its fills (Binance's `sideEffectType`)."""
+
+    NO_SIDE_EFFECT = "NO_SIDE_EFFECT"
+    MARGIN_BUY = "MARGIN_BUY"  # borrow what the order needs beyond the free balance, when it is placed
+    AUTO_REPAY = "AUTO_REPAY"  # what each fill brings in repays that asset's liability (interest first)
+    AUTO_BORROW_REPAY = "AUTO_BORROW_REPAY"  # both
+
+
+@dataclass(frozen=True, slots=True)
+class ListSpotPair(Command):
+    """Open a spot market (e.g. "BTC-USDT": base BTC, quote USDT) with isolated margin, from `venue`'s spot-margin
+    data: tick, step, minimum notional, fees, leverage, risk rules and default interest rates."""
+
+    symbol: str
+    venue: str = "binance"
+    maker_fee: Decimal | None = None
+    taker_fee: Decimal | None = None
+    price_band: Decimal = Decimal("0.05")  # market and liquidation orders fill at most this far from mark
+
+
+@dataclass(frozen=True, slots=True)
+class MarginTransfer(Command):
+    """Move `amount` of `asset` (the pair's base or quote) from the wallet into the account's isolated margin
+    account on `symbol` (amount > 0) or back out (amount < 0, only while its risk allows it)."""
+
+    account: int
+    symbol: str
+    asset: str
+    amount: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class Borrow(Command):
+    """Borrow `amount` of `asset` into the isolated margin account on `symbol`; the first hour's interest is
+    charged at once, then one hour at every whole hour (UTC) after."""
+
+    account: int
+    symbol: str
+    asset: str
+    amount: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class Repay(Command):
+    """Repay `amount` of `asset` (interest first, then principal) from the isolated margin account's free balance;
+    `amount` None repays everything owed in it."""
+
+    account: int
+    symbol: str
+    asset: str
+    amount: Decimal | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SetBorrowRate(Command):
+    """Operator: the daily interest rate of borrowing `asset` on `symbol`'s isolated margin accounts (applies from
+    the next hour charged on)."""
+
+    symbol: str
+    asset: str
+    daily_rate: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class AccrueInterest(Command):
+    """Charge every outstanding loan one hour's interest for each whole hour (UTC) it has been outstanding up to
+    this command's `ts` and not yet charged for; then measure the accounts' risk at the new liabilities."""
+
+
+@dataclass(frozen=True, slots=True)
+class PlaceSpotOrder(Command):
+    """A spot order on a spot pair: from the wallet (`isolated` False) or the account's isolated margin account on
+    the pair (`isolated` True, where `side_effect` may borrow and repay). LIMIT or MARKET; GTX is post-only."""
+
+    account: int
+    symbol: str
+    side: OrderSide
+    type: OrderType
+    qty: Decimal
+    price: Decimal | None = None
+    tif: TimeInForce = TimeInForce.GTC
+    isolated: bool = False
+    side_effect: SideEffect = SideEffect.NO_SIDE_EFFECT
+    client_order_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CancelSpotOrder(Command):
+    account: int
+    symbol: str
+    order_id: int | None = None
+    client_order_id: str | None = None

@@ -12,13 +12,13 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any, Final
 
-from isomargin.engine import admin
+from isomargin.engine import admin, spot, spot_trading
 from isomargin.engine.accounts import Accounts
 from isomargin.engine.amend import Amendments
 from isomargin.engine.audit import audit
 from isomargin.engine.backstop import Backstop
 from isomargin.engine.codes import Code
-from isomargin.engine.commands import AmendOrder, CancelAllOrders, CancelOrder, Command, PlaceOrder
+from isomargin.engine.commands import AmendOrder, CancelAllOrders, CancelOrder, Command, PlaceOrder, SetMarkPrice
 from isomargin.engine.context import Context
 from isomargin.engine.errors import EngineFailed, Reject
 from isomargin.engine.events import Envelope, Event, Posted, Rejected
@@ -29,6 +29,9 @@ from isomargin.engine.liquidation import Liquidation
 from isomargin.engine.orders import Orders
 from isomargin.engine.positions import Positions
 from isomargin.engine.risk import Risk
+from isomargin.engine.spot import Spot
+from isomargin.engine.spot_liquidation import SpotLiquidation
+from isomargin.engine.spot_trading import SpotTrading
 from isomargin.engine.state import Market
 from isomargin.engine.trading import Trading
 from isomargin.venues import SymbolSpec
@@ -68,6 +71,9 @@ class Engine:
         self.liquidation = Liquidation(trading, backstop, positions, health, accounts, orders, self.markets, ctx)
         backstop.liquidation = self.liquidation
         self.funding = Funding(positions, accounts, health, trading, ctx)
+        self.spot = Spot(self)
+        self.spot_trading = SpotTrading(self)
+        self.spot_liquidation = SpotLiquidation(self)
         self.rejected = 0
         self._handlers: dict[type, Handler] = {
             PlaceOrder: (trading.check_place, trading.commit_place),
@@ -75,7 +81,22 @@ class Engine:
             CancelAllOrders: (trading.check_cancel_all, trading.commit_cancel_all),
             AmendOrder: (self.amendments.check, self.amendments.commit),
             **admin.handlers(self),
+            **spot.handlers(self),
+            **spot_trading.handlers(self),
         }
+        # A mark names a futures market or a spot pair (their symbols never clash: spot pairs are BASE-QUOTE).
+        perp_mark, spot_mark = self._handlers[SetMarkPrice], (self.spot_liquidation.check_mark,
+                                                              self.spot_liquidation.commit_mark)  # fmt: skip
+        pairs = self.spot.pairs
+
+        def check_mark(cmd: SetMarkPrice) -> tuple[Handler, Any]:
+            h = spot_mark if type(cmd.symbol) is str and cmd.symbol in pairs else perp_mark
+            return h, h[0](cmd)
+
+        def commit_mark(plan: tuple[Handler, Any]) -> None:
+            plan[0][1](plan[1])
+
+        self._handlers[SetMarkPrice] = (check_mark, commit_mark)
 
     def apply(self, cmd: Command) -> list[Event]:
         """Carry out one command; the returned events describe every change it made (a rejection: exactly one
@@ -128,5 +149,7 @@ class Engine:
             "open_orders": len(self.orders),
             "positions": sum(len(m.positions) for m in self.markets.values()),
             "resting": {s: len(m.book) for s, m in self.markets.items()},
+            "spot_pairs": len(self.spot.pairs),
+            "spot_orders": len(self.spot_trading.orders),
             "failed": self.failed,
         }

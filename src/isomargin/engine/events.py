@@ -923,4 +923,4 @@ COLD_EVENTS: tuple[type[ColdEvent], ...] = (
     Rejected, InstrumentListed, MarketStatusChanged, AccountCreated, SettingChanged, MarkPriceUpdated, FundingSettled,
     FundingPaid, MarginAdjusted, BadDebt, Liquidated, AutoDeleveraged, MarginCall, Delivered,
 )  # fmt: skip
-EVENT_TYPES: dict[str, type[Event]] = {cls.__name__: cls for cls in (*HOT_EVENTS, *COLD_EVENTS)}
+# Every event class by name (spot events included) is `isomargin.engine.catalog.EVENT_TYPES`.

@@ -4,7 +4,7 @@ A command becomes {"@v": 2, "@type": <class name>, "ts": …, <fields>} ("@" key
 decimals as strings (so "1.50" stays "1.50"), enums by value, None/bool/int/str as themselves. An event becomes
 {"@type": <class name>, **event.raw()} (integers stay integers; its envelope is the record's seq and command).
 Floats are refused both ways: they are not exact. Command classes are discovered from `isomargin.engine.commands`,
-event classes come from `isomargin.engine.events.EVENT_TYPES`, so new ones need no registration here.
+event classes come from `isomargin.engine.catalog.EVENT_TYPES`, so new ones need no registration here.
 """
 
 from __future__ import annotations
@@ -21,8 +21,9 @@ from functools import cache, lru_cache
 from typing import Any, Final, NoReturn
 
 from isomargin.engine import commands as _commands
+from isomargin.engine.catalog import EVENT_TYPES
 from isomargin.engine.commands import Command
-from isomargin.engine.events import EVENT_TYPES, Envelope, Event
+from isomargin.engine.events import Envelope, Event
 from isomargin.engine.instruments import Grid
 from isomargin.journal.errors import CodecError, JournalCode
 
