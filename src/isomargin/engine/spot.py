@@ -282,6 +282,9 @@ class Spot:
         ledger.post(free, sa.loan[asset], principal, Posting.REPAY)
         if sa.owes(asset) == 0:
             sa.paid_to[asset] = None
+            if not sa.indebted:  # the position is closed: the next one has its own entry price
+                for tally in sa.fills.values():
+                    tally[0] = tally[1] = 0
         pair = sa.pair
         self._emit(Repaid(self.e.ctx.env, 0, sa.account, pair.symbol, asset, money(interest), money(principal),
                           money(-sa.loan[asset].amount), money(-sa.interest[asset].amount), why))  # fmt: skip

@@ -21,7 +21,7 @@ from isomargin.engine.events import MarkPriceUpdated
 from isomargin.engine.spot_events import SpotLiquidated, SpotMarginCall
 from isomargin.engine.spot_risk import alert
 from isomargin.engine.spot_state import SpotAccount, SpotOrder, SpotPair
-from isomargin.engine.units import money
+from isomargin.engine.units import decimal_of, money
 from isomargin.venues.spot_margin import SpotRisk
 
 if TYPE_CHECKING:
@@ -35,7 +35,7 @@ def _ratio(r: Fraction | None) -> Decimal | None:
     if r is None:
         return None
     q = r.numerator * 10**18 // r.denominator
-    return Decimal(q).scaleb(-18).normalize()
+    return decimal_of(q, -18)
 
 
 class SpotLiquidation:

@@ -143,7 +143,8 @@ class SpotAccount:
     """One account's isolated margin account on one pair: its balances (by asset), loan clocks, net transfers
     (the margin a position view shows), alert level and open orders."""
 
-    __slots__ = ("account", "alert", "free", "interest", "loan", "locked", "orders", "paid_to", "pair", "transferred")
+    __slots__ = ("account", "alert", "fills", "free", "interest", "loan", "locked", "orders", "paid_to", "pair",
+                 "transferred")  # fmt: skip
 
     def __init__(self, account: int, pair: SpotPair, free: dict[str, Balance], locked: dict[str, Balance],
                  loan: dict[str, Balance], interest: dict[str, Balance]) -> None:  # fmt: skip
@@ -157,6 +158,9 @@ class SpotAccount:
         self.transferred: dict[str, int] = {pair.base: 0, pair.quote: 0}  # net quanta moved in from the wallet
         self.alert = AlertLevel.OK
         self.orders: dict[int, SpotOrder] = {}
+        # Base quanta and quote quanta filled each way since the account was last free of debt: the entry price
+        # of the position view (long: what it bought; short: what it sold).
+        self.fills: dict[OrderSide, list[int]] = {OrderSide.BUY: [0, 0], OrderSide.SELL: [0, 0]}
 
     def holds(self, asset: str) -> int:
         return self.free[asset].amount + self.locked[asset].amount

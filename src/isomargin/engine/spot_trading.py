@@ -247,6 +247,10 @@ class SpotTrading:
         for o in (buyer, seller):
             o.filled += lots
             o.quote_filled += quote
+            if o.margin is not None:
+                tally = o.margin.fills[o.side]
+                tally[0] += base
+                tally[1] += quote
         pair.last = ticks
         tid = self.next_trade_id
         self.next_trade_id = tid + 1
