@@ -14,6 +14,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
+from isomargin.calc_spot import calc_spot_margin
 from isomargin.cliutil import FastCommand, FastGroup, JsonOpt, fmt, guarded, js, out, pct
 from isomargin.margin import (
     ContractKind,
@@ -664,3 +665,6 @@ def calc_examples() -> None:
     from isomargin.walkthrough import run
 
     guarded(lambda: run(out))
+
+
+calc.command("spot-margin", cls=FastCommand)(calc_spot_margin)  # defined in isomargin.calc_spot
