@@ -15,13 +15,16 @@ from isomargin.engine.units import threshold
 if TYPE_CHECKING:
     from isomargin.engine.engine import Engine
 
-_NON_NEGATIVE = (BalanceKind.WALLET, BalanceKind.HOLD, BalanceKind.ISOLATED, BalanceKind.FUNDING)
+_NON_NEGATIVE = (BalanceKind.WALLET, BalanceKind.HOLD, BalanceKind.ISOLATED, BalanceKind.FUNDING, BalanceKind.MARGIN,
+                 BalanceKind.LOCKED, BalanceKind.LENDING)  # fmt: skip
+_NON_POSITIVE = (BalanceKind.LOAN, BalanceKind.INTEREST)
 
 
 def audit(engine: Engine) -> None:
     ledger_sound(engine)
     orders_sound(engine)
     positions_sound(engine)
+    spot_sound(engine)
 
 
 def ledger_sound(engine: Engine) -> None:
@@ -32,6 +35,8 @@ def ledger_sound(engine: Engine) -> None:
     for bal in engine.ledger.balances.values():
         if bal.kind in _NON_NEGATIVE:
             assert bal.amount >= 0, f"{bal.key} is negative: {bal.amount}"
+        elif bal.kind in _NON_POSITIVE:
+            assert bal.amount <= 0, f"{bal.key} is positive: {bal.amount}"
     open_cost: dict[str, int] = {}
     for market in engine.markets.values():
         asset = market.inst.settle
@@ -101,3 +106,29 @@ def _isolated_sound(pos: Position) -> None:
     where = pos.market.watch.where.get((pos.account, pos.side, LIQ))
     want = threshold(pos.liquidation, long)
     assert (where[0] if where else None) == want, f"watch out of date for {pos.account} {pos.symbol}"
+
+
+def spot_sound(engine: Engine) -> None:
+    """Locked balances equal their open spot orders' locks; books hold exactly the resting spot orders, uncrossed;
+    a loan clock runs exactly while principal is owed; every order is in its margin account's index."""
+    locked: dict[str, int] = {}
+    for o in engine.spot_trading.orders.values():
+        locked[o.pay_lock.key] = locked.get(o.pay_lock.key, 0) + o.locked
+        assert o.remaining > 0 and o.locked >= 0, f"spot order {o.id} is spent but open"
+        assert o.margin is None or o.margin.orders.get(o.id) is o, f"spot order {o.id} missing from its account"
+    for bal in engine.ledger.balances.values():
+        if bal.kind is BalanceKind.LOCKED:
+            assert bal.amount == locked.get(bal.key, 0), f"{bal.key} {bal.amount} != its orders' {locked.get(bal.key)}"
+    for symbol, pair in engine.spot.pairs.items():
+        book = pair.book
+        bid, ask = book.best_bid(), book.best_ask()
+        assert bid is None or ask is None or bid < ask, f"{symbol} crossed at rest: {bid} >= {ask}"
+        resting = [o for o in engine.spot_trading.orders.values() if o.symbol == symbol]
+        assert len(resting) == len(book), f"{symbol}: {len(resting)} resting spot orders, {len(book)} in the book"
+        for o in resting:
+            r = book.get(o.id)
+            assert r is not None and r.qty == o.remaining and r.price == o.lock_ticks and r.side == o.side
+        for sa in pair.accounts.values():
+            for asset in (pair.base, pair.quote):
+                running = sa.paid_to[asset] is not None
+                assert running == (sa.owes(asset) > 0), f"{sa.account} {symbol} {asset}: loan clock out of step"

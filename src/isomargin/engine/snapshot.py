@@ -22,6 +22,7 @@ from isomargin.engine.engine import Engine
 from isomargin.engine.events import OrderSpec
 from isomargin.engine.instruments import Instrument
 from isomargin.engine.ledger import FUND_HISTORY, Balance
+from isomargin.engine.spot_snapshot import restore_spot, snapshot_spot
 from isomargin.engine.state import INSURANCE, Account, Market, Order, Position, Purse, Setting
 from isomargin.venues import SymbolSpec, get_profile
 
@@ -43,7 +44,7 @@ def _dd(value: str | None) -> Decimal | None:
 
 def snapshot(engine: Engine) -> dict[str, Any]:
     """Everything needed to rebuild `engine` exactly."""
-    return {
+    data = {
         "version": VERSION,
         "seq": engine.seq,
         "insurance_per_symbol": engine.insurance_per_symbol,
@@ -57,6 +58,10 @@ def snapshot(engine: Engine) -> dict[str, Any]:
         "fund_history": {k: [[r.value, a, b] for r, a, b in log] for k, log in engine.ledger.history.items()},
         "cross_alerts": [[a, asset, level.value] for (a, asset), level in engine.health.cross_alerts.items()],
     }
+    spot = snapshot_spot(engine)
+    if spot is not None:  # absent without spot pairs: snapshots and hashes of perps-only engines are as before
+        data["spot"] = spot
+    return data
 
 
 def canonical(data: dict[str, Any]) -> bytes:
@@ -156,6 +161,7 @@ def restore(data: dict[str, Any], *, debug: bool = False, listings: Iterable[tup
                 e.health.dirty[acct.id] = None
     for asset in {m.inst.settle for m in e.markets.values()}:
         e.positions.asset_books(asset)
+    restore_spot(e, data.get("spot"))
     return e
 
 

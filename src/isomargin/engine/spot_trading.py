@@ -182,7 +182,7 @@ class SpotTrading:
             assert sa is not None
             e.spot.lend(sa, plan.pay, plan.borrow)
         get = pair.base if cmd.side is OrderSide.BUY else pair.quote
-        pay_free, pay_lock, get_free = self._homes(acct, pair, sa, plan.pay, get)
+        pay_free, pay_lock, get_free = self.homes(acct, pair, sa, plan.pay, get)
         order = SpotOrder(
             e.orders.allocate(), acct.id, pair.symbol, cmd.side, cmd.type, cmd.tif, plan.ticks, plan.lock_ticks,
             plan.lots, cmd.isolated, cmd.side_effect, cmd.client_order_id, pay_free, pay_lock, get_free, sa,
@@ -192,7 +192,7 @@ class SpotTrading:
         self._emit_order(order)
         self.execute(order, pair)
 
-    def _homes(self, acct: Account, pair: SpotPair, sa: SpotAccount | None, pay: str,
+    def homes(self, acct: Account, pair: SpotPair, sa: SpotAccount | None, pay: str,
                get: str) -> tuple[Balance, Balance, Balance]:  # fmt: skip
         """(pay from, lock in, receive into): the isolated account's balances, or the wallet's."""
         if sa is not None:
@@ -210,11 +210,7 @@ class SpotTrading:
         for fill in res.fills:
             self._settle(pair, order, fill, touched)
         if res.rested:
-            self.orders[order.id] = order
-            if order.client_order_id is not None:
-                self.client_ids[(order.account, order.client_order_id)] = order.id
-            if order.margin is not None:
-                order.margin.orders[order.id] = order
+            self.index(order)
             if res.fills:
                 self._emit_order(order)
         else:
@@ -222,6 +218,14 @@ class SpotTrading:
                          None if order.remaining == 0 else "no_liquidity")  # fmt: skip
         for sa in touched.values():
             self.e.spot_liquidation.measure(sa)
+
+    def index(self, order: SpotOrder) -> None:
+        """Commit step: an order now resting, in every index (by id, client id, its margin account)."""
+        self.orders[order.id] = order
+        if order.client_order_id is not None:
+            self.client_ids[(order.account, order.client_order_id)] = order.id
+        if order.margin is not None:
+            order.margin.orders[order.id] = order
 
     def _settle(self, pair: SpotPair, taker: SpotOrder, fill: Fill, touched: dict[int, SpotAccount]) -> None:
         maker = self.orders[fill.maker_order_id]
