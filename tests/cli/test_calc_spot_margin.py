@@ -4,6 +4,8 @@ liquidation and margin-call prices worked out by hand, interest, borrow limits, 
 one line and exit code 2."""
 
 import json
+import subprocess
+import sys
 from decimal import Decimal as D
 from typing import Any
 
@@ -195,3 +197,22 @@ def test_okx_liability_above_the_tier_table_is_refused() -> None:
         env={"NO_COLOR": "1", "COLUMNS": "200"},
     )  # fmt: skip
     assert result.exit_code == 2 and result.stderr.startswith("error: above_tiers: ")
+
+
+def test_spot_margin_starts_without_the_heavy_modules() -> None:
+    # A fresh interpreter: `calc spot-margin` may import only margin/venues/rich/typer (as `calc liq` does).
+    probe = (
+        "import json, sys\n"
+        "from typer.testing import CliRunner\n"
+        "import isomargin.cli\n"
+        "args = ['calc', 'spot-margin', '--venue', 'okx', '--side', 'short', '--price', '100000', '--qty', '1',\n"
+        "        '--leverage', '10', '--json']\n"
+        "r = CliRunner().invoke(isomargin.cli.app, args)\n"
+        "assert r.exit_code == 0, r.output\n"
+        "heavy = ('pandas', 'numpy', 'fastapi', 'uvicorn', 'isomargin.server', 'isomargin.sim', 'isomargin.journal',\n"
+        "         'isomargin.engine')\n"
+        "print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in heavy or m.startswith(heavy))))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == []
