@@ -35,6 +35,7 @@ from isomargin.engine.spot_trading import SpotTrading
 from isomargin.engine.state import Market
 from isomargin.engine.trading import Trading
 from isomargin.venues import SymbolSpec
+from isomargin.venues.spot_margin import SpotPairSpec
 
 Handler = tuple[Callable[[Any], Any], Callable[[Any], None]]  # (check: command -> plan, commit: plan -> None)
 MAX_TS: Final = 2**63 - 1
@@ -45,7 +46,7 @@ class Engine:
 
     def __init__(
         self, insurance_per_symbol: bool = False, *, debug: bool = False,
-        listings: Iterable[tuple[str, SymbolSpec]] = (),
+        listings: Iterable[tuple[str, SymbolSpec]] = (), spot_listings: Iterable[SpotPairSpec] = (),
     ) -> None:  # fmt: skip
         self.insurance_per_symbol = insurance_per_symbol
         self.debug = debug
@@ -55,6 +56,8 @@ class Engine:
         self.listings: dict[tuple[str, str], SymbolSpec] = {
             (venue.strip().lower(), spec.symbol): spec for venue, spec in listings
         }
+        # Spot pair specs beyond the venue data, by (venue, symbol), for `ListSpotPair`; not journaled either.
+        self.spot_listings: dict[tuple[str, str], SpotPairSpec] = {(s.venue, s.symbol): s for s in spot_listings}
         self.seq = 0  # commands applied (accepted or not): the sequence number in their events' envelope
         self.failed: str | None = None
         self.ctx = ctx = Context()

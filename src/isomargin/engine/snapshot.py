@@ -25,6 +25,7 @@ from isomargin.engine.ledger import FUND_HISTORY, Balance
 from isomargin.engine.spot_snapshot import restore_spot, snapshot_spot
 from isomargin.engine.state import INSURANCE, Account, Market, Order, Position, Purse, Setting
 from isomargin.venues import SymbolSpec, get_profile
+from isomargin.venues.spot_margin import SpotPairSpec
 
 VERSION: Final = 2
 READS: Final = (2,)  # snapshot formats this build restores
@@ -121,13 +122,17 @@ def _order(o: Order) -> dict[str, Any]:
 
 
 # ------------------------------------------------------------------------------------------------------ restore
-def restore(data: dict[str, Any], *, debug: bool = False, listings: Iterable[tuple[str, SymbolSpec]] = ()) -> Engine:
+def restore(
+    data: dict[str, Any], *, debug: bool = False, listings: Iterable[tuple[str, SymbolSpec]] = (),
+    spot_listings: Iterable[SpotPairSpec] = (),
+) -> Engine:  # fmt: skip
     """The engine a snapshot describes (the inverse of `snapshot`); `listings` as the snapshotted engine had them
     (`Engine(listings=…)`: symbol specs beyond the venue profiles' data)."""
     version = data.get("version")
     if version not in READS:
         raise SnapshotError(f"snapshot format {version!r}; this build reads format(s) {', '.join(map(str, READS))}")
-    e = Engine(insurance_per_symbol=data["insurance_per_symbol"], debug=debug, listings=listings)
+    e = Engine(insurance_per_symbol=data["insurance_per_symbol"], debug=debug, listings=listings,
+               spot_listings=spot_listings)  # fmt: skip
     e.seq = data["seq"]
     e.orders.next_id, e.trading.next_trade_id, e.accounts.next_id = (
         data["next_order_id"], data["next_trade_id"], data["next_account_id"],

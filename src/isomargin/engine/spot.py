@@ -113,8 +113,9 @@ class Spot:
         if type(cmd.symbol) is not str or type(cmd.venue) is not str:
             raise Reject(Code.UNKNOWN_SYMBOL, "symbol and venue must be strings")
         symbol = cmd.symbol.strip().upper()
+        venue = cmd.venue.strip().lower()
         try:
-            spec = spot_pair(cmd.venue.strip().lower(), symbol)
+            spec = self.e.spot_listings.get((venue, symbol)) or spot_pair(venue, symbol)
         except (KeyError, ValueError) as exc:
             raise Reject(Code.UNKNOWN_SYMBOL, str(exc).strip("'\"")) from None
         if spec.symbol in self.pairs or spec.symbol in self.e.markets:

@@ -14,7 +14,7 @@ from isomargin.engine.commands import OrderSide
 from isomargin.engine.engine import Engine
 from isomargin.engine.spot_risk import alert, margin_level, max_borrowable, okx_ratio, okx_requirement, values
 from isomargin.engine.spot_state import SpotAccount, SpotOrder, SpotPair
-from isomargin.engine.units import decimal_of, money, points
+from isomargin.engine.units import decimal_of, money, points, quotient
 from isomargin.margin.errors import MarginError
 from isomargin.margin.spot import AccountingMode, SpotAccountState, SpotAsset, position_view
 from isomargin.venues.spot_margin import SpotRisk
@@ -191,19 +191,36 @@ def position(engine: Engine, account: int, symbol: str,
     side = OrderSide.BUY if sa.owes(p.quote) > 0 else OrderSide.SELL
     qty, value = sa.fills[side]
     entry = None if qty <= 0 else money(value) / money(qty)
+    margin = _collateral(sa, margin_asset, entry)
     try:
         view = position_view(
-            state_of(sa), points(price), SpotAsset.BASE if base_margin else SpotAsset.QUOTE,
-            money(max(sa.transferred[margin_asset], 0)), mode, entry_price=entry, mmr=mmr, taker=p.taker.decimal,
+            state_of(sa), points(price), SpotAsset.BASE if base_margin else SpotAsset.QUOTE, margin, mode,
+            entry_price=entry, mmr=mmr, taker=p.taker.decimal,
             liquidation_level=None if level is None else Decimal(level.numerator) / level.denominator,
             base=p.base, quote=p.quote,
         )  # fmt: skip
     except MarginError:  # owes both assets, or holds less than its margin: no single position to show
         return None
     out = {f.name: getattr(view, f.name) for f in fields(view)}
-    out["side"] = view.side.value
+    out["side"] = view.side.name.lower()
     out["mode"] = view.mode.value
     return out
+
+
+def _collateral(sa: SpotAccount, asset: str, entry: Decimal | None) -> Decimal:
+    """The position's margin in `asset`: what the account holds of it beyond what the position's own trades put
+    there — a long holds the base its quote loan bought (principal / entry), a short the quote its base loan
+    sold for (principal × entry). So after a flip (long, then selling more than it holds) the margin is what
+    stays in the account beyond the new short's proceeds, as OKX shows it."""
+    p = sa.pair
+    held = money(sa.holds(asset))
+    if entry is None or entry <= 0:
+        return held
+    if asset == p.base and sa.owes(p.quote) > 0:  # long, margin in base
+        held -= quotient(money(-sa.loan[p.quote].amount), entry)
+    elif asset == p.quote and sa.owes(p.base) > 0:  # short, margin in quote
+        held -= money(-sa.loan[p.base].amount) * entry
+    return held if held > 0 else ZERO
 
 
 def side_of(engine: Engine, account: int, symbol: str) -> OrderSide | None:

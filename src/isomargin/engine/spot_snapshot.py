@@ -58,7 +58,7 @@ def restore_spot(engine: Engine, data: dict[str, Any] | None) -> None:
         return
     spot, trading = engine.spot, engine.spot_trading
     for raw in data["pairs"]:
-        spec = spot_pair(raw["venue"], raw["symbol"])
+        spec = engine.spot_listings.get((raw["venue"], raw["symbol"])) or spot_pair(raw["venue"], raw["symbol"])
         pair = spot.pairs[spec.symbol] = SpotPair(
             spec, Decimal(raw["maker_fee"]), Decimal(raw["taker_fee"]), Decimal(raw["price_band"])
         )
