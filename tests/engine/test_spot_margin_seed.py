@@ -45,7 +45,7 @@ def ok(e: Engine, cmd: object) -> list[Event]:
     return events
 
 
-def venue(fees: bool = False, rate: Decimal = D(0)) -> Engine:
+def venue(fees: bool = False, rate: Decimal = Decimal(0)) -> Engine:
     """OKX BTC-USDT (borrowing up to 10 × net assets), zero fees and interest unless asked, a maker with coins."""
     e = Engine(debug=True)
     zero = D(0)
