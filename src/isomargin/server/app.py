@@ -19,13 +19,14 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from isomargin.engine.errors import Reject
 from isomargin.journal import JournalError
-from isomargin.server import dapi, fapi, native, native_history, streams
+from isomargin.server import dapi, fapi, native, native_history, native_spot, streams
 from isomargin.server.auth import RateLimiter, weight_of
 from isomargin.server.config import VenueConfig
 from isomargin.server.dapi_base import DAPI
 from isomargin.server.errors import ApiError, from_reject
 from isomargin.server.fapi_base import FAPI
 from isomargin.server.market import DemoMarket
+from isomargin.server.schedule import InterestSchedule
 from isomargin.server.venue import Venue
 
 DESCRIPTION = """Native API of the isomargin venue. Signed endpoints: header `X-MBX-APIKEY`, query `timestamp`
@@ -183,6 +184,9 @@ def create_app(
         app.state.venue = v
         demo = DemoMarket(v)
         demo.start()
+        interest = InterestSchedule(v)
+        if config.interest_schedule:
+            interest.start()
         holder["venue"] = v
         watcher = asyncio.create_task(watch_halt(v, on_halt)) if on_halt is not None else None
         if on_ready is not None:
@@ -193,6 +197,7 @@ def create_app(
             if watcher is not None:
                 watcher.cancel()
             await demo.stop()
+            await interest.stop()
             v.close()
             holder["closed"] = True
 
@@ -201,6 +206,7 @@ def create_app(
     app.add_middleware(RateLimit, limiter=RateLimiter(config.rate_limit, config.ban_after, config.ban_seconds))
     app.add_middleware(HaltGuard, holder=holder)  # outermost: a stopped venue answers before anything else runs
     app.include_router(native.router)
+    app.include_router(native_spot.router)
     app.include_router(fapi.router)
     app.include_router(dapi.router)
     app.include_router(native_history.assets)

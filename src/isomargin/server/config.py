@@ -41,6 +41,7 @@ class VenueConfig:
     noise_interval: float = 1.0  # seconds between the noise traders' decisions
     quote_interval: float = 2.0  # seconds between market-maker re-quotes
     funding_interval: float = 60.0  # seconds between demo funding settlements (0: off); runs with the feed
+    interest_schedule: bool = True  # AccrueInterest at every whole UTC hour (spot margin loans; server.schedule)
     seed: int = 7
     rate_limit: int = 2400  # request weight per minute per client IP (0: off)
     ban_after: int = 20  # requests refused with 429 in one window before the client gets 418

@@ -38,6 +38,7 @@ from isomargin.engine import (
     SetMarkPrice,
 )
 from isomargin.engine import queries as q
+from isomargin.engine import spot_queries as sq
 from isomargin.engine.events import (
     AccountCreated,
     AutoDeleveraged,
@@ -66,6 +67,8 @@ from isomargin.journal.journal import Journal
 from isomargin.server.config import VenueConfig
 from isomargin.server.errors import ApiError, from_reject
 from isomargin.server.keys import KeyStore
+from isomargin.server.spot_history import SpotHistory, touched
+from isomargin.server.spot_history import stream_messages as spot_stream
 from isomargin.venues import get_profile
 
 MINUTE = 60_000
@@ -417,6 +420,7 @@ class Venue:
         self.config = config
         config.data_dir.mkdir(parents=True, exist_ok=True)
         self.history = History()
+        self.spot_history = SpotHistory()  # spot orders, fills, loans, interest (rebuilt with `history`)
         self.hub = Hub()
         self.listen_keys = ListenKeys()
         self.loop: asyncio.AbstractEventLoop | None = None
@@ -461,6 +465,7 @@ class Venue:
             except Exception:  # a history gap is better than refusing to start
                 continue
             self.history.ingest(events)
+            self.spot_history.ingest(events)
 
     def bootstrap(self) -> None:
         """List the configured markets (linear and coin-margined), seed marks and each settle asset's insurance
@@ -588,10 +593,10 @@ class Venue:
                 raise from_reject(ev.code.value, ev.message)
 
     # -- commands --------------------------------------------------------------------------------------
-    def _stamp(self, cmd: Command) -> Command:
+    def _stamp(self, cmd: Command, ts: int | None = None) -> Command:
         if self.failure is not None:
             raise self.halted_error()
-        return dataclasses.replace(cmd, ts=now_ms())
+        return dataclasses.replace(cmd, ts=now_ms() if ts is None else ts)
 
     def call(self, cmd: Command, key: str | None = None) -> list[Event]:
         """Synchronous submit (start-up, threads); raises ApiError on rejection."""
@@ -602,9 +607,12 @@ class Venue:
         self.check(events)
         return events
 
-    async def submit(self, cmd: Command, key: str | None = None, raise_on_reject: bool = True) -> list[Event]:
+    async def submit(self, cmd: Command, key: str | None = None, raise_on_reject: bool = True,
+                     ts: int | None = None) -> list[Event]:  # fmt: skip
+        """Journal and apply `cmd` stamped now (or at `ts`: an operator's interest charged ahead, a scheduler's
+        hour boundary); raises the ApiError of a rejection unless told not to."""
         try:
-            events = await self.committer.submit_async(self._stamp(cmd), key)
+            events = await self.committer.submit_async(self._stamp(cmd, ts), key)
         except (JournalError, EngineFailed) as exc:
             raise self._failed(exc) from None
         if raise_on_reject:
@@ -695,11 +703,13 @@ class Venue:
     def _publish(self, cmds: Sequence[Command], results: Sequence[Sequence[Event]], fresh: Sequence[bool]) -> None:
         messages: list[tuple[str, dict[str, Any]]] = []
         accounts: set[int] = set()
+        margin_accounts: set[tuple[int, str]] = set()  # isolated spot-margin accounts whose view is re-sent
         topics = self._topics() if self.loop is not None else set()  # messages only for what someone reads
         for events, new in zip(results, fresh, strict=True):
             if not new:
                 continue
             new_orders = self.history.ingest(events)
+            self.spot_history.ingest(events)
             if not topics:
                 continue
             for ev in events:
@@ -708,7 +718,11 @@ class Venue:
                 acct = getattr(ev, "account", None)
                 if isinstance(acct, int) and acct > 0:
                     accounts.add(acct)
+                for pair in touched(ev):
+                    accounts.add(pair[0])
+                    margin_accounts.add(pair)
                 messages.extend(self._stream(ev, new_orders, topics))
+                messages.extend(spot_stream(ev, topics))
         durable = self.core.durable_seq
         while self._depth_pending and self._depth_pending[0][0] <= durable:
             _, symbol, delta = self._depth_pending.popleft()
@@ -727,6 +741,12 @@ class Venue:
                 "positions": jsonable([{**position_row(v), "margin_asset": settle_of(engine, v["symbol"])}
                                        for v in q.positions(engine, acct)]),
             }))  # fmt: skip
+        for acct, symbol in sorted(margin_accounts):
+            if f"account:{acct}" in topics:
+                view = sq.margin_account(engine, acct, symbol)
+                if view is not None:
+                    messages.append((f"account:{acct}", {"e": "MARGIN_ACCOUNT_UPDATE", "E": ts, "account": acct,
+                                                         "symbol": symbol, "margin_account": jsonable(view)}))
         if messages:
             self.loop.call_soon_threadsafe(self.hub.publish, messages)
 
