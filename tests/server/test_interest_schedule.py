@@ -1,6 +1,6 @@
 """The hourly interest schedule with an injected clock and sleep (no real waiting): one charge at start-up, then
 one `AccrueInterest` stamped exactly at each whole UTC hour, journaled through the venue; nothing is submitted
-while no spot pair is listed. Interest figures are worked by hand: 500 USDT at 0.00024 a day is
+while no loan is outstanding. Interest figures are worked by hand: 500 USDT at 0.00024 a day is
 500 × 0.00024 / 24 = 0.005 USDT an hour.
 """
 
@@ -36,7 +36,7 @@ class FakeClock:
 
 def open_venue(tmp_path: Path) -> Venue:
     config = VenueConfig(data_dir=tmp_path / "data", admin_key="k", market_maker=False, feed=False,
-                         interest_schedule=False, insurance_seed=Decimal(0))  # fmt: skip
+                         interest_schedule=False, insurance_seed=Decimal(0), spot_pairs=())  # fmt: skip
     v = Venue(config)
     v.bootstrap()
     return v
@@ -72,9 +72,14 @@ def test_charges_at_start_and_at_each_hour_boundary(tmp_path: Path) -> None:
         v.close()
 
 
-def test_nothing_is_journaled_without_a_spot_pair(tmp_path: Path) -> None:
+def test_nothing_is_journaled_without_a_loan(tmp_path: Path) -> None:
     v = open_venue(tmp_path)
     try:
+        v.call(ListSpotPair("BTC-USDT", venue="binance"))
+        v.call(SetMarkPrice("BTC-USDT", Decimal(60000), Decimal(60000)))
+        acct = v.create_account_sync()
+        v.call(Deposit(acct, "USDT", Decimal(1000)))
+        v.call(MarginTransfer(acct, "BTC-USDT", "USDT", Decimal(1000)))  # a margin account, but no debt
         seq = v.core.seq
         clock = FakeClock(now_ms())
         schedule = InterestSchedule(v, now=clock.now, sleep=clock.sleep)

@@ -30,10 +30,8 @@ D = Decimal
 def venue(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InProcessVenue]:
     data: Path = tmp_path_factory.mktemp("spot") / "data"
     config = VenueConfig(data_dir=data, admin_key="spot-admin", market_maker=False, feed=False, rate_limit=0,
-                         interest_schedule=False)  # fmt: skip
-    with InProcessVenue(config) as v:
-        listed = v.admin("spot/pairs", {"symbol": PAIR, "venue": "binance", "price": "60000"})
-        assert listed["symbol"] == PAIR and listed["mark_price"] == "60000"
+                         interest_schedule=False, spot_pairs=((PAIR, "binance"),))  # fmt: skip
+    with InProcessVenue(config) as v:  # BTC-USDT is listed at start-up at its start price, 60,000
         yield v
 
 
@@ -61,10 +59,20 @@ def usdt(m: Any) -> dict[str, Any]:
     return dict(m["assets"]["USDT"])
 
 
-def test_pairs_and_book_are_public(venue: InProcessVenue) -> None:
+def test_pairs_listing_and_book(venue: InProcessVenue) -> None:
     status, pairs = request(venue.base + "/api/v1/spot/pairs")
     assert status == 200 and [p["symbol"] for p in pairs] == [PAIR]
     p = pairs[0]
+    assert p["mark_price"] == "60000"
+    listed = venue.admin("spot/pairs", {"symbol": "ETH-USDT", "venue": "okx", "price": "3000"})
+    assert (listed["symbol"], listed["risk"], listed["mark_price"]) == ("ETH-USDT", "maintenance_ratio", "3000")
+    status, body = request(f"{venue.base}/api/v1/admin/spot/pairs", "POST", {"symbol": "ETH-USDT"},
+                           {"X-Admin-Key": venue.admin_key})  # fmt: skip
+    assert status == 400 and body["code"] == "already_listed"
+    status, body = request(f"{venue.base}/api/v1/admin/spot/pairs", "POST", {"symbol": "BTC-USDT", "venue": "ftx"},
+                           {"X-Admin-Key": venue.admin_key})  # fmt: skip
+    assert status == 400 and body["code"] == "bad_request"
+    assert [p["symbol"] for p in request(venue.base + "/api/v1/spot/pairs")[1]] == [PAIR, "ETH-USDT"]
     assert (p["base"], p["quote"], p["max_leverage"], p["risk"]) == ("BTC", "USDT", 10, "margin_level")
     assert p["daily_rates"] == {"BTC": "0.00024", "USDT": "0.00024"}
     assert request(venue.base + "/api/v1/spot/pairs/BTCUSDT")[1]["symbol"] == PAIR  # the exchange spelling

@@ -1,7 +1,7 @@
 """The venue's hourly interest: an `AccrueInterest` stamped at each whole UTC hour while `serve` runs (and one at
 start-up, which charges the hours missed while the venue was down), so every outstanding spot-margin loan is charged
-one hour at each boundary, as Binance does. Runs whether or not the demo feed does; skipped while no spot pair is
-listed. The clock and the sleep are injectable, so tests step through hours without waiting for them.
+one hour at each boundary, as Binance does. Runs whether or not the demo feed does; skipped while no loan is
+outstanding. The clock and the sleep are injectable, so tests step through hours without waiting for them.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Final
 
+from isomargin.engine import queries as q
 from isomargin.engine import spot_queries as sq
 from isomargin.engine.commands import AccrueInterest
 
@@ -49,10 +50,16 @@ class InterestSchedule:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self.task
 
+    def owed(self) -> bool:
+        """Whether any isolated margin account owes anything (call under the venue's read lock)."""
+        e = self.venue.engine
+        return any(sq.side_of(e, a, s) is not None for a in q.accounts(e) for s in sq.margin_accounts(e, a))
+
     async def accrue(self, ts: int) -> None:
-        """One charge at `ts`, unless the venue stopped or lists no spot pair."""
+        """One charge at `ts`, unless the venue stopped or no loan is outstanding (then there is nothing to charge,
+        and nothing is journaled)."""
         venue = self.venue
-        if venue.failure is not None or not venue.read(lambda: sq.spot_pairs(venue.engine)):
+        if venue.failure is not None or not venue.read(self.owed):
             return
         await venue.submit(AccrueInterest(), ts=ts)
         self.charged_at.append(ts)
