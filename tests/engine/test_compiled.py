@@ -216,6 +216,72 @@ def mixed_stream(n: int, seed: int) -> list[Any]:
             live.append((trader, sym, cid, side))
             out.append(PlaceOrder(trader, sym, side, OrderType.LIMIT, q, p, position_side=pside(trader, side),
                                   client_order_id=cid, ts=ts()))  # fmt: skip
+    return out + spot_stream(max(50, n // 10), rng)
+
+
+def spot_stream(n: int, rng: random.Random) -> list[Any]:
+    """Spot and isolated spot-margin commands on BTC-USDT for the same accounts: quotes, margin buys and sells
+    with side effects, transfers, borrows and repays, interest hours, mark walks and gaps (liquidations)."""
+    from isomargin.engine.commands import (
+        AccrueInterest,
+        Borrow,
+        CancelSpotOrder,
+        Deposit,
+        ListSpotPair,
+        MarginTransfer,
+        OrderSide,
+        OrderType,
+        PlaceSpotOrder,
+        Repay,
+        SetBorrowRate,
+        SetMarkPrice,
+        SideEffect,
+        TimeInForce,
+    )
+
+    pair, hour = "BTC-USDT", 3_600_000
+    out: list[Any] = [ListSpotPair(pair, venue="binance", ts=0), SetMarkPrice(pair, Decimal(60000), ts=0)]
+    for m in (1, 2):
+        out.append(Deposit(m, "BTC", Decimal(50), ts=0))
+    mark = 60000
+    for i in range(n):
+        ts = (i // 10) * hour // 3 + i  # about three commands an hour of interest
+        a = rng.randrange(3, 11)
+        r = rng.random()
+        side = rng.choice((OrderSide.BUY, OrderSide.SELL))
+        if r < 0.25:
+            m = rng.choice((1, 2))
+            p = Decimal(mark + (-int(side)) * rng.randint(0, 40) * 10)
+            out.append(PlaceSpotOrder(m, pair, side, OrderType.LIMIT, Decimal(rng.randint(1, 30)) / 1000, p,
+                                      client_order_id=f"sq{i}", ts=ts))  # fmt: skip
+        elif r < 0.35:
+            out.append(MarginTransfer(a, pair, "USDT", Decimal(rng.choice([200, 1000, -100, -5000])), ts=ts))
+        elif r < 0.45:
+            asset = rng.choice(("USDT", "BTC"))
+            amount = Decimal(rng.choice(["500", "3000", "0.01", "0.05"]))
+            out.append(Borrow(a, pair, asset, amount, ts=ts))
+        elif r < 0.62:
+            effect = rng.choice(list(SideEffect))
+            kind = rng.choice((OrderType.MARKET, OrderType.LIMIT))
+            p = None if kind is OrderType.MARKET else Decimal(mark + int(side) * rng.randint(0, 20) * 10)
+            tif = rng.choice((TimeInForce.GTC, TimeInForce.IOC)) if p is not None else TimeInForce.GTC
+            out.append(PlaceSpotOrder(a, pair, side, kind, Decimal(rng.randint(1, 20)) / 1000, p, tif=tif,
+                                      isolated=True, side_effect=effect, ts=ts))  # fmt: skip
+        elif r < 0.7:
+            out.append(Repay(a, pair, rng.choice(("USDT", "BTC")), rng.choice([None, Decimal(100)]), ts=ts))
+        elif r < 0.74:
+            out.append(CancelSpotOrder(rng.choice((1, 2)), pair, client_order_id=f"sq{rng.randrange(i + 1)}", ts=ts))
+        elif r < 0.9:
+            mark = max(1000, mark + rng.randint(-60, 60) * 10)
+            out.append(SetMarkPrice(pair, Decimal(mark), ts=ts))
+        elif r < 0.94:
+            mark = max(1000, mark + rng.choice((-1, 1)) * rng.randint(30, 90) * mark // 1000)
+            out.append(SetMarkPrice(pair, Decimal(mark), ts=ts))
+        elif r < 0.97:
+            out.append(AccrueInterest(ts=ts))
+        else:
+            out.append(SetBorrowRate(pair, rng.choice(("USDT", "BTC")), Decimal(rng.choice(["0.0002", "0.001"])),
+                                     ts=ts))  # fmt: skip
     return out
 
 
@@ -318,7 +384,8 @@ def test_compiled_and_pure_engines_agree_on_a_mixed_stream(tmp_path: Path) -> No
     # The stream does what it is for: trades, triggers, cancels, amends, liquidations, funding, rejections.
     events = pure["events"]
     for kind, at_least in {"Trade": 500, "OrderUpdated": 2000, "Rejected": 100, "Liquidated": 10,
-                           "FundingPaid": 20, "Posted": 1000, "PositionUpdated": 500}.items():  # fmt: skip
+                           "FundingPaid": 20, "Posted": 1000, "PositionUpdated": 500, "SpotTrade": 20,
+                           "Borrowed": 5, "InterestCharged": 5, "SpotOrderUpdated": 50}.items():  # fmt: skip
         assert events.get(kind, 0) >= at_least, f"the stream produced {events.get(kind, 0)} {kind}: {events}"
 
     a, b = (runs[m][0].read_bytes() for m in ("pure", "compiled"))
