@@ -15,9 +15,14 @@ DEFAULT_PRICES = {
     "SOLUSDT": Decimal("150"),
     "BTCUSD_PERP": Decimal("60000"),
     "ETHUSD_PERP": Decimal("3000"),
+    "BTC-USDT": Decimal("60000"),
+    "ETH-USDT": Decimal("3000"),
 }
 # Coin-margined (inverse) markets listed beside the linear ones, from their own profile, served under /dapi.
 COINM_SYMBOLS = ("BTCUSD_PERP", "ETHUSD_PERP")
+# Spot pairs with isolated margin (engine spelling BASE-QUOTE) and whose spot-margin data they take; served under
+# /api/v3 and /sapi as BTCUSDT, ETHUSDT. The demo feed sets their marks from the perpetual of the same name.
+SPOT_PAIRS = (("BTC-USDT", "binance"), ("ETH-USDT", "binance"))
 DEFAULT_COIN_DEPOSITS = {"BTC": Decimal("10"), "ETH": Decimal("200")}
 
 
@@ -29,6 +34,7 @@ class VenueConfig:
     symbols: tuple[str, ...] = ("BTCUSDT", "ETHUSDT", "SOLUSDT")
     coinm_venue: str = "binancecoinm"  # the profile of the coin-margined markets (/dapi)
     coinm_symbols: tuple[str, ...] = COINM_SYMBOLS
+    spot_pairs: tuple[tuple[str, str], ...] = SPOT_PAIRS  # (pair, spot-margin venue data) listed at start-up
     coin_deposits: dict[str, Decimal] = field(default_factory=lambda: dict(DEFAULT_COIN_DEPOSITS))  # demo account
     start_prices: dict[str, Decimal] = field(default_factory=lambda: dict(DEFAULT_PRICES))
     journal: str | None = None  # journal URL; default <data_dir>/journal.sqlite3

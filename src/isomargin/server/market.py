@@ -1,6 +1,6 @@
-"""The demo market's moving parts, all as engine commands: a seeded price feed with jumps per symbol
-(sets index and mark; a coin-margined market follows its coin's USDT index), a market maker quoting both sides
-around the index, and funding on a schedule.
+"""The demo market's moving parts, all as engine commands: a seeded price feed with jumps per symbol (sets index
+and mark; a coin-margined market follows its coin's USDT index, a spot pair the perpetual of its name), a market
+maker quoting both sides around the index, and funding on a schedule.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from isomargin.engine import (
     TimeInForce,
 )
 from isomargin.engine import queries as q
+from isomargin.engine import spot_queries as sq
 from isomargin.server.venue import Venue, now_ms
 
 LEVELS = 10
@@ -142,6 +143,13 @@ class DemoMarket:
             if inst is None or value is None:
                 continue
             price = on_tick(value, inst.tick)
+            cmds.append(SetMarkPrice(s, price, price))
+        for s, _ in self.config.spot_pairs:  # a spot pair's mark follows the perpetual of its name (BTC-USDT: BTCUSDT)
+            pair = sq.spot_pair(engine, s)
+            value = raw.get(s.replace("-", ""))
+            if pair is None or value is None:
+                continue
+            price = on_tick(value, pair["tick_size"])
             cmds.append(SetMarkPrice(s, price, price))
         await self.venue.submit_many(cmds)
 

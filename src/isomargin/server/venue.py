@@ -39,6 +39,7 @@ from isomargin.engine import (
 )
 from isomargin.engine import queries as q
 from isomargin.engine import spot_queries as sq
+from isomargin.engine.commands import ListSpotPair
 from isomargin.engine.events import (
     AccountCreated,
     AutoDeleveraged,
@@ -468,8 +469,8 @@ class Venue:
             self.spot_history.ingest(events)
 
     def bootstrap(self) -> None:
-        """List the configured markets (linear and coin-margined), seed marks and each settle asset's insurance
-        fund, create the demo parts' accounts (funded in USDT and in each coin)."""
+        """List the configured markets (linear and coin-margined) and spot pairs, seed marks and each settle asset's
+        insurance fund, create the demo parts' accounts (funded in USDT and in each coin)."""
         engine = self.engine
         fresh = not q.symbols(engine)
         for symbol, profile in self.config.listings:
@@ -478,6 +479,13 @@ class Venue:
                 self.call(ListInstrument(symbol, venue=profile, expiry=None if spec is None else spec.expiry_ms))
             m = q.market(engine, symbol)
             if m is not None and m["mark_price"] is None and symbol in self.config.start_prices:
+                p = self.config.start_prices[symbol]
+                self.call(SetMarkPrice(symbol, p, p))
+        for symbol, profile in self.config.spot_pairs:  # spot pairs with isolated margin (/api/v3, /sapi)
+            if sq.spot_pair(engine, symbol) is None:
+                self.call(ListSpotPair(symbol, venue=profile))
+            pair = sq.spot_pair(engine, symbol)
+            if pair is not None and pair["mark_price"] is None and symbol in self.config.start_prices:
                 p = self.config.start_prices[symbol]
                 self.call(SetMarkPrice(symbol, p, p))
         insured = set(self.meta.get("insured", ["USDT"] if not fresh else []))
