@@ -233,6 +233,27 @@ NATIVE_BASELINES: dict[tuple[str, str], dict[str, Any]] = {
                                                                      "mark": "60000", "index": "60000"}},
     ("POST", "/api/v1/admin/funding"): {"auth": "admin", "body": {"symbol": S, "rate": "0.0001"}},
     ("POST", "/api/v1/admin/insurance"): {"auth": "admin", "body": {"amount": "10"}},
+    # spot and isolated spot margin (server/native_spot.py); BTC-USDT is listed at start-up
+    ("GET", "/api/v1/spot/pairs/{symbol}/book"): {"path": {"symbol": "BTC-USDT"}, "query": {"limit": "5"}},
+    ("POST", "/api/v1/spot/orders"): {"auth": "signed", "body": {
+        "symbol": "BTC-USDT", "side": "BUY", "type": "LIMIT", "quantity": "0.01", "price": "50000"}},
+    ("GET", "/api/v1/spot/orders"): {"query": {"limit": "5"}, "auth": "signed"},
+    ("GET", "/api/v1/spot/orders/{order_id}"): {"path": {"order_id": "1"}, "auth": "signed"},
+    ("DELETE", "/api/v1/spot/orders/{order_id}"): {"path": {"order_id": "1"}, "auth": "signed"},
+    ("GET", "/api/v1/spot/fills"): {"query": {"limit": "5"}, "auth": "signed"},
+    ("POST", "/api/v1/margin/isolated/transfer"): {"auth": "signed", "body": {
+        "symbol": "BTC-USDT", "asset": "USDT", "amount": "10", "direction": "in"}},
+    ("POST", "/api/v1/margin/isolated/borrow"): {"auth": "signed", "body": {
+        "symbol": "BTC-USDT", "asset": "USDT", "amount": "10"}},
+    ("POST", "/api/v1/margin/isolated/repay"): {"auth": "signed", "body": {
+        "symbol": "BTC-USDT", "asset": "USDT", "amount": "10"}},
+    **{("GET", f"/api/v1/margin/isolated/{name}"): {"query": {"limit": "5"}, "auth": "signed"}
+       for name in ("interest", "loans", "transfers", "alerts")},
+    ("POST", "/api/v1/admin/spot/pairs"): {"auth": "admin", "body": {"symbol": "BTC-USDT", "price": "60000"}},
+    ("POST", "/api/v1/admin/spot/mark-price"): {"auth": "admin", "body": {"symbol": "BTC-USDT", "price": "60000"}},
+    ("POST", "/api/v1/admin/spot/borrow-rate"): {"auth": "admin", "body": {
+        "symbol": "BTC-USDT", "asset": "USDT", "daily_rate": "0.0002"}},
+    ("POST", "/api/v1/admin/spot/accrue-interest"): {"auth": "admin", "body": {"ts": "1"}},
 }  # fmt: skip
 # Fields the schema must show as numbers (so the walk below cannot lose them): (method, path, field).
 NATIVE_PINNED = {
@@ -243,7 +264,11 @@ NATIVE_PINNED = {
      ("POST", "/api/v1/admin/insurance", "amount"), ("POST", "/api/v1/admin/accounts", "deposit"),
      ("POST", "/api/v1/settings/leverage", "leverage"), ("GET", "/api/v1/orders/{order_id}", "order_id"),
      ("DELETE", "/api/v1/orders/{order_id}", "order_id"), ("GET", "/api/v1/orders", "limit"),
-     ("GET", "/api/v1/markets/{symbol}/liquidation-map", "range")}  # fmt: skip
+     ("GET", "/api/v1/markets/{symbol}/liquidation-map", "range"),
+     ("POST", "/api/v1/margin/isolated/transfer", "amount"), ("POST", "/api/v1/margin/isolated/borrow", "amount"),
+     ("POST", "/api/v1/margin/isolated/repay", "amount"), ("POST", "/api/v1/spot/orders", "quantity"),
+     ("POST", "/api/v1/admin/spot/borrow-rate", "daily_rate"),
+     ("POST", "/api/v1/admin/spot/accrue-interest", "ts")}  # fmt: skip
 SIGNED_DECIMALS = {("POST", "/api/v1/admin/funding", "rate")}
 AUTH_PARAMS = {"timestamp", "recvWindow"}  # the signing helper's (tests/adversarial/test_auth*.py own them)
 

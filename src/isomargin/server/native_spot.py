@@ -396,9 +396,9 @@ async def admin_rate(request: Request, body: RateIn, _: Operator) -> Any:
 
 @router.post("/admin/spot/accrue-interest", tags=["operator"],
              summary="Charge interest for every whole UTC hour up to now (or `ts`)")  # fmt: skip
-async def admin_accrue(request: Request, _: Operator, body: AccrueIn | None = None) -> Any:
+async def admin_accrue(request: Request, body: AccrueIn, _: Operator) -> Any:
     venue = venue_of(request)
-    events = await venue.submit(AccrueInterest(), ts=None if body is None else body.ts)
+    events = await venue.submit(AccrueInterest(), ts=body.ts)
     charges = [e for e in events if isinstance(e, InterestCharged)]
     return jsonable({"charges": len(charges), "rows": [event_row(e) for e in charges]})
 
