@@ -128,6 +128,8 @@ def banner(config: VenueConfig, base: str, tty: bool) -> str:
              f"  Binance USDⓈ-M    {base}/fapi/v1/exchangeInfo"]  # fmt: skip
     if config.coinm_symbols:
         lines.append(f"  Binance COIN-M    {base}/dapi/v1/exchangeInfo")
+    if config.spot_pairs:
+        lines.append(f"  Binance spot      {base}/api/v3/exchangeInfo   (isolated margin: {base}/sapi/v1/margin/…)")
     creds_path = config.data_dir / "demo-credentials.json"
     if config.demo_account and creds_path.exists():
         c = json.loads(creds_path.read_text())
