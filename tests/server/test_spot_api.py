@@ -72,6 +72,7 @@ def test_public_endpoints(venue: InProcessVenue) -> None:
     assert request(venue.base + "/api/v3/exchangeInfo?symbol=ETHUSDT")[1]["symbols"][0]["baseAsset"] == "ETH"
     assert len(request(venue.base + '/api/v3/exchangeInfo?symbols=["BTCUSDT","ETHUSDT"]')[1]["symbols"]) == 2
     assert request(venue.base + "/api/v3/ping") == (200, {})
+    assert request(venue.base + "/sapi/v1/system/status") == (200, {"status": 0, "msg": "normal"})
     assert request(venue.base + "/api/v3/time")[1]["serverTime"] > 0
     assert request(venue.base + "/api/v3/ticker/price?symbol=BTCUSDT")[1] == {"symbol": "BTCUSDT", "price": "60000"}
     book = request(venue.base + "/api/v3/depth?symbol=BTCUSDT&limit=5")[1]
@@ -241,6 +242,11 @@ def test_margin_orders(venue: InProcessVenue) -> None:
     (fill,) = ok(venue, me, "/sapi/v1/margin/myTrades", params={"symbol": "BTCUSDT", "isIsolated": "TRUE"})
     assert (fill["isBuyer"], fill["isMaker"], fill["qty"], fill["commissionAsset"]) == (True, False, "0.05", "BTC")
     assert ok(venue, me, "/api/v3/myTrades", params={"symbol": "BTCUSDT"}) == []  # not a wallet fill
+    # a wallet market buy for 600 USDT: 600 / 60,000 = 0.01 BTC from the ask's remaining 0.05
+    spent = ok(venue, me, "/api/v3/order", "POST", {"symbol": "BTCUSDT", "side": "BUY", "type": "MARKET",
+                                                   "quoteOrderQty": "600"})  # fmt: skip
+    assert (spent["executedQty"], spent["cummulativeQuoteQty"], spent["status"]) == ("0.01", "600", "FILLED")
+    assert [t["qty"] for t in ok(venue, me, "/api/v3/myTrades", params={"symbol": "BTCUSDT"})] == ["0.01"]
     rest = ok(venue, me, "/sapi/v1/margin/order", "POST", {
         "symbol": "BTCUSDT", "side": "SELL", "type": "LIMIT_MAKER", "quantity": "0.01", "price": "70000",
         "isIsolated": "TRUE", "newOrderRespType": "RESULT"})  # fmt: skip

@@ -217,6 +217,16 @@ WEIGHTS: dict[str, int] = {
     "/fapi/v3/account": 5,
     "/fapi/v2/positionRisk": 5,
     "/fapi/v3/positionRisk": 5,
+    "/api/v3/exchangeInfo": 20,  # Binance spot's weights for the heavier reads
+    "/api/v3/depth": 5,
+    "/api/v3/klines": 2,
+    "/api/v3/ticker/24hr": 2,
+    "/api/v3/account": 20,
+    "/api/v3/allOrders": 20,
+    "/api/v3/myTrades": 20,
+    "/sapi/v1/margin/isolated/account": 10,
+    "/sapi/v1/margin/allOrders": 200,
+    "/sapi/v1/margin/myTrades": 10,
 }
 
 

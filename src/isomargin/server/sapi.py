@@ -65,6 +65,12 @@ def _need_isolated(p: dict[str, str]) -> None:
                        "here.")  # fmt: skip
 
 
+@route("GET", "v1/system/status")
+async def system_status(venue: Venue, p: dict[str, str], who: Principal | None) -> Any:
+    """ccxt's fetch_status: a venue that answers is a working one (a failed engine answers 503 before this)."""
+    return {"status": 0, "msg": "normal"}
+
+
 # ================================================================ the isolated account
 def _btc_value(venue: Venue, asset: str, amount: Decimal) -> Decimal:
     """`amount` of `asset` in BTC at the marks (0 where a mark is missing)."""
