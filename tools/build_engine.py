@@ -87,6 +87,7 @@ PURE = {
     # Its classes subclass events.ColdEvent, which stays Python (above): a compiled subclass of an interpreted
     # slotted class read its fields back wrong (SpotPairListed.symbol came back as its index) and then crashed.
     "spot_events": "its event classes subclass the interpreted events.ColdEvent",
+    "options_events": "its event classes subclass the interpreted events.ColdEvent",
 }
 
 

@@ -16,7 +16,8 @@ if TYPE_CHECKING:
     from isomargin.engine.engine import Engine
 
 _NON_NEGATIVE = (BalanceKind.WALLET, BalanceKind.HOLD, BalanceKind.ISOLATED, BalanceKind.FUNDING, BalanceKind.MARGIN,
-                 BalanceKind.LOCKED, BalanceKind.LENDING)  # fmt: skip
+                 BalanceKind.LOCKED, BalanceKind.LENDING, BalanceKind.OPTION_HOLD, BalanceKind.OPTION_POOL,
+                 BalanceKind.OPTION_SETTLEMENT)  # fmt: skip
 _NON_POSITIVE = (BalanceKind.LOAN, BalanceKind.INTEREST)
 
 
@@ -25,6 +26,7 @@ def audit(engine: Engine) -> None:
     orders_sound(engine)
     positions_sound(engine)
     spot_sound(engine)
+    options_sound(engine)
 
 
 def ledger_sound(engine: Engine) -> None:
@@ -132,3 +134,30 @@ def spot_sound(engine: Engine) -> None:
             for asset in (pair.base, pair.quote):
                 running = sa.paid_to[asset] is not None
                 assert running == (sa.owes(asset) > 0), f"{sa.account} {symbol} {asset}: loan clock out of step"
+
+
+def options_sound(engine: Engine) -> None:
+    """Option holds equal their orders' holds; books hold exactly the resting option orders, uncrossed; open
+    interest nets to zero (the fund's inventory included); only shorts have pools; the settlement clearing is
+    empty between commands."""
+    held: dict[str, int] = {}
+    trading = engine.option_trading
+    for o in trading.orders.values():
+        key = trading.hold_of(o.account, engine.options.markets[o.symbol].inst.settle).key
+        held[key] = held.get(key, 0) + o.hold
+        assert o.remaining > 0 and o.hold == o.per_lot * o.remaining, f"option order {o.id} holds {o.hold}"
+    for bal in engine.ledger.balances.values():
+        if bal.kind is BalanceKind.OPTION_HOLD:
+            assert bal.amount == held.get(bal.key, 0), f"{bal.key} {bal.amount} != its orders' {held.get(bal.key)}"
+        if bal.kind is BalanceKind.OPTION_SETTLEMENT:
+            assert bal.amount == 0, f"{bal.key} keeps {bal.amount} after a command"
+    for symbol, m in engine.options.markets.items():
+        bid, ask = m.book.best_bid(), m.book.best_ask()
+        assert bid is None or ask is None or bid < ask, f"{symbol} crossed at rest"
+        resting = [o for o in trading.orders.values() if o.symbol == symbol]
+        assert len(resting) == len(m.book), f"{symbol}: {len(resting)} resting option orders, {len(m.book)} in book"
+        net = sum(p.lots for p in m.positions.values()) + (0 if m.held is None else m.held.lots)
+        assert net == 0, f"{symbol} open interest does not net: {net}"
+        for p in m.positions.values():
+            assert p.lots != 0 or (p.pool is not None and p.pool.amount > 0), f"flat option position kept: {p.account}"
+            assert p.lots < 0 or p.pool is None or p.pool.amount == 0, f"{p.account} {symbol}: a long with a pool"

@@ -79,6 +79,10 @@ class Code(StrEnum):
     REPAY_EXCEEDS_DEBT = "repay_exceeds_debt"
     TRANSFER_OUT_LIMITED = "transfer_out_limited"  # the isolated account's risk does not allow moving that out
     BAD_RATE = "bad_rate"
+    NOT_OPTION = "not_option"
+    OPTION_EXPIRED = "option_expired"  # at or after its expiry: no orders, only settlement
+    NO_INDEX_PRICE = "no_index_price"
+    BAD_VOL = "bad_vol"
 
 
 class OrderStatus(StrEnum):
@@ -135,6 +139,8 @@ class Posting(StrEnum):
     REPAY = "repay"
     INTEREST = "interest"
     SPOT_TRADE = "spot_trade"  # one side of a spot fill: base against quote
+    PREMIUM = "premium"  # an option's premium, buyer to seller (or its pool)
+    OPTION_SETTLEMENT = "option_settlement"  # intrinsic value at expiry, shorts to longs
 
 
 class BalanceKind(StrEnum):
@@ -153,6 +159,9 @@ class BalanceKind(StrEnum):
     LOAN = "loan"  # borrowed principal outstanding (≤ 0: a liability): loan:<acct>:<pair>:<asset>
     INTEREST = "interest"  # interest charged and not yet repaid (≤ 0): interest:<acct>:<pair>:<asset>
     LENDING = "lending"  # the venue as lender: interest earned, lending:<asset>
+    OPTION_HOLD = "option_hold"  # what open option orders hold: option_hold:<acct>:<settle>
+    OPTION_POOL = "option_pool"  # a short option position's margin and premium: option_pool:<acct>:<symbol>
+    OPTION_SETTLEMENT = "option_settlement"  # expiry payouts clear through it (rounding dust to fees)
 
 
 class LiquidationStep(StrEnum):

@@ -313,3 +313,69 @@ class CancelSpotOrder(Command):
     symbol: str
     order_id: int | None = None
     client_order_id: str | None = None
+
+
+# ------------------------------------------------------------------------------------------ isolated options
+@dataclass(frozen=True, slots=True)
+class ListOption(Command):
+    """Open a European, cash-settled option market named the venue's way (OKX: "BTC-USD-261225-100000-C":
+    family, expiry day (08:00 UTC), strike, C or P); multiplier, ticks, fees and margin rules from the family's
+    data. The family's index is set with `SetMarkPrice(<family>, index)`, the option's mark (its premium) with
+    `SetMarkPrice(<option>, premium)` or `SetOptionVol`."""
+
+    symbol: str
+    venue: str = "okx"
+    maker_fee: Decimal | None = None
+    taker_fee: Decimal | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SetOptionVol(Command):
+    """The option's mark from an implied volatility: Black-76 on the family's index as the forward (no rate), with
+    the time to expiry from this command's `ts`, rounded to the price-point grid."""
+
+    symbol: str
+    iv: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class PlaceOptionOrder(Command):
+    """A limit order for option contracts: a buy opens a long (premium + fee paid, nothing more at risk) or buys
+    back a short; a sell closes a long or opens a short, which posts its initial margin into its isolated pool."""
+
+    account: int
+    symbol: str
+    side: OrderSide
+    qty: Decimal
+    price: Decimal
+    tif: TimeInForce = TimeInForce.GTC
+    reduce_only: bool = False
+    client_order_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CancelOptionOrder(Command):
+    account: int
+    symbol: str
+    order_id: int | None = None
+    client_order_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AdjustOptionMargin(Command):
+    """Add (amount > 0) or remove (< 0, at most the removable margin) margin of a short option position's pool."""
+
+    account: int
+    symbol: str
+    amount: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class SettleOptions(Command):
+    """Operator: settle every option of `family` expiring at `expiry` (ms) at the settlement index `price`, at or
+    after the expiry: orders cancelled, each position paid its intrinsic value (shorts pay longs), pools returned,
+    the markets delisted."""
+
+    family: str
+    expiry: int
+    price: Decimal

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any, Final
 
-from isomargin.engine import admin, spot, spot_trading
+from isomargin.engine import admin, options, options_trading, spot, spot_trading
 from isomargin.engine.accounts import Accounts
 from isomargin.engine.amend import Amendments
 from isomargin.engine.audit import audit
@@ -26,6 +26,9 @@ from isomargin.engine.funding import Funding
 from isomargin.engine.health import Health
 from isomargin.engine.ledger import Ledger
 from isomargin.engine.liquidation import Liquidation
+from isomargin.engine.options import Options
+from isomargin.engine.options_liquidation import OptionLiquidation
+from isomargin.engine.options_trading import OptionTrading
 from isomargin.engine.orders import Orders
 from isomargin.engine.positions import Positions
 from isomargin.engine.risk import Risk
@@ -77,6 +80,9 @@ class Engine:
         self.spot = Spot(self)
         self.spot_trading = SpotTrading(self)
         self.spot_liquidation = SpotLiquidation(self)
+        self.options = Options(self)
+        self.option_trading = OptionTrading(self)
+        self.option_liquidation = OptionLiquidation(self)
         self.rejected = 0
         self._handlers: dict[type, Handler] = {
             PlaceOrder: (trading.check_place, trading.commit_place),
@@ -86,14 +92,23 @@ class Engine:
             **admin.handlers(self),
             **spot.handlers(self),
             **spot_trading.handlers(self),
+            **options.handlers(self),
+            **options_trading.handlers(self),
         }
-        # A mark names a futures market or a spot pair (their symbols never clash: spot pairs are BASE-QUOTE).
-        perp_mark, spot_mark = self._handlers[SetMarkPrice], (self.spot_liquidation.check_mark,
-                                                              self.spot_liquidation.commit_mark)  # fmt: skip
+        # A mark names a futures market, a spot pair, an option or an option family (whose index it sets); their
+        # symbols never clash (spot pairs are BASE-QUOTE, options BASE-QUOTE-EXPIRY-STRIKE-C|P).
+        perp_mark = self._handlers[SetMarkPrice]
+        spot_mark: Handler = (self.spot_liquidation.check_mark, self.spot_liquidation.commit_mark)
         pairs = self.spot.pairs
 
+        option_mark: Handler = (self.options.check_mark, self.options.commit_mark)
+        owns_option = self.options.owns_mark
+
         def check_mark(cmd: SetMarkPrice) -> tuple[Handler, Any]:
-            h = spot_mark if type(cmd.symbol) is str and cmd.symbol in pairs else perp_mark
+            if type(cmd.symbol) is str and cmd.symbol in pairs:
+                h = spot_mark
+            else:
+                h = option_mark if owns_option(cmd.symbol) else perp_mark
             return h, h[0](cmd)
 
         def commit_mark(plan: tuple[Handler, Any]) -> None:

@@ -22,6 +22,7 @@ from isomargin.engine.engine import Engine
 from isomargin.engine.events import OrderSpec
 from isomargin.engine.instruments import Instrument
 from isomargin.engine.ledger import FUND_HISTORY, Balance
+from isomargin.engine.options_snapshot import restore_options, snapshot_options
 from isomargin.engine.spot_snapshot import restore_spot, snapshot_spot
 from isomargin.engine.state import INSURANCE, Account, Market, Order, Position, Purse, Setting
 from isomargin.venues import SymbolSpec, get_profile
@@ -62,6 +63,9 @@ def snapshot(engine: Engine) -> dict[str, Any]:
     spot = snapshot_spot(engine)
     if spot is not None:  # absent without spot pairs: snapshots and hashes of perps-only engines are as before
         data["spot"] = spot
+    options = snapshot_options(engine)
+    if options is not None:  # likewise without options
+        data["options"] = options
     return data
 
 
@@ -167,6 +171,7 @@ def restore(
     for asset in {m.inst.settle for m in e.markets.values()}:
         e.positions.asset_books(asset)
     restore_spot(e, data.get("spot"))
+    restore_options(e, data.get("options"))
     return e
 
 
