@@ -23,6 +23,7 @@ from isomargin.sim.montecarlo import MCParams, run_monte_carlo, sweep
 from isomargin.sim.paths import Bars, FundingSeries, from_dataframe, intrabar, load, load_funding, make_bars
 from isomargin.sim.results import dumps
 from isomargin.sim.runner import Simulation
+from isomargin.sim.spot import SpotMargin
 from isomargin.sim.strategy import (
     BuyAndHold,
     Context,
@@ -31,6 +32,7 @@ from isomargin.sim.strategy import (
     MACrossBars,
     Signals,
     SignalStrategy,
+    SpotMarginLong,
     Strategy,
     load_strategy,
 )
@@ -58,6 +60,8 @@ __all__ = [
     "Signals",
     "SimError",
     "Simulation",
+    "SpotMargin",
+    "SpotMarginLong",
     "Strategy",
     "compare_modes",
     "compare_stress",

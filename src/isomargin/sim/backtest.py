@@ -1,8 +1,8 @@
 """Backtests and stress runs: a strategy or a book of positions through the engine along a path.
 
-`run_backtest` drives one strategy account; `compare_modes` runs it isolated and cross side by side;
-`run_stress` opens a book of positions (many accounts, leverages, sides) and walks a stress path.
-All three return plain dicts (see results.py) ready for `--json` and the HTML report.
+`run_backtest` drives one strategy account (perpetual, or spot margin); `compare_modes` runs it isolated and
+cross side by side; `run_stress` opens a book of positions (many accounts, leverages, sides) and walks a stress
+path. All three return plain dicts (see results.py) ready for `--json` and the HTML report.
 """
 
 from __future__ import annotations
@@ -16,12 +16,13 @@ from typing import Any
 
 import numpy as np
 
-from isomargin.engine import MarginMode, OrderSide, OrderType, PlaceOrder, queries
+from isomargin.engine import MarginMode, OrderSide, OrderType, PlaceOrder, queries, spot_queries
 from isomargin.sim.errors import SimError
 from isomargin.sim.market import MarketConfig
 from isomargin.sim.paths import Bars, FundingSeries
 from isomargin.sim.results import downsample, drawdown, episode_dict, worst
 from isomargin.sim.runner import Simulation
+from isomargin.sim.spot import SpotMargin
 from isomargin.sim.strategy import Context, Strategy
 
 ZERO = Decimal(0)
@@ -44,6 +45,30 @@ class BacktestConfig:
     deposit: Decimal | None = None  # in the symbol's settle asset; None: 10,000 USDT, or 1 coin for an inverse symbol
     market: MarketConfig = field(default_factory=MarketConfig)
     curve_points: int = CURVE_POINTS
+    product: str = "perp"  # perp | spot-margin (symbol a spot pair, e.g. BTC-USDT; leverage the strategy's target)
+
+
+PRODUCTS = ("perp", "spot-margin")
+
+
+def _is_spot(cfg: BacktestConfig, strategy: Strategy, funding: FundingSeries | None) -> bool:
+    """Whether the run is spot margin; a product the strategy does not trade, or a setting it has no use for, is
+    refused."""
+    if cfg.product not in PRODUCTS:
+        raise SimError("bad_product", f"product must be one of {', '.join(PRODUCTS)}, got {cfg.product!r}")
+    wants = getattr(strategy, "product", "perp")
+    if wants != cfg.product:
+        raise SimError(
+            "wrong_product",
+            f"{type(strategy).__name__} trades {wants}, but the run is {cfg.product} (use --product {wants})",
+        )
+    if cfg.product == "perp":
+        return False
+    if margin_mode(cfg.margin_mode) is not MarginMode.ISOLATED:
+        raise SimError("bad_margin_mode", "spot margin is isolated only: no cross margin account is simulated")
+    if funding is not None or cfg.market.funding_rate is not None:
+        raise SimError("bad_parameter", "a spot pair pays no funding: its loans pay hourly interest (--borrow-rate)")
+    return True
 
 
 DEFAULT_DEPOSIT = Decimal(10_000)
@@ -80,16 +105,22 @@ def run_backtest(
     paths = bars if isinstance(bars, dict) else {cfg.symbol: bars}
     if cfg.symbol not in paths:
         raise SimError("bad_symbol", f"no path for {cfg.symbol}")
-    sim = Simulation(cfg.market, paths, {cfg.symbol: funding} if funding is not None else None)
+    spot = _is_spot(cfg, strategy, funding)
+    if spot:
+        sim = Simulation(cfg.market, {}, spot=paths)
+    else:
+        sim = Simulation(cfg.market, paths, {cfg.symbol: funding} if funding is not None else None)
     mode = margin_mode(cfg.margin_mode)
-    inverse = sim.inverse[cfg.symbol]
+    inverse = sim.inverse.get(cfg.symbol, False)
     deposit = cfg.deposit if cfg.deposit is not None else DEFAULT_COIN_DEPOSIT if inverse else DEFAULT_DEPOSIT
     if deposit <= 0:
         raise SimError("bad_deposit", f"the starting balance must be positive, got {deposit} {sim.settle[cfg.symbol]}")
-    sim.add_account(TRADER, deposit, {s: (mode, cfg.leverage) for s in paths})
+    sim.add_account(TRADER, deposit, {} if spot else {s: (mode, cfg.leverage) for s in paths})
     asset = sim.asset(TRADER)
-    deposit_usd = sim.usd(cfg.symbol, deposit)  # at the first mark
     ctx = Context(sim, TRADER, cfg.symbol)
+    if spot:
+        ctx.spot = _spot_account(sim, cfg)
+    deposit_usd = deposit if spot else sim.usd(cfg.symbol, deposit)  # at the first mark
     n = sim.n
     close = sim.bars[cfg.symbol].close
     idx = downsample(n, cfg.curve_points)
@@ -149,6 +180,7 @@ def run_backtest(
         "max_drawdown": dd,
         "max_drawdown_bars": [peak, trough],
         **_summary(sim, [TRADER]),
+        **(_spot_outcome(sim, cfg) if spot else {}),
         "worst_loss_fraction_of_margin": worst(episodes),
         "positions": episodes,
         "trades_list": sim.trades,
@@ -192,8 +224,35 @@ def _steps(segments: list[tuple[int, float]], n: int) -> Any:
     return out
 
 
+def _spot_account(sim: Simulation, cfg: BacktestConfig) -> SpotMargin:
+    account = SpotMargin(sim, TRADER, cfg.symbol, cfg.leverage)
+    if not 1 <= cfg.leverage <= account.max_leverage:
+        limit = f"leverage 1 to {account.max_leverage} on isolated margin"
+        raise SimError("bad_leverage", f"{cfg.symbol} on {cfg.market.venue} takes {limit}, got {cfg.leverage}")
+    return account
+
+
+def _spot_outcome(sim: Simulation, cfg: BacktestConfig) -> dict[str, Any]:
+    """A spot-margin run's own figures: interest paid (the first hours charged at borrowing and each hourly
+    charge, and how many hours), the loans, every liquidation step, and the margin account at the end."""
+    leg = sim.spot
+    assert leg is not None
+    interest = [x for x in leg.interest if x["account"] == TRADER]
+    return {
+        "product": cfg.product,
+        "interest": sum((x["amount"] for x in interest), ZERO),
+        "interest_hours": sum(x["hours"] for x in interest),
+        "interest_list": interest,
+        "loans_list": [x for x in leg.loans if x["account"] == TRADER],
+        "spot_liquidations": [x for x in leg.liquidations if x["account"] == TRADER],
+        "margin_account": spot_queries.margin_account(sim.engine, TRADER, cfg.symbol),
+    }
+
+
 def _margin_ratio(sim: Simulation, symbol: str) -> float | None:
-    """The venue's margin ratio of the trader's position (None when flat)."""
+    """The venue's margin ratio of the trader's position (None when flat); a spot pair's margin level."""
+    if sim.spot is not None and symbol in sim.spot.pairs:
+        return sim.spot.margin_level(TRADER, symbol)
     view = queries.position(sim.reader(), TRADER, symbol)
     return None if view is None else float(view["margin_ratio"])
 
@@ -206,6 +265,8 @@ def compare_modes(
 ) -> dict[str, Any]:
     """The same strategy and path run isolated and cross; the difference is the cascade."""
     cfg = config or BacktestConfig()
+    if cfg.product != "perp":
+        raise SimError("bad_parameter", "isolated vs cross compares perpetual margin modes; spot margin is isolated")
     runs = {m: run_backtest(bars, make(), replace(cfg, margin_mode=m), funding) for m in ("isolated", "cross")}
     return {
         "kind": "compare",

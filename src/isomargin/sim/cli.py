@@ -20,7 +20,7 @@ from rich.table import Table
 from isomargin.cliutil import err, fail, out
 from isomargin.margin import MarginError
 from isomargin.sim.errors import SimError
-from isomargin.sim.results import OUTCOME_KEYS
+from isomargin.sim.results import OUTCOME_KEYS, SPOT_OUTCOME_KEYS
 
 app = typer.Typer(
     help="isomargin simulator: backtests and stress tests through the engine.",
@@ -165,6 +165,7 @@ _MONEY_KEYS = frozenset(
         "equity_end",
         "fees",
         "funding",
+        "interest",
         "bad_debt",
         "insurance_draws",
         "insurance_end",
@@ -188,6 +189,47 @@ def _spec(venue: str, symbol: str) -> Any:
     from isomargin.venues import get_profile
 
     return guarded(lambda: get_profile(venue).spec(symbol))
+
+
+def _spot_spec(venue: str, symbol: str) -> Any:
+    """A spot-margin pair's spec in the venue data (an unknown venue or pair is a clear error)."""
+    from isomargin.venues.spot_margin import UnknownSpotPair, spot_pair
+
+    try:
+        return spot_pair(venue, symbol)
+    except UnknownSpotPair as exc:
+        fail("bad_symbol", str(exc))
+
+
+def _product(product: str, venue: str, symbol: str, borrow_rate: str | None, compare: bool) -> tuple[Any, str]:
+    """The symbol's spec and money asset for `--product`; a flag the product has no use for is refused."""
+    from isomargin.sim.backtest import PRODUCTS
+
+    if product not in PRODUCTS:
+        fail("bad_product", f"--product must be one of {', '.join(PRODUCTS)}, got {product!r}")
+    if product == "perp":
+        if borrow_rate is not None:
+            fail("bad_parameter", "--borrow-rate is spot margin's interest rate: use it with --product spot-margin")
+        if "-" in symbol:
+            fail("wrong_product", f"{symbol} is spelt as a spot pair: use --product spot-margin, or a perpetual")
+        spec = _spec(venue, symbol)
+        return spec, spec.settle
+    if compare:
+        fail("bad_parameter", "--compare-modes compares perpetual margin modes; spot margin is isolated only")
+    spec = _spot_spec(venue, symbol)
+    return spec, spec.quote
+
+
+def _borrow_rate(market: Any, text: str | None) -> Any:
+    """The market with `--borrow-rate DAILY` (a fraction per day, 0 ≤ rate < 1) as every pair asset's rate."""
+    from dataclasses import replace
+
+    rate = _dec(text, "--borrow-rate")
+    if rate is None:
+        return market
+    if not 0 <= rate < 1:
+        fail("bad_borrow_rate", f"--borrow-rate is a daily fraction between 0 and 1, got {text!r}")
+    return replace(market, borrow_rate=rate)
 
 
 def _balance(text: str | None, deposit: str | None, asset: str, symbol: str) -> Decimal | None:
@@ -221,15 +263,32 @@ def backtest(
         str | None, typer.Option("--data", help="OHLCV .csv (Binance kline or generic) or .parquet.")
     ] = None,
     strategy: Annotated[
-        str, typer.Option("--strategy", help="buy-and-hold | ma-cross | grid | module:Class | file.py:Class.")
+        str,
+        typer.Option(
+            "--strategy",
+            help="buy-and-hold | ma-cross | grid | spot-margin-long (spot margin) | module:Class | file.py:Class.",
+        ),
     ] = "buy-and-hold",
     param: Annotated[
         list[str] | None, typer.Option("--param", help="Strategy parameter key=value (repeatable).")
     ] = None,
     venue: Annotated[str, typer.Option("--venue")] = "binance",
-    symbol: Annotated[str, typer.Option("--symbol")] = "BTCUSDT",
-    leverage: Annotated[int, typer.Option("--leverage")] = 10,
+    symbol: Annotated[
+        str, typer.Option("--symbol", help="A perpetual (BTCUSDT) or a spot pair (BTC-USDT).")
+    ] = "BTCUSDT",
+    product: Annotated[
+        str, typer.Option("--product", help="perp | spot-margin (a spot pair's isolated margin account).")
+    ] = "perp",
+    leverage: Annotated[
+        int, typer.Option("--leverage", help="Perp: the account's leverage; spot margin: the strategy's target.")
+    ] = 10,
     margin_mode: Annotated[str, typer.Option("--margin-mode", help="isolated | cross.")] = "isolated",
+    borrow_rate: Annotated[
+        str | None,
+        typer.Option(
+            "--borrow-rate", help="Spot margin: daily interest rate of the pair's loans (default: the venue's)."
+        ),
+    ] = None,
     balance: Annotated[
         str | None,
         typer.Option(
@@ -266,9 +325,9 @@ def backtest(
     from isomargin.sim.strategy import load_strategy
 
     market, series = _market(venue, None, None, fees, funding, insurance, spread, depth)
-    spec = _spec(venue, symbol)
+    spec, asset = _product(product, venue, symbol, borrow_rate, compare_modes)
+    market = _borrow_rate(market, borrow_rate)
     sym = spec.symbol
-    asset = spec.settle
     start = _balance(balance, deposit, asset, sym)
     if data is None and generator is None:
         fail("no_data", "give --data FILE or --generator gbm|gbm-jumps|garch")
@@ -288,10 +347,13 @@ def backtest(
         return load_strategy(strategy, params)
 
     guarded(make)
-    cfg = BacktestConfig(symbol=sym, leverage=leverage, margin_mode=margin_mode, deposit=start, market=market)
-    inverse = spec.inverse
-    keys = (*_BT_KEYS, *_USD_ROWS) if inverse else _BT_KEYS
+    cfg = BacktestConfig(
+        symbol=sym, leverage=leverage, margin_mode=margin_mode, deposit=start, market=market, product=product
+    )
+    inverse = product == "perp" and spec.inverse
+    keys = (*_BT_KEYS, *_USD_ROWS) if inverse else SPOT_OUTCOME_KEYS if product != "perp" else _BT_KEYS
     money = f"{asset}, inverse: sizes in USD face" if inverse else asset
+    mode_text = f"{margin_mode} {leverage}×" if product == "perp" else f"spot margin, isolated, {leverage}× target"
     if compare_modes:
         result = guarded(lambda: compare(path, make, cfg, series))
         if not as_json:
@@ -307,7 +369,7 @@ def backtest(
         if not as_json:
             _show(
                 [(_label(k, asset), result[k]) for k in keys],
-                f"{strategy} on {sym} ({venue}, {margin_mode} {leverage}×, {money})",
+                f"{strategy} on {sym} ({venue}, {mode_text}, {money})",
             )
             if path.gaps:
                 err.print(f"note: {len(path.gaps)} gap(s) in the data, first at row {path.gaps[0][0]}")

@@ -37,10 +37,35 @@ class MarketConfig:
     insurance: Decimal = Decimal(1_000_000)  # USD; a coin's fund is worth as much at the first price
     funding_rate: Decimal | None = None  # constant rate per interval (None: no funding unless a series is given)
     funding_interval_ms: int = 8 * HOUR_MS
+    borrow_rate: Decimal | None = None  # spot margin: daily interest rate of every pair asset (None: the venue's)
     price_band: Decimal = Decimal("0.05")
     # Walk only the bars where something can happen (False: every bar's marks go through the engine; the two
     # give identical events and outcomes, tests/sim/test_stepping.py).
     stepping: bool = True
+
+
+def stale(center: Decimal | None, dirty: bool, mark: Decimal, threshold: Decimal) -> bool:
+    """The provider's re-quote rule: an order of its filled or went away, or the mark moved by the threshold."""
+    return dirty or center is None or abs(mark - center) > center * threshold
+
+
+def quote_levels(
+    cfg: MarketConfig, mark: Decimal, tick: Decimal, step: Decimal, depth: float = 1.0, inverse: bool = False
+) -> tuple[Decimal, Decimal, Decimal] | None:
+    """(bid, ask, size per side) around `mark`: the half-spread rounded outwards to the tick, `cfg.depth` × the
+    depth multiplier in USD (inverse: that face, whole contracts) rounded down to the step; None for no size."""
+    usd = cfg.depth * Decimal(repr(depth))
+    face = usd if inverse else usd / mark
+    qty = (face / step).to_integral_value(rounding=ROUND_FLOOR)
+    if qty <= 0:
+        return None
+    bid = (mark * (1 - cfg.spread) / tick).to_integral_value(rounding=ROUND_FLOOR) * tick
+    ask = (mark * (1 + cfg.spread) / tick).to_integral_value(rounding=ROUND_CEILING) * tick
+    if ask <= bid:  # zero spread: the ask at the mark, the bid one tick under
+        bid = ask - tick
+    if bid <= 0:
+        bid = tick
+    return bid, ask, qty * step
 
 
 class Quote:
@@ -73,27 +98,17 @@ class Quotes:
         self.dirty = True
 
     def stale(self, mark: Decimal, threshold: Decimal) -> bool:
-        c = self.center
-        return self.dirty or c is None or abs(mark - c) > c * threshold
+        return stale(self.center, self.dirty, mark, threshold)
 
     def requote(self, sim: Simulation, mark: Decimal, ts: int) -> None:
         """Move (or place, or withdraw) the two quotes around `mark`."""
-        cfg = sim.market
         self.dirty = False
         self.center = mark
-        usd = cfg.depth * Decimal(repr(self.depth))
-        face = usd if self.inverse else usd / mark  # inverse: `depth` USD is that face, whole contracts below
-        qty = (face / self.step).to_integral_value(rounding=ROUND_FLOOR)
-        if qty <= 0:
+        levels = quote_levels(sim.market, mark, self.tick, self.step, self.depth, self.inverse)
+        if levels is None:
             self.withdraw(sim, ts)
             return
-        lots = qty * self.step
-        bid = (mark * (1 - cfg.spread) / self.tick).to_integral_value(rounding=ROUND_FLOOR) * self.tick
-        ask = (mark * (1 + cfg.spread) / self.tick).to_integral_value(rounding=ROUND_CEILING) * self.tick
-        if ask <= bid:  # zero spread: the ask at the mark, the bid one tick under
-            bid = ask - self.tick
-        if bid <= 0:
-            bid = self.tick
+        bid, ask, lots = levels
         # Move the side that goes away from the other first, so the two never cross each other: up when the bid
         # rises, or when the new bid would reach the ask still resting (a side filled away and placed afresh).
         up = (self.bid is not None and bid > self.bid.price) or (self.ask is not None and bid >= self.ask.price)

@@ -15,7 +15,7 @@ from typing import Any
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from isomargin.sim.results import OUTCOME_KEYS, js
+from isomargin.sim.results import js, outcome_keys
 
 _CSS = """body{font-family:system-ui,sans-serif;margin:24px;color:#222;max-width:1200px}
 table{border-collapse:collapse;margin:8px 0 20px}td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}
@@ -142,7 +142,8 @@ def _price_fig(r: dict[str, Any], title: str) -> go.Figure:
 
 def _summary_rows(r: dict[str, Any]) -> list[tuple[str, Any]]:
     keys = (
-        "strategy", "symbol", "venue", "asset", "margin_mode", "leverage", "bars", "deposit", *OUTCOME_KEYS,
+        "strategy", "product", "symbol", "venue", "asset", "margin_mode", "leverage", "bars", "deposit",
+        *outcome_keys(r),
         "deposit_usd", "final_equity_usd", "return_usd", "max_drawdown_usd", "rejections",
     )  # fmt: skip
     return [(k, _pct(r[k]) if k in _PERCENT else r[k]) for k in keys if k in r]

@@ -132,3 +132,11 @@ OUTCOME_KEYS = (
     "insurance_draws",
     "worst_loss_fraction_of_margin",
 )
+# A spot-margin backtest's: interest (and the hours charged) where a perpetual pays funding.
+SPOT_OUTCOME_KEYS = tuple(
+    k for key in OUTCOME_KEYS for k in ((key, "interest", "interest_hours") if key == "funding" else (key,))
+)
+
+
+def outcome_keys(result: dict[str, Any]) -> tuple[str, ...]:
+    return SPOT_OUTCOME_KEYS if result.get("product") == "spot-margin" else OUTCOME_KEYS

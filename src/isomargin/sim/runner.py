@@ -53,6 +53,7 @@ from isomargin.sim.paths import Bars, FundingSeries, intrabar
 
 if TYPE_CHECKING:
     from isomargin.engine.instruments import Instrument  # what queries.instrument returns
+    from isomargin.sim.spot import SpotLeg
 
 ZERO = Decimal(0)
 _BLOCK = 256  # bars per block of precomputed extremes the next-event search skips over
@@ -71,6 +72,59 @@ def dec(x: float) -> Decimal:
     return Decimal(s)
 
 
+def _spot_leg(sim: Simulation, symbols: list[str]) -> SpotLeg:
+    from isomargin.sim.spot import SpotLeg  # imports this module's walk
+
+    return SpotLeg(sim, symbols)
+
+
+def nearest_level(levels: list[Decimal], cur: Decimal, target: Decimal) -> Decimal | None:
+    """The first of `levels` (at the engine's 10⁻⁸ price grid, rounded towards `cur`) strictly between the marks
+    `cur` and `target`, in the direction of the move; None if none is."""
+    best: Decimal | None = None
+    if target < cur:
+        for lv in levels:
+            q = lv.quantize(EIGHT, rounding=ROUND_FLOOR)
+            if target < q < cur and (best is None or q > best):
+                best = q
+    else:
+        for lv in levels:
+            q = lv.quantize(EIGHT, rounding=ROUND_CEILING)
+            if cur < q < target and (best is None or q < best):
+                best = q
+    return best
+
+
+def walk_bar(
+    b: Bars,
+    i: int,
+    prev: Decimal,
+    set_mark: Callable[[Decimal, int], None],
+    next_level: Callable[[Decimal, Decimal], Decimal | None],
+) -> None:
+    """Bar i's marks open → nearer extreme → farther extreme → close through `set_mark(mark, ts)` (a quarter of
+    the bar apart), from the mark `prev`; inside a leg also at every level `next_level(cur, target)` gives."""
+    ts0 = int(b.ts[i])
+    mb = b.mark if b.mark is not None else b
+    points = intrabar(float(mb.open[i]), float(mb.high[i]), float(mb.low[i]), float(mb.close[i]))
+    step = b.interval_ms // 4 if i == 0 or i + 1 >= len(b) else int(b.ts[i + 1] - ts0) // 4
+    for k, p in enumerate(points):
+        target = dec(p)
+        if target == prev:
+            continue
+        ts = ts0 + k * step
+        if k > 0:  # a continuous leg: stop at every level it crosses
+            cur = prev
+            while True:
+                lv = next_level(cur, target)
+                if lv is None:
+                    break
+                set_mark(lv, ts)
+                cur = lv
+        set_mark(target, ts)
+        prev = target
+
+
 class Simulation:
     """An engine with markets, a liquidity provider and funded accounts, driven along bar paths."""
 
@@ -80,18 +134,19 @@ class Simulation:
         bars: dict[str, Bars],
         funding: dict[str, FundingSeries] | None = None,
         symbols_venue: str | None = None,
+        spot: dict[str, Bars] | None = None,
     ) -> None:
-        if not bars:
+        if not bars and not spot:
             raise SimError("empty_data", "no price path given")
         self.market = market
-        self.bars = bars
-        self.symbols = list(bars)
-        n = {len(b) for b in bars.values()}
+        self.bars = {**bars, **(spot or {})}  # perpetuals' paths, then spot pairs' (engine symbols BASE-QUOTE)
+        self.symbols = list(bars)  # the perpetuals
+        n = {len(b) for b in self.bars.values()}
         if len(n) != 1:
             raise SimError("bad_data", "all symbols' paths must have the same number of bars")
         self.n = n.pop()
-        first = next(iter(bars.values()))
-        for b in bars.values():
+        first = next(iter(self.bars.values()))
+        for b in self.bars.values():
             if not np.array_equal(b.ts, first.ts):
                 raise SimError("bad_data", "all symbols' paths must share the same timestamps")
         self.funding = funding or {}
@@ -108,7 +163,9 @@ class Simulation:
         self.mark_f: dict[str, float] = {}
         self.levels: dict[str, list[Decimal]] = {}
         self.levels_dirty: dict[str, bool] = {}
-        self.stepping = market.stepping
+        # The spot-margin leg (None without spot pairs) walks every bar: stepping knows only the perpetuals' watches.
+        self.spot: SpotLeg | None = None if not spot else _spot_leg(self, list(spot))
+        self.stepping = market.stepping and self.spot is None
         self.version = 0  # commands applied so far: a reader re-reads the engine only when it moved
         self._lag = -1  # the first bar whose marks the engine has not seen yet (-1: none)
         self._lag_end = -1
@@ -149,6 +206,8 @@ class Simulation:
             PositionUpdated: self._on_position,
             Rejected: self._on_rejected,
         }
+        if self.spot is not None:
+            self._handlers.update(self.spot.handlers())
         self._setup()
 
     # ------------------------------------------------------------------------------------------ set-up
@@ -193,7 +252,8 @@ class Simulation:
             fund = self.insurance_start(asset)
             if fund > 0:
                 self.must(FundInsurance(asset, fund, ts=self.ts))
-        for sym, b in self.bars.items():
+        for sym in self.symbols:
+            b = self.bars[sym]
             mb = b.mark or b
             self.set_mark(sym, dec(float(mb.open[0])), self.ts)
             self.notes.extend(b.notes)
@@ -205,6 +265,8 @@ class Simulation:
                     "quotes and fills round to it (a market order can fill far from the price, a leveraged position "
                     "liquidate at once); use a symbol whose tick fits the data"
                 )
+        if self.spot is not None:
+            self.spot.setup()
 
     def insurance_start(self, asset: str) -> Decimal:
         """The fund at the start in `asset`: `MarketConfig.insurance` is in USD; a coin's fund is worth as much at
@@ -286,6 +348,10 @@ class Simulation:
                 h(ev)
         return events
 
+    def record_mark(self, sym: str, mark: Decimal) -> None:
+        """A mark a leg set in the engine (a spot pair's), for `marks` and the valuations."""
+        self._marks[sym] = mark
+
     def set_mark(self, sym: str, mark: Decimal, ts: int) -> None:
         q = self.quotes[sym]
         if q.stale(mark, self.market.requote):
@@ -344,8 +410,11 @@ class Simulation:
     def step(self, i: int) -> None:
         self.sync()
         self.bar = i
+        self.ts = int(next(iter(self.bars.values())).ts[i])
         for sym in self.symbols:
             self._walk(sym, i)
+        if self.spot is not None:
+            self.spot.walk(i)
         self._synced = i
         self.walked += 1
 
@@ -581,44 +650,14 @@ class Simulation:
         if b.halt is not None and b.halt[i]:
             return
         self._funding(sym, ts0)
-        mb = b.mark if b.mark is not None else b
-        points = intrabar(float(mb.open[i]), float(mb.high[i]), float(mb.low[i]), float(mb.close[i]))
-        step = b.interval_ms // 4 if i == 0 or i + 1 >= len(b) else int(b.ts[i + 1] - ts0) // 4
-        prev = self._marks[sym]
-        for k, p in enumerate(points):
-            target = dec(p)
-            if target == prev:
-                continue
-            ts = ts0 + k * step
-            if k > 0:  # a continuous leg: stop at every level it crosses
-                cur = prev
-                while True:
-                    lv = self._next_level(sym, cur, target)
-                    if lv is None:
-                        break
-                    self.set_mark(sym, lv, ts)
-                    cur = lv
-            self.set_mark(sym, target, ts)
-            prev = target
+        walk_bar(
+            b, i, self._marks[sym], lambda m, ts: self.set_mark(sym, m, ts), lambda c, t: self._next_level(sym, c, t)
+        )
 
     def _next_level(self, sym: str, cur: Decimal, target: Decimal) -> Decimal | None:
         if self.levels_dirty[sym]:
             self._collect_levels(sym)
-        levels = self.levels[sym]
-        if not levels:
-            return None
-        best: Decimal | None = None
-        if target < cur:
-            for lv in levels:
-                q = lv.quantize(EIGHT, rounding=ROUND_FLOOR)
-                if target < q < cur and (best is None or q > best):
-                    best = q
-        else:
-            for lv in levels:
-                q = lv.quantize(EIGHT, rounding=ROUND_CEILING)
-                if cur < q < target and (best is None or q < best):
-                    best = q
-        return best
+        return nearest_level(self.levels[sym], cur, target)
 
     def _collect_levels(self, sym: str) -> None:
         """Liquidation prices of tracked accounts' positions (isolated: the engine's cached exact price; cross:
@@ -680,6 +719,8 @@ class Simulation:
         total: Decimal = b["wallet"] + b["held"] + b["isolated_margin"]
         for (sym, _), h in self._holdings(account).items():
             total += self.pnl(sym, h.size, h.basis)
+        if self.spot is not None:
+            total += self.spot.value(account)
         return total
 
     def equity_parts(self, account: int) -> tuple[float, tuple[tuple[str, float, float], ...]]:
@@ -688,7 +729,10 @@ class Simulation:
         b = queries.balances(self._engine, account, self.asset(account))
         const = float(b["wallet"] + b["held"] + b["isolated_margin"])
         held = self._holdings(account)
-        return const, tuple(sorted((sym, float(h.size), float(h.basis)) for (sym, _), h in held.items()))
+        parts = [(sym, float(h.size), float(h.basis)) for (sym, _), h in held.items()]
+        if self.spot is not None:
+            parts.extend(self.spot.parts(account))
+        return const, tuple(sorted(parts))
 
     def equity_curve(self, segments: list[tuple[int, tuple[float, tuple[tuple[str, float, float], ...]]]]) -> Any:
         """Equity per bar (float) from `(first bar, equity_parts)` segments, valued at each bar's closing mark:
@@ -700,7 +744,7 @@ class Simulation:
             for sym, size, basis in parts:
                 b = self.bars[sym]
                 close = np.asarray((b.mark if b.mark is not None else b).close[start:stop], dtype=np.float64)
-                seg += (basis - size / close) if self.inverse[sym] else (size * close - basis)
+                seg += (basis - size / close) if self.inverse.get(sym) else (size * close - basis)
             out[start:stop] = seg
         return out
 
@@ -737,7 +781,7 @@ class Simulation:
 
     def insurance(self, asset: str | None = None) -> Decimal:
         """The insurance fund in `asset` (default: the first symbol's settle asset)."""
-        return queries.insurance_fund(self._engine, asset or self.assets[0])
+        return queries.insurance_fund(self._engine, asset or (self.assets[0] if self.assets else ASSET))
 
     # ------------------------------------------------------------------------------------------ events
     def _tracked(self, account: int) -> bool:

@@ -2,7 +2,8 @@
 
 `ctx` gives the bar, the close history, the account (wallet, equity, position, liquidation price) and
 order methods (buy/sell/close/limit/stop_loss/take_profit/add_margin/cancel_all) that go straight into
-the engine. Built-ins: BuyAndHold, MACross, Grid; `load_strategy("module:Class")` loads any other.
+the engine; on a spot pair `ctx.spot` (sim/spot.py) trades its isolated margin account. Built-ins: BuyAndHold,
+MACross, Grid, SpotMarginLong; `load_strategy("module:Class")` loads any other.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import numpy.typing as npt
@@ -34,6 +35,7 @@ from isomargin.engine.events import Event, Rejected
 from isomargin.margin.inverse import contracts_of, face_value
 from isomargin.sim.errors import SimError
 from isomargin.sim.runner import Simulation, dec
+from isomargin.sim.spot import SpotMargin
 
 ZERO = Decimal(0)
 
@@ -69,6 +71,7 @@ class Context:
         self.symbol = symbol
         self.i = 0
         self._closes = sim.bars[symbol].close
+        self.spot: SpotMargin | None = None  # a spot-margin run's isolated margin account on `symbol`
 
     # -- market --------------------------------------------------------------------------------------
     @property
@@ -266,7 +269,10 @@ class Context:
 
 
 class Strategy:
-    """Base class: override `on_bar`; `on_start` runs once before the first bar's close is acted on."""
+    """Base class: override `on_bar`; `on_start` runs once before the first bar's close is acted on. `product` is
+    what it trades: "perp" (ctx's order methods) or "spot-margin" (`ctx.spot`)."""
+
+    product: ClassVar[str] = "perp"
 
     def on_start(self, ctx: Context) -> None:
         """Called once, at the first bar's open price, before any bar is walked."""
@@ -496,6 +502,41 @@ class Grid(Strategy):
             self.held = want
 
 
+class SpotMarginLong(Strategy):
+    """A leveraged long on a spot pair's isolated margin: at the start `fraction` of the wallet moves into the pair's
+    margin account as collateral and a MARGIN_BUY market order buys `leverage` × that in base at the ask, borrowing
+    the rest of the quote (interest: the first hour at once, then every whole UTC hour); held to the end, then sold
+    with AUTO_REPAY and anything still owed repaid. `leverage` None: the run's `--leverage`."""
+
+    product: ClassVar[str] = "spot-margin"
+
+    def __init__(self, leverage: float | None = None, fraction: float = 1.0) -> None:
+        self.leverage = None if leverage is None else _param_decimal(leverage, "leverage")
+        if self.leverage is not None and self.leverage < 1:
+            raise SimError("bad_parameter", f"leverage must be at least 1, got {leverage!r}")
+        self.fraction = _param_decimal(fraction, "fraction")
+        if self.fraction > 1:
+            raise SimError("bad_parameter", f"fraction must be at most 1 (of the wallet), got {fraction!r}")
+
+    def on_start(self, ctx: Context) -> None:
+        spot = _spot(ctx)
+        leverage = self.leverage or spot.leverage
+        if leverage > spot.max_leverage:
+            raise SimError("bad_leverage", f"{ctx.symbol} allows at most {spot.max_leverage}× on isolated margin")
+        collateral = (ctx.wallet * self.fraction).quantize(Decimal("0.01"), rounding=ROUND_FLOOR)
+        if spot.transfer(collateral):
+            spot.buy(quote=collateral * leverage)
+
+    def on_end(self, ctx: Context) -> None:
+        _spot(ctx).close()
+
+
+def _spot(ctx: Context) -> SpotMargin:
+    if ctx.spot is None:
+        raise SimError("wrong_product", "a spot-margin strategy needs a spot-margin run (--product spot-margin)")
+    return ctx.spot
+
+
 def _param_decimal(value: object, what: str) -> Decimal:
     try:
         d = Decimal(repr(value)) if isinstance(value, float) else Decimal(str(value))
@@ -508,6 +549,7 @@ def _param_decimal(value: object, what: str) -> Decimal:
 
 BUILTINS: dict[str, type[Strategy]] = {
     "buy-and-hold": BuyAndHold, "ma-cross": MACross, "ma-cross-bars": MACrossBars, "grid": Grid,
+    "spot-margin-long": SpotMarginLong,
 }  # fmt: skip
 
 
