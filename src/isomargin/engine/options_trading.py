@@ -76,6 +76,9 @@ class OptionTrading:
         ticks = inst.to_ticks(cmd.price)
         if ticks is None:
             raise Reject(Code.BAD_PRICE, f"the premium must be a positive multiple of {inst.tick}, got {cmd.price!r}")
+        band = inst.family.tick_for(inst.grid.price(ticks))  # OKX: a coarser tick for dearer options
+        if (Fraction(ticks) * Fraction(inst.tick) / Fraction(band)).denominator != 1:
+            raise Reject(Code.BAD_PRICE, f"a premium of {cmd.price} moves in steps of {band}")
         self._check_client_id(acct, cmd.client_order_id)
         pos = market.positions.get(acct.id)
         held = 0 if pos is None else pos.lots
