@@ -221,3 +221,20 @@ def test_snapshot_restores_options_exactly() -> None:
                 CancelOptionOrder(SELLER, PUT, client_order_id="p1")):  # fmt: skip
         assert [ev.to_dict() for ev in e.apply(cmd)] == [ev.to_dict() for ev in copy.apply(cmd)]
     assert state_hash(copy) == state_hash(e)
+
+
+@pytest.mark.parametrize(("symbol", "price"), [(CALL, "0.03"), (PUT, "0.08")])
+def test_engine_liquidates_at_the_queried_liquidation_mark(symbol: str, price: str) -> None:
+    """The position view's liquidation mark (margin/options.py's closed form, from the pool and the entry) is the
+    mark where the engine's ratio reaches 100 %: a price point below it nothing happens, at it the short goes."""
+    from isomargin.engine.options_queries import option_position
+
+    e = venue(symbol)
+    ok(e, SetMarkPrice(symbol, D(price)))
+    trade(e, symbol, 100, price)
+    view = option_position(e, SELLER, symbol)
+    assert view is not None
+    liq = view["liquidation_mark"].quantize(D("1e-8"), rounding="ROUND_CEILING")
+    safe = restore(snapshot(e))
+    assert not [ev for ev in safe.apply(SetMarkPrice(symbol, liq - D("1e-8"))) if isinstance(ev, OptionLiquidated)]
+    assert [ev for ev in e.apply(SetMarkPrice(symbol, liq)) if isinstance(ev, OptionLiquidated)]
