@@ -183,3 +183,19 @@ def test_margin_flow(venue: RunningVenue, trader: Any, maker: Any) -> None:
     assert 0 <= returned < 9900 and usdt0 - usdt2 <= 9900  # the loss stays within the pair's collateral
     assert wallet(venue, "BTC") == btc0
     assert trader.fetch_balance()["USDT"]["free"] == float(usdt2)
+
+
+def test_spot_wallet_orders(venue: RunningVenue, maker: Any) -> None:
+    before = maker.fetch_balance()["USDT"]
+    order = maker.create_order("ETH/USDT", "limit", "buy", 1, 2500)
+    assert order["status"] == "open" and order["price"] == 2500
+    assert maker.fetch_balance()["USDT"]["used"] == before["used"] + 2500  # locked by the order
+    assert maker.fetch_order(order["id"], "ETH/USDT")["remaining"] == 1
+    assert [o["id"] for o in maker.fetch_open_orders("ETH/USDT")] == [order["id"]]
+    assert maker.cancel_order(order["id"], "ETH/USDT")["status"] == "canceled"
+    assert [o["status"] for o in maker.fetch_orders("ETH/USDT")] == ["canceled"]
+    assert maker.fetch_balance()["USDT"]["free"] == before["free"]
+    with pytest.raises(ccxt.OrderNotFound):
+        maker.cancel_order(order["id"], "ETH/USDT")
+    with pytest.raises(ccxt.InvalidOrder):
+        maker.create_order("ETH/USDT", "limit", "buy", 0.001, 2500)  # 2.5 USDT: under the minimum notional 5

@@ -139,7 +139,7 @@ ORDER_REJECTS: Final[dict[str, tuple[int, str | None]]] = {
     "above_max_borrowable": (-3006, "Your borrow amount has exceed maximum borrow amount."),
     "bad_quantity": (-1013, "Filter failure: LOT_SIZE"),
     "bad_price": (-1013, "Filter failure: PRICE_FILTER"),
-    "below_min_notional": (-1013, "Filter failure: NOTIONAL"),
+    "below_min_notional": (-2010, "Filter failure: NOTIONAL"),  # -2010: ccxt's common table says InvalidOrder
     "post_only_would_cross": (-2010, "Order would immediately match and take."),
     "fok_unfillable": (-2010, "Order would immediately match and take."),
     "no_reference_price": (-2010, None),
