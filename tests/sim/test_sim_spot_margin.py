@@ -18,6 +18,7 @@ from isomargin.sim.generators import gbm_jumps
 from isomargin.sim.market import MarketConfig
 from isomargin.sim.paths import Bars, make_bars
 from isomargin.sim.results import dumps
+from isomargin.sim.spot_vs_perp import compare, table
 from isomargin.sim.strategy import BuyAndHold, SpotMarginLong
 
 PAIR = "BTC-USDT"
@@ -151,3 +152,13 @@ def test_cli_runs_a_spot_margin_backtest() -> None:
     res = runner.invoke(app, ["backtest", *SPOT, "--leverage", "3", "--generator", "gbm", "--bars", "120", "--json"])
     assert res.exit_code == 0, res.output
     assert '"product":"spot-margin"' in res.output and '"interest_hours":2' in res.output
+
+
+def test_the_readme_comparison_charges_interest_hourly_and_funding_every_8_hours() -> None:
+    # 3 days of hourly bars from 00:00: spot interest for all 72 hours on the 17,999.99892 loan at 0.00024 a day
+    # (0.1799999892 an hour) = 12.9599992224; the perpetual pays at the 8 boundaries crossed after its first bar.
+    runs = compare(seed=4, days=3)
+    spot, perp = runs["spot margin"], runs["perpetual"]
+    assert spot["interest_hours"] == 72 and spot["interest"] == D("12.9599992224")
+    assert len(perp["funding_list"]) == 8 and perp["funding"] < 0 and spot["funding"] == 0
+    assert "interest, 72 h" in table(runs) and "funding, 8 × 8 h" in table(runs)
