@@ -14,6 +14,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
+from isomargin.calc_option import calc_option
 from isomargin.calc_spot import calc_spot_margin
 from isomargin.cliutil import FastCommand, FastGroup, JsonOpt, fmt, guarded, js, out, pct
 from isomargin.margin import (
@@ -668,3 +669,4 @@ def calc_examples() -> None:
 
 
 calc.command("spot-margin", cls=FastCommand)(calc_spot_margin)  # defined in isomargin.calc_spot
+calc.command("option", cls=FastCommand)(calc_option)  # defined in isomargin.calc_option
