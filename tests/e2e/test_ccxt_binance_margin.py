@@ -199,3 +199,18 @@ def test_spot_wallet_orders(venue: RunningVenue, maker: Any) -> None:
         maker.cancel_order(order["id"], "ETH/USDT")
     with pytest.raises(ccxt.InvalidOrder):
         maker.create_order("ETH/USDT", "limit", "buy", 0.001, 2500)  # 2.5 USDT: under the minimum notional 5
+
+
+def test_borrow_and_repay_through_ccxt(venue: RunningVenue, trader: Any) -> None:
+    """After the liquidation: 100 USDT in, borrow 50 (first hour 50 × 0.0003 / 24 = 0.000625), repay 50.000625:
+    100 + 50 − 50.000625 = 99.999375 left, all of which may go back."""
+    trader.transfer("USDT", 100, "spot", SYM)
+    trader.borrow_isolated_margin(SYM, "USDT", 50)
+    assert isolated(trader)["quoteAsset"]["interest"] == "0.000625"
+    trader.repay_isolated_margin(SYM, "USDT", 50.000625)
+    q = isolated(trader)["quoteAsset"]
+    assert (q["borrowed"], q["interest"], q["free"]) == ("0", "0", "99.999375")
+    trader.transfer("USDT", 99.999375, SYM, "spot")  # nothing owed: all of it may go back
+    assert isolated(trader)["quoteAsset"]["totalAsset"] == "0"
+    tickers = trader.fetch_tickers(["BTC/USDT", "ETH/USDT"])
+    assert set(tickers) == {"BTC/USDT", "ETH/USDT"} and tickers["ETH/USDT"]["last"] == 3000
