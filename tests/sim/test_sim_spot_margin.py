@@ -6,6 +6,7 @@ flags that do not fit the product.
 from __future__ import annotations
 
 from decimal import Decimal as D
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -162,3 +163,10 @@ def test_the_readme_comparison_charges_interest_hourly_and_funding_every_8_hours
     assert spot["interest_hours"] == 72 and spot["interest"] == D("12.9599992224")
     assert len(perp["funding_list"]) == 8 and perp["funding"] < 0 and spot["funding"] == 0
     assert "interest, 72 h" in table(runs) and "funding, 8 × 8 h" in table(runs)
+
+
+def test_the_readme_and_docs_show_what_the_comparison_prints() -> None:
+    root = Path(__file__).resolve().parents[2]
+    printed = table(compare(seed=4))
+    assert printed in (root / "README.md").read_text(encoding="utf-8")
+    assert printed in (root / "docs" / "simulator.md").read_text(encoding="utf-8")
