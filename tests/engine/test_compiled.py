@@ -216,7 +216,56 @@ def mixed_stream(n: int, seed: int) -> list[Any]:
             live.append((trader, sym, cid, side))
             out.append(PlaceOrder(trader, sym, side, OrderType.LIMIT, q, p, position_side=pside(trader, side),
                                   client_order_id=cid, ts=ts()))  # fmt: skip
-    return out + spot_stream(max(50, n // 10), rng)
+    return out + spot_stream(max(50, n // 10), rng) + option_stream(max(50, n // 10), rng)
+
+
+def option_stream(n: int, rng: random.Random) -> list[Any]:
+    """Isolated options on BTC-USD (coin-margined) for the same accounts: quotes and takers on a call and a put,
+    index and mark walks and jumps (partial and full liquidations), IV marks, margin moves, then expiry."""
+    from isomargin.engine.commands import (
+        AdjustOptionMargin,
+        CancelOptionOrder,
+        Deposit,
+        ListOption,
+        OrderSide,
+        PlaceOptionOrder,
+        SetMarkPrice,
+        SetOptionVol,
+        SettleOptions,
+    )
+
+    expiry = 1_798_185_600_000
+    syms = ("BTC-USD-261225-100000-C", "BTC-USD-261225-90000-P")
+    out: list[Any] = [ListOption(s, ts=0) for s in syms]
+    out += [Deposit(a, "BTC", Decimal(rng.choice([5, 20, 100])), ts=0) for a in range(1, 11)]
+    index, marks = 95_000, {syms[0]: 300, syms[1]: 250}  # premiums in 10⁻⁴ BTC
+    out.append(SetMarkPrice("BTC-USD", Decimal(index), ts=0))
+    for s in syms:
+        out.append(SetMarkPrice(s, Decimal(marks[s]) / 10_000, ts=0))
+    for i in range(n):
+        s = rng.choice(syms)
+        a = rng.randrange(1, 11)
+        r = rng.random()
+        side = rng.choice((OrderSide.BUY, OrderSide.SELL))
+        if r < 0.45:
+            p = max(1, marks[s] + rng.randint(-10, 10))
+            p = p if p <= 50 else p - p % 5  # OKX's coarser tick above 0.005
+            out.append(PlaceOptionOrder(a, s, side, Decimal(rng.randint(1, 400)), Decimal(p) / 10_000,
+                                        client_order_id=f"o{i}", ts=i))  # fmt: skip
+        elif r < 0.55:
+            out.append(CancelOptionOrder(a, s, client_order_id=f"o{rng.randrange(i + 1)}", ts=i))
+        elif r < 0.75:
+            index = max(20_000, index + rng.randint(-40, 40) * 100)
+            out.append(SetMarkPrice("BTC-USD", Decimal(index), ts=i))
+        elif r < 0.9:
+            marks[s] = max(5, marks[s] + rng.choice((-1, 1)) * rng.randint(1, 120))
+            out.append(SetMarkPrice(s, Decimal(marks[s]) / 10_000, ts=i))
+        elif r < 0.95:
+            out.append(SetOptionVol(s, Decimal(rng.choice(["0.4", "0.8", "1.5"])), ts=i))
+        else:
+            out.append(AdjustOptionMargin(a, s, Decimal(rng.choice(["0.05", "-0.01", "1"])), ts=i))
+    out.append(SettleOptions("BTC-USD", expiry, Decimal(rng.randint(80_000, 110_000)), ts=expiry))
+    return out
 
 
 def spot_stream(n: int, rng: random.Random) -> list[Any]:
@@ -385,7 +434,8 @@ def test_compiled_and_pure_engines_agree_on_a_mixed_stream(tmp_path: Path) -> No
     events = pure["events"]
     for kind, at_least in {"Trade": 500, "OrderUpdated": 2000, "Rejected": 100, "Liquidated": 10,
                            "FundingPaid": 20, "Posted": 1000, "PositionUpdated": 500, "SpotTrade": 20,
-                           "Borrowed": 5, "InterestCharged": 5, "SpotOrderUpdated": 50}.items():  # fmt: skip
+                           "Borrowed": 5, "InterestCharged": 5, "SpotOrderUpdated": 50, "OptionTrade": 20,
+                           "OptionLiquidated": 2, "OptionSettled": 5}.items():  # fmt: skip
         assert events.get(kind, 0) >= at_least, f"the stream produced {events.get(kind, 0)} {kind}: {events}"
 
     a, b = (runs[m][0].read_bytes() for m in ("pure", "compiled"))
