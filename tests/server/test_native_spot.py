@@ -10,6 +10,7 @@ borrow level 1.111, transfer-out level 2, daily rate 0.00024 in both assets, fee
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -290,3 +291,51 @@ def test_openapi_documents_the_spot_endpoints(venue: InProcessVenue) -> None:
         op = paths[path][method]
         assert {"400", "401", "404"} <= set(op["responses"]), path
         assert op["responses"]["400"]["content"]["application/json"]["schema"]["$ref"].endswith("/NativeError")
+
+
+def test_margin_call_and_liquidation_reach_the_stream_and_history(venue: InProcessVenue) -> None:
+    # After a 0.01 BTC margin buy at 60,000 with 400 USDT in: 200 borrowed (0.002 interest), 0.00999 BTC held.
+    # Binance 10×: liquidation below margin level 1.05, i.e. 0.00999 × P < 1.05 × 200.002 ⇔ P < 21,021.23…;
+    # a mark of 20,000 liquidates.
+    seller, buyer = venue.new_account("1"), venue.new_account("1000")
+    venue.admin("deposit", {"account": seller["account"], "asset": "BTC", "amount": "1"})
+    ok(venue, seller, "/spot/orders", "POST", {"symbol": PAIR, "side": "SELL", "type": "LIMIT", "quantity": "0.01",
+                                               "price": "60000"})  # fmt: skip
+    ok(venue, buyer, "/margin/isolated/transfer", "POST",
+       {"symbol": PAIR, "asset": "USDT", "amount": "400", "direction": "in"})  # fmt: skip
+    ok(venue, buyer, "/spot/orders", "POST", {"symbol": PAIR, "side": "BUY", "type": "LIMIT", "quantity": "0.01",
+                                              "price": "60000", "isolated": True,
+                                              "side_effect": "MARGIN_BUY"})  # fmt: skip
+    m = view(venue, buyer)
+    assert (m["assets"]["BTC"]["free"], usdt(m)["borrowed"], usdt(m)["interest"]) == ("0.00999", "200", "0.002")
+    lk = ok(venue, buyer, "/listen-key", "POST")["listenKey"]
+    with connect(venue.base.replace("http", "ws") + f"/ws?listenKey={lk}") as ws:
+        venue.admin("spot/mark-price", {"symbol": PAIR, "price": "20000"})
+        seen: list[dict[str, Any]] = []
+        while not {"SPOT_MARGIN_CALL", "SPOT_LIQUIDATION"} <= {m.get("e") for m in seen}:
+            seen.append(json.loads(ws.recv(timeout=10)))
+    call_ = next(m for m in seen if m["e"] == "SPOT_MARGIN_CALL")
+    assert call_["symbol"] == PAIR and call_["level"] == "liquidate"
+    alerts = ok(venue, buyer, "/margin/isolated/alerts")
+    assert alerts["margin_calls"][0]["level"] == "liquidate" and alerts["liquidations"]
+    assert usdt(view(venue, buyer))["borrowed"] == "0"  # the debt was repaid by the liquidation
+    venue.admin("spot/mark-price", {"symbol": PAIR, "price": "60000"})
+
+
+def test_histories_come_back_after_a_restart(tmp_path: Path) -> None:
+    config = VenueConfig(data_dir=tmp_path / "data", admin_key="spot-admin", market_maker=False, feed=False,
+                         rate_limit=0, interest_schedule=False, spot_pairs=((PAIR, "binance"),))  # fmt: skip
+    with InProcessVenue(config) as v:
+        me = v.new_account("1000")
+        ok(v, me, "/margin/isolated/transfer", "POST",
+           {"symbol": PAIR, "asset": "USDT", "amount": "500", "direction": "in"})  # fmt: skip
+        ok(v, me, "/margin/isolated/borrow", "POST", {"symbol": PAIR, "asset": "USDT", "amount": "100"})
+        v.admin("spot/accrue-interest", {"ts": next_hour(int(time.time() * 1000)) + HOUR_MS})  # two hours
+        ok(v, me, "/margin/isolated/repay", "POST", {"symbol": PAIR, "asset": "USDT"})
+        paths = ("/margin/isolated/interest", "/margin/isolated/loans", "/margin/isolated/transfers",
+                 f"/margin/isolated/accounts/{PAIR}")  # fmt: skip
+        before = {p: ok(v, me, p) for p in paths}
+    # 100 × 0.00024 / 24 = 0.001 an hour: the first at once, then two boundaries
+    assert [r["amount"] for r in before["/margin/isolated/interest"]] == ["0.001", "0.002"]
+    with InProcessVenue(config) as v:
+        assert {p: ok(v, me, p) for p in before} == before
