@@ -170,3 +170,13 @@ def test_the_readme_and_docs_show_what_the_comparison_prints() -> None:
     printed = table(compare(seed=4))
     assert printed in (root / "README.md").read_text(encoding="utf-8")
     assert printed in (root / "docs" / "simulator.md").read_text(encoding="utf-8")
+
+
+def test_an_opening_beyond_the_borrow_limit_is_refused_and_said() -> None:
+    # 10× on the whole 10,000: 100,000 / 60,012 → 1.66633 BTC for 99,999.79596, so MARGIN_BUY would borrow
+    # 89,999.79596 USDT, beyond Binance's 70,000 USDT limit on an isolated BTC-USDT account: nothing is bought.
+    r = spot_run(path([60_000.0] * 3), SpotMarginLong(), leverage=10)
+    assert r["trades"] == 0 and r["final_equity"] == D(10_000)
+    (why,) = r["rejections_list"]
+    assert why["code"] == "above_max_borrowable" and "89999.79596" in why["message"]
+    assert any(w.startswith("spot-margin-long did not open: above_max_borrowable") for w in r["warnings"])

@@ -234,7 +234,8 @@ def _spot_account(sim: Simulation, cfg: BacktestConfig) -> SpotMargin:
 
 def _spot_outcome(sim: Simulation, cfg: BacktestConfig) -> dict[str, Any]:
     """A spot-margin run's own figures: interest paid (the first hours charged at borrowing and each hourly
-    charge, and how many hours), the loans, every liquidation step, and the margin account at the end."""
+    charge, and how many hours), the loans, every liquidation step, the margin account at the end, and what the
+    engine refused."""
     leg = sim.spot
     assert leg is not None
     interest = [x for x in leg.interest if x["account"] == TRADER]
@@ -246,6 +247,7 @@ def _spot_outcome(sim: Simulation, cfg: BacktestConfig) -> dict[str, Any]:
         "loans_list": [x for x in leg.loans if x["account"] == TRADER],
         "spot_liquidations": [x for x in leg.liquidations if x["account"] == TRADER],
         "margin_account": spot_queries.margin_account(sim.engine, TRADER, cfg.symbol),
+        "rejections_list": [x for x in sim.rejections if x["account"] == TRADER],
     }
 
 

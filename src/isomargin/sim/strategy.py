@@ -524,8 +524,9 @@ class SpotMarginLong(Strategy):
         if leverage > spot.max_leverage:
             raise SimError("bad_leverage", f"{ctx.symbol} allows at most {spot.max_leverage}× on isolated margin")
         collateral = (ctx.wallet * self.fraction).quantize(Decimal("0.01"), rounding=ROUND_FLOOR)
-        if spot.transfer(collateral):
-            spot.buy(quote=collateral * leverage)
+        if not (spot.transfer(collateral) and spot.buy(quote=collateral * leverage)):
+            why = ctx.sim.rejections[-1] if ctx.sim.rejections else {"code": "?", "message": "nothing bought"}
+            ctx.sim.notes.append(f"spot-margin-long did not open: {why['code']}: {why['message']}")
 
     def on_end(self, ctx: Context) -> None:
         _spot(ctx).close()
