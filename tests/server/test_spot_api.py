@@ -177,6 +177,10 @@ def test_isolated_margin_fields_and_refusals(venue: InProcessVenue) -> None:
     refused(venue, me, "/sapi/v1/margin/order", "POST", {"symbol": "BTCUSDT", "side": "BUY", "type": "LIMIT",
                                                         "timeInForce": "GTC", "quantity": "0.01", "price": "60000",
                                                         "isIsolated": "FALSE"}, -3003)  # fmt: skip
+    refused(venue, me, "/sapi/v1/margin/interestHistory", "GET", {"asset": "US€"}, -1100)
+    refused(venue, me, "/sapi/v1/margin/interestHistory", "GET", {"size": "101"}, -1130)
+    refused(venue, me, "/sapi/v1/margin/isolated/account", "GET", {"symbols": "BTCUSDT,DOGEUSDT"}, -1121)
+    refused(venue, me, "/sapi/v1/margin/isolated/account", "GET", {"symbols": ",".join(["BTCUSDT"] * 6)}, -1130)
     assert iso(venue, me) == before
 
     # borrow 3,000: the first hour's interest at once

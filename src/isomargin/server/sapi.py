@@ -16,7 +16,7 @@ from isomargin.server import spot_api
 from isomargin.server.auth import Principal
 from isomargin.server.errors import ApiError
 from isomargin.server.fapi_base import choice, flag, integer, me, need
-from isomargin.server.params import parse_enum
+from isomargin.server.params import parse_enum, parse_symbol
 from isomargin.server.spot_base import (
     BTC_PAIR,
     SAPI,
@@ -276,7 +276,7 @@ def _filter_symbol_asset(venue: Venue, p: dict[str, str]) -> tuple[str | None, s
     s = pair_or_none(venue, p, "isolatedSymbol")
     asset = None
     if p.get("asset"):
-        asset = asset_of(p, venue, s) if s is not None else need(p, "asset").upper()
+        asset = asset_of(p, venue, s) if s is not None else parse_symbol(p["asset"], "asset")
     return s, asset
 
 
