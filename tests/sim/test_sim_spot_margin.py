@@ -7,11 +7,13 @@ from __future__ import annotations
 
 from decimal import Decimal as D
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 from typer.testing import CliRunner
 
+from isomargin.engine.commands import SideEffect
 from isomargin.sim.backtest import BacktestConfig, run_backtest
 from isomargin.sim.cli import app
 from isomargin.sim.errors import SimError
@@ -20,7 +22,7 @@ from isomargin.sim.market import MarketConfig
 from isomargin.sim.paths import Bars, make_bars
 from isomargin.sim.results import dumps
 from isomargin.sim.spot_vs_perp import compare, table
-from isomargin.sim.strategy import BuyAndHold, SpotMarginLong
+from isomargin.sim.strategy import BuyAndHold, Context, SpotMarginLong, Strategy
 
 PAIR = "BTC-USDT"
 HOUR = 3_600_000
@@ -36,7 +38,7 @@ def path(prices: list[float], start: int = T0, every: int = HOUR) -> Bars:
     return make_bars(start + np.arange(len(p)) * every, p, p, p, p)
 
 
-def spot_run(bars: Bars, strategy: SpotMarginLong, market: MarketConfig = NO_FEES, leverage: int = 3) -> dict:  # type: ignore[type-arg]
+def spot_run(bars: Bars, strategy: Strategy, market: MarketConfig = NO_FEES, leverage: int = 3) -> dict[str, Any]:
     cfg = BacktestConfig(symbol=PAIR, leverage=leverage, market=market, product="spot-margin")
     return run_backtest(bars, strategy, cfg)
 
@@ -180,3 +182,33 @@ def test_an_opening_beyond_the_borrow_limit_is_refused_and_said() -> None:
     (why,) = r["rejections_list"]
     assert why["code"] == "above_max_borrowable" and "89999.79596" in why["message"]
     assert any(w.startswith("spot-margin-long did not open: above_max_borrowable") for w in r["warnings"])
+
+
+class BorrowBuySellRepay(Strategy):
+    """The API by hand: 5,000 USDT in, 5,000 borrowed, 0.1 BTC bought without a side effect; at bar 2's close sold
+    without one and everything owed repaid."""
+
+    product = "spot-margin"
+
+    def on_start(self, ctx: Context) -> None:
+        assert ctx.spot is not None
+        assert ctx.spot.transfer(5_000) and ctx.spot.borrow(5_000)
+        assert ctx.spot.buy(D("0.1"), side_effect=SideEffect.NO_SIDE_EFFECT)
+
+    def on_bar(self, ctx: Context) -> None:
+        if ctx.i == 2:
+            assert ctx.spot is not None
+            assert ctx.spot.sell(D("0.1"), side_effect=SideEffect.NO_SIDE_EFFECT) and ctx.spot.repay()
+
+
+def test_a_strategy_transfers_borrows_trades_and_repays_through_ctx_spot() -> None:
+    # Three hourly bars at 60,000: interest 5,000 × 0.00024 / 24 = 0.05 an hour, charged at 00:00 (the borrow),
+    # 01:00 and 02:00 = 0.15. Bought 0.1 at 60,012 = 6,001.20, sold at 59,988 = 5,998.80; repaid 5,000.15.
+    # Margin account: 5,000 + 5,000 − 6,001.20 + 5,998.80 − 5,000.15 = 4,997.45; with the wallet's 5,000: 9,997.45.
+    r = spot_run(path([60_000.0] * 3), BorrowBuySellRepay())
+    assert [(x["kind"], x["amount"], x["auto"]) for x in r["loans_list"]] == [
+        ("borrow", D(5_000), None),
+        ("repay", D("5000.15"), "user"),
+    ]
+    assert r["interest"] == D("0.15") and r["interest_hours"] == 3
+    assert r["final_equity"] == D("9997.45") and r["rejections"] == 0
