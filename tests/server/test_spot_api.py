@@ -276,3 +276,19 @@ def test_margin_orders(venue: InProcessVenue) -> None:
                           params={"asset": "USDT", "isIsolated": "TRUE", "symbol": "BTCUSDT", "type": "BORROW",
                                   "amount": "1"})  # fmt: skip
     assert status == 403 and body["code"] == -2015
+
+
+def test_demo_feed_moves_spot_marks(venue: InProcessVenue) -> None:
+    """One demo feed tick: each spot pair's mark is its perpetual's (the same seeded path), on the pair's 0.01 tick
+    (the perpetual's is 0.1 for BTCUSDT and 0.01 for ETHUSDT), so they differ by at most half a perpetual tick."""
+    import asyncio
+
+    from isomargin.server.market import DemoMarket
+
+    v = venue.venue
+    assert v.loop is not None
+    asyncio.run_coroutine_threadsafe(DemoMarket(v).feed_tick(), v.loop).result(30)
+    for pair, perp, tick in (("BTC-USDT", "BTCUSDT", D("0.1")), ("ETH-USDT", "ETHUSDT", D("0.01"))):
+        s = D(request(f"{venue.base}/api/v1/spot/pairs/{pair}")[1]["mark_price"])
+        f = D(request(f"{venue.base}/fapi/v1/premiumIndex?symbol={perp}")[1]["markPrice"])
+        assert abs(s - f) <= tick / 2 and s == s.quantize(D("0.01")) and f != 60000
