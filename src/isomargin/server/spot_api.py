@@ -23,6 +23,7 @@ from isomargin.server.spot_base import (
     ZERO,
     b_fill,
     b_spot_order,
+    exchange_symbol,
     fill_rows,
     find_spot_order,
     order_error,
@@ -207,7 +208,7 @@ def _ticker(venue: Venue, s: str) -> dict[str, Any]:
     ask = book["asks"][0] if book["asks"] else (ZERO, ZERO)
     change = last - o
     return {
-        "symbol": s.replace("-", ""), "priceChange": fmt(change),
+        "symbol": exchange_symbol(venue, s), "priceChange": fmt(change),
         "priceChangePercent": fmt((change / o * 100).quantize(Decimal("0.001")) if o else ZERO),
         "weightedAvgPrice": fmt(qv / vol if vol else last), "prevClosePrice": fmt(o), "lastPrice": fmt(last),
         "lastQty": fmt(rows[-1]["qty"]) if rows else "0", "bidPrice": fmt(bid[0]), "bidQty": fmt(bid[1]),
@@ -224,7 +225,7 @@ async def ticker_24h(venue: Venue, p: dict[str, str], who: Principal | None) -> 
 
 @route("GET", "v3/ticker/price")
 async def ticker_price(venue: Venue, p: dict[str, str], who: Principal | None) -> Any:
-    return _each(venue, p, lambda s: {"symbol": s.replace("-", ""), "price": fmt(_last(venue, s))})
+    return _each(venue, p, lambda s: {"symbol": exchange_symbol(venue, s), "price": fmt(_last(venue, s))})
 
 
 @route("GET", "v3/ticker/bookTicker")
@@ -233,7 +234,7 @@ async def book_ticker(venue: Venue, p: dict[str, str], who: Principal | None) ->
         book = sq.spot_depth(venue.engine, s, 1) or {"bids": [], "asks": []}
         b = book["bids"][0] if book["bids"] else (ZERO, ZERO)
         a = book["asks"][0] if book["asks"] else (ZERO, ZERO)
-        return {"symbol": s.replace("-", ""), "bidPrice": fmt(b[0]), "bidQty": fmt(b[1]), "askPrice": fmt(a[0]),
+        return {"symbol": exchange_symbol(venue, s), "bidPrice": fmt(b[0]), "bidQty": fmt(b[1]), "askPrice": fmt(a[0]),
                 "askQty": fmt(a[1])}  # fmt: skip
 
     return _each(venue, p, one)
