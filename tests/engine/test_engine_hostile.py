@@ -55,20 +55,35 @@ from isomargin.engine import (
     queries,
     restore,
     snapshot,
+    spot_queries,
     state_hash,
 )
 from isomargin.engine.accounts import MAX_ACCOUNT_ID
 from isomargin.engine.catalog import EVENT_TYPES
 from isomargin.engine.codes import Code
+from isomargin.engine.commands import (
+    AccrueInterest,
+    Borrow,
+    CancelSpotOrder,
+    ListSpotPair,
+    MarginTransfer,
+    PlaceSpotOrder,
+    Repay,
+    SetBorrowRate,
+    SideEffect,
+)
 from isomargin.engine.events import OrderUpdated
 from isomargin.engine.instruments import Grid
+from isomargin.engine.spot_events import SpotOrderUpdated
 from isomargin.venues import get_profile
 
 D = Decimal
 BUY, SELL = OrderSide.BUY, OrderSide.SELL
 BTC, ETH = "BTCUSDT", "ETHUSDT"
 DATED = "BTCUSDT_260327"
+SPOT = "BTC-USDT"  # a binance spot pair with isolated margin
 MAX_TS = 2**63 - 1
+HOUR = 3_600_000
 
 
 # ------------------------------------------------------------------------------------------------ the state
@@ -120,6 +135,33 @@ class World:
         ok(SetMarkPrice(DATED, D(60000)))
         ok(PlaceOrder(1, DATED, SELL, OrderType.LIMIT, D("0.01"), D(60000)))
         ok(PlaceOrder(5, DATED, BUY, OrderType.MARKET, D("0.01")))
+        # The spot pair BTC-USDT (binance, 10x margin levels, 0.1 % fees) with a mark, wallet orders and two
+        # isolated margin accounts: 1 is long-ish (10,000 USDT in, 20,000 USDT borrowed, a MARGIN_BUY bid: margin
+        # level 1.5, below the transfer-out level 2), 2 is short-ish (0.5 BTC in, 0.1 BTC borrowed, an AUTO_REPAY
+        # ask). 5 holds wallet BTC.
+        ok(ListSpotPair(SPOT, venue="binance"))
+        ok(SetMarkPrice(SPOT, D(60000)))
+        ok(Deposit(5, "BTC", D(2)))
+        ok(Deposit(2, "BTC", D(1)))
+        ok(MarginTransfer(1, SPOT, "USDT", D(10000)))
+        ok(Borrow(1, SPOT, "USDT", D(20000)))
+        ok(MarginTransfer(2, SPOT, "BTC", D("0.5")))
+        ok(Borrow(2, SPOT, "BTC", D("0.1")))
+        spot_resting = {
+            "sa": PlaceSpotOrder(5, SPOT, SELL, OrderType.LIMIT, D("0.5"), D(61000), client_order_id="sa"),
+            "sb": PlaceSpotOrder(3, SPOT, BUY, OrderType.LIMIT, D("0.01"), D(58000), client_order_id="sb"),
+            "mb": PlaceSpotOrder(1, SPOT, BUY, OrderType.LIMIT, D("0.1"), D(59000), isolated=True,
+                                 side_effect=SideEffect.MARGIN_BUY, client_order_id="mb"),
+            "ar": PlaceSpotOrder(2, SPOT, SELL, OrderType.LIMIT, D("0.3"), D(62000), isolated=True,
+                                 side_effect=SideEffect.AUTO_REPAY, client_order_id="ar"),
+        }  # fmt: skip
+        self.spot_orders = {name: self._place_spot(cmd) for name, cmd in spot_resting.items()}
+
+    def _place_spot(self, cmd: PlaceSpotOrder) -> int:
+        update = self.venue.ok(cmd)[0]
+        assert isinstance(update, SpotOrderUpdated) and update.status.value == "NEW", update
+        order_id: int = update.order_id
+        return order_id
 
     def _place(self, cmd: PlaceOrder) -> int:
         update = self.venue.ok(cmd)[0]  # rests (or parks) untouched: its OrderUpdated, then the hold's Posted
@@ -146,6 +188,19 @@ def test_world_is_what_the_strategies_aim_at() -> None:
     assert queries.position(e, 3, ETH, PositionSide.LONG)["margin_mode"] is MarginMode.ISOLATED  # type: ignore[index]
     assert queries.account(e, 3)["hedge_mode"] is True
     assert not queries.account(e, 4)["positions"] and queries.wallet(e, 4, "USDT") == 0
+    assert tuple(sorted(w.spot_orders.values())) == tuple(row[1] for row in SPOT_RESTING)
+    for account, order_id, client_id, isolated in SPOT_RESTING:
+        spot = spot_queries.spot_order(e, order_id)
+        assert spot is not None, order_id
+        assert (spot["account"], spot["client_order_id"], spot["isolated"]) == (account, client_id, isolated)
+    one, two = spot_queries.margin_account(e, 1, SPOT), spot_queries.margin_account(e, 2, SPOT)
+    assert one is not None and two is not None
+    # 1: 30,000 USDT of assets against 20,000 borrowed plus an hour's interest (20,000 × 0.00024 / 24 = 0.2)
+    assert one["assets"]["USDT"]["borrowed"] == 20000 and one["assets"]["USDT"]["interest"] == D("0.2")
+    assert one["margin_level"] == D(300000 * 10**18 // 200002).scaleb(-18)  # 30,000 / 20,000.2, 18 places down
+    assert one["assets"]["USDT"]["free"] == 30000 - 5900 and one["assets"]["USDT"]["max_transferable"] == 0
+    # 2: 0.6 BTC against 0.1 BTC borrowed plus 0.1 × 0.00001 interest
+    assert two["assets"]["BTC"]["free"] == D("0.3") and two["assets"]["BTC"]["interest"] == D("0.000001")
 
 
 # ------------------------------------------------------------------------------------------------ the contract
@@ -304,17 +359,20 @@ def _nudged(value: object) -> object:
 
 # ------------------------------------------------------------------------------------------------ plausible values
 # Coherent commands against World (most would be accepted), so that a spoiled field is what decides the outcome.
-TICK = {BTC: D("0.1"), ETH: D("0.01")}
-MARK = {BTC: 60000, ETH: 3000}
-MIN_LOTS = {BTC: 2, ETH: 7}  # min notional 100 and 20 USDT at the marks, in 0.001 lots
+TICK = {BTC: D("0.1"), ETH: D("0.01"), SPOT: D("0.01")}
+MARK = {BTC: 60000, ETH: 3000, SPOT: 60000}
+MIN_LOTS = {BTC: 2, ETH: 7, SPOT: 2}  # min notional 100 and 20 USDT at the marks, in 0.001 lots
 # (owner, symbol, order id, client id) of what World rests
 RESTING = ((1, BTC, 5, "bid"), (5, BTC, 6, "ask"), (2, BTC, 7, "tp"), (2, BTC, 8, "sl"), (3, ETH, 9, "trail"),
            (3, ETH, 10, None), (5, ETH, 11, None))  # fmt: skip
 ORDER_IDS = tuple(row[2] for row in RESTING)
 CLIENT_IDS = ("c1", "h1", *(row[3] for row in RESTING if row[3]))
+# (owner, order id, client id, isolated) of World's resting spot orders on SPOT
+SPOT_RESTING = ((5, 14, "sa", False), (3, 15, "sb", False), (1, 16, "mb", True), (2, 17, "ar", True))
+SPOT_CLIENT_IDS = tuple(row[2] for row in SPOT_RESTING)
 
 accounts = st.sampled_from([1, 1, 2, 2, 3, 3, 5, 5, 4, 6])  # 4 is empty, 6 does not exist
-symbols = st.sampled_from([BTC, ETH])
+symbols = st.sampled_from([BTC, BTC, BTC, ETH, ETH, ETH, SPOT])  # a spot pair on a futures command: refused
 flags = st.booleans()
 rarely = st.sampled_from([False] * 6 + [True])
 assets = st.sampled_from(["USDT"] * 5 + ["BTC"])
@@ -413,8 +471,84 @@ def adjust_margin(draw: st.DrawFn) -> dict[str, Any]:
 
 @st.composite
 def set_mark(draw: st.DrawFn) -> dict[str, Any]:
-    symbol = draw(symbols)
+    symbol = draw(st.one_of(symbols, st.just(SPOT)))  # a spot mark may liquidate World's margin accounts
     return {"symbol": symbol, "mark": draw(marks(symbol)), "index": draw(st.one_of(st.none(), marks(symbol)))}
+
+
+# -- spot pairs and isolated margin: BTC-USDT is listed, ETH-USDT (binance and okx) is not yet, BTCUSDT is a perp
+spot_symbols = st.sampled_from([SPOT] * 6 + ["ETH-USDT", BTC, "btc-usdt", "BTCUSDT_260327", "BTC-USDC"])
+spot_assets = st.sampled_from(["USDT", "USDT", "BTC", "BTC", "ETH"])  # ETH is not in the pair
+spot_accounts = st.sampled_from([1, 1, 1, 2, 2, 2, 3, 5, 4, 6])  # 1 and 2 have margin accounts; 6 does not exist
+
+
+def spot_qty(lots: st.SearchStrategy[int] | None = None) -> st.SearchStrategy[Decimal]:
+    """BTC-USDT quantities on its 0.00001 step: about 5 to 6,000 USDT at the mark, or the extremes."""
+    lots = lots or st.one_of(st.integers(9, 10_000), st.sampled_from([1, 10**17 - 1]))
+    return lots.map(lambda n: n * D("0.00001"))
+
+
+@st.composite
+def margin_transfer(draw: st.DrawFn) -> dict[str, Any]:
+    """In from the wallet, or out (negative): beyond the free balance, or beyond what the margin level allows."""
+    amount = draw(st.one_of(money_amounts, st.sampled_from([D("0.3"), D("0.30000001"), D(24100), D("24100.00000001")])))
+    return {"account": draw(spot_accounts), "symbol": draw(spot_symbols), "asset": draw(spot_assets),
+            "amount": -amount if draw(flags) else amount}  # fmt: skip
+
+
+@st.composite
+def borrow(draw: st.DrawFn) -> dict[str, Any]:
+    near_max = st.sampled_from([D(50000), D("50000.00000001"), D("0.5"), D(9), D("9.00000001"), D("1E11")])
+    return {"account": draw(spot_accounts), "symbol": draw(spot_symbols), "asset": draw(spot_assets),
+            "amount": draw(st.one_of(money_amounts, near_max))}  # fmt: skip
+
+
+@st.composite
+def repay(draw: st.DrawFn) -> dict[str, Any]:
+    """None repays everything; beyond the debt (principal plus interest) is refused."""
+    debts = st.sampled_from([D("20000.2"), D("20000.20000001"), D("0.100001"), D("0.10000101"), D("0.000001")])
+    return {"account": draw(spot_accounts), "symbol": draw(spot_symbols), "asset": draw(spot_assets),
+            "amount": draw(st.one_of(st.none(), money_amounts, debts))}  # fmt: skip
+
+
+daily_rates = st.one_of(
+    st.decimals(min_value=D(0), max_value=D("0.1"), places=12),
+    st.sampled_from([D(0), D("0.1"), D("0.1000000000001"), D("1E-12"), D("1E-13"), D("-0.0001"), D("0.00024")]),
+)
+
+
+@st.composite
+def place_spot_order(draw: st.DrawFn) -> dict[str, Any]:
+    account, isolated = draw(spot_accounts), draw(flags)
+    kind = draw(st.sampled_from([OrderType.LIMIT] * 4 + [OrderType.MARKET] * 2 + list(OrderType)))
+    effects = st.sampled_from([SideEffect.NO_SIDE_EFFECT, *SideEffect]) if isolated else st.just(
+        SideEffect.NO_SIDE_EFFECT) if draw(st.integers(0, 7)) else st.sampled_from(SideEffect)  # fmt: skip
+    return {
+        "account": account,
+        "symbol": draw(spot_symbols),
+        "side": draw(st.sampled_from(OrderSide)),
+        "type": kind,
+        "qty": draw(spot_qty()),
+        "price": draw(price_near(SPOT)) if kind is not OrderType.MARKET or draw(rarely) else None,
+        "tif": draw(st.sampled_from([TimeInForce.GTC] * 3 + list(TimeInForce))),
+        "isolated": isolated,
+        "side_effect": draw(effects),
+        "client_order_id": draw(st.one_of(st.none(), st.sampled_from(SPOT_CLIENT_IDS), st.text(min_size=1,
+                                                                                               max_size=36))),
+    }  # fmt: skip
+
+
+@st.composite
+def spot_order_ref(draw: st.DrawFn) -> dict[str, Any]:
+    account, order_id, client_id, _ = draw(st.sampled_from(SPOT_RESTING))
+    if draw(rarely):  # someone else's spot order, or a futures order's id
+        order_id = draw(st.sampled_from([*ORDER_IDS, *(row[1] for row in SPOT_RESTING)]))
+    by = draw(st.sampled_from(["id", "id", "client", "both"]))
+    return {
+        "account": account,
+        "symbol": draw(spot_symbols),
+        "order_id": None if by == "client" else order_id,
+        "client_order_id": client_id if by != "id" else None,
+    }
 
 
 PLAUSIBLE: dict[type[Command], st.SearchStrategy[dict[str, Any]]] = {
@@ -454,6 +588,20 @@ PLAUSIBLE: dict[type[Command], st.SearchStrategy[dict[str, Any]]] = {
     FundInsurance: st.fixed_dictionaries({
         "asset": assets, "amount": money_amounts, "symbol": st.one_of(st.none(), symbols),
     }),
+    ListSpotPair: st.fixed_dictionaries({
+        "symbol": st.sampled_from(["ETH-USDT", "ETH-USDT", SPOT, "eth-usdt", "ETHUSDT", BTC, "SOL-USDT"]),
+        "venue": st.sampled_from(["binance", "binance", "okx", "okx", "bybit", "BINANCE"]),
+        "maker_fee": st.one_of(st.none(), st.decimals(min_value=D("-0.0001"), max_value=D("0.001"), places=5)),
+        "taker_fee": st.one_of(st.none(), st.decimals(min_value=D("0.0005"), max_value=D("0.002"), places=5)),
+        "price_band": st.decimals(min_value=D("0.001"), max_value=D("0.5"), places=3),
+    }),
+    MarginTransfer: margin_transfer(),
+    Borrow: borrow(),
+    Repay: repay(),
+    SetBorrowRate: st.fixed_dictionaries({"symbol": spot_symbols, "asset": spot_assets, "daily_rate": daily_rates}),
+    AccrueInterest: st.fixed_dictionaries({}),  # only its ts: every loan's whole hours up to it
+    PlaceSpotOrder: place_spot_order(),
+    CancelSpotOrder: spot_order_ref(),
 }  # fmt: skip
 COMMANDS = tuple(PLAUSIBLE)
 
@@ -490,6 +638,18 @@ GROUPS = {
     "settings": (ListInstrument, SetPositionMode, SetMarginMode, SetLeverage, SetMarketStatus),
     "orders": (PlaceOrder, CancelOrder, CancelAllOrders, AmendOrder),
     "prices": (SetMarkPrice, SettleFunding, PlaceOrder, AmendOrder),
+    "spot": (
+        ListSpotPair,
+        MarginTransfer,
+        Borrow,
+        Repay,
+        SetBorrowRate,
+        AccrueInterest,
+        PlaceSpotOrder,
+        CancelSpotOrder,
+        SetMarkPrice,
+        Deposit,
+    ),
 }
 
 
@@ -556,7 +716,16 @@ def _cmd(cls: type[Command], **override: Any) -> Command:
         SetMarketStatus: {"symbol": BTC, "paused": True},
         FundInsurance: {"asset": "USDT", "amount": D(10)},
         DeliverInstrument: {"symbol": DATED, "price": D(61000), "ts": 1},  # at the dated market's expiry
-    }
+        ListSpotPair: {"symbol": "ETH-USDT"},
+        MarginTransfer: {"account": 1, "symbol": SPOT, "asset": "USDT", "amount": D(10)},
+        Borrow: {"account": 1, "symbol": SPOT, "asset": "USDT", "amount": D(10)},
+        Repay: {"account": 1, "symbol": SPOT, "asset": "USDT", "amount": D(10)},
+        SetBorrowRate: {"symbol": SPOT, "asset": "USDT", "daily_rate": D("0.0003")},
+        AccrueInterest: {"ts": 2 * HOUR + 1},
+        PlaceSpotOrder: {"account": 1, "symbol": SPOT, "side": BUY, "type": OrderType.LIMIT, "qty": D("0.01"),
+                         "price": D(59500)},
+        CancelSpotOrder: {"account": 5, "symbol": SPOT, "order_id": 14},
+    }  # fmt: skip
     return cls(**{**base[cls], **override})
 
 
@@ -741,6 +910,122 @@ NAMED: list[tuple[type[Command], dict[str, Any], Code]] = [
     (Deposit, {"ts": "1"}, Code.BAD_TIMESTAMP),
     (PlaceOrder, {"ts": -(2**63)}, Code.BAD_TIMESTAMP),
     (ListInstrument, {"ts": 2**64}, Code.BAD_TIMESTAMP),
+    (AccrueInterest, {"ts": -1}, Code.BAD_TIMESTAMP),
+    (AccrueInterest, {"ts": None}, Code.BAD_TIMESTAMP),
+    # spot pairs and isolated margin: which pair, which asset
+    (ListSpotPair, {"symbol": SPOT}, Code.ALREADY_LISTED),
+    (ListSpotPair, {"symbol": "ETHUSDT"}, Code.UNKNOWN_SYMBOL),
+    (ListSpotPair, {"symbol": BTC}, Code.UNKNOWN_SYMBOL),
+    (ListSpotPair, {"symbol": None}, Code.UNKNOWN_SYMBOL),
+    (ListSpotPair, {"symbol": "ETH-USDT\x00"}, Code.UNKNOWN_SYMBOL),
+    (ListSpotPair, {"venue": "bybit"}, Code.UNKNOWN_SYMBOL),
+    (ListSpotPair, {"venue": b"binance"}, Code.UNKNOWN_SYMBOL),
+    (ListSpotPair, {"maker_fee": D("0.002")}, Code.BAD_FEE),  # above the taker fee
+    (ListSpotPair, {"taker_fee": D("-0.0001"), "maker_fee": D("-0.0001")}, Code.BAD_FEE),
+    (ListSpotPair, {"taker_fee": SNAN}, Code.BAD_FEE),
+    (ListSpotPair, {"price_band": D(1)}, Code.BAD_PRICE_BAND),
+    (ListSpotPair, {"price_band": D(0)}, Code.BAD_PRICE_BAND),
+    (ListSpotPair, {"price_band": NAN}, Code.BAD_PRICE_BAND),
+    (MarginTransfer, {"symbol": BTC}, Code.NOT_SPOT),  # a perpetual's symbol on a spot command
+    (MarginTransfer, {"symbol": DATED}, Code.NOT_SPOT),
+    (MarginTransfer, {"symbol": "ETH-USDT"}, Code.UNKNOWN_SYMBOL),  # in the venue data, not listed
+    (MarginTransfer, {"symbol": "btc-usdt"}, Code.UNKNOWN_SYMBOL),
+    (MarginTransfer, {"symbol": None}, Code.UNKNOWN_SYMBOL),
+    (MarginTransfer, {"asset": "ETH"}, Code.ASSET_NOT_IN_PAIR),
+    (MarginTransfer, {"asset": "usdt"}, Code.BAD_ASSET),
+    (MarginTransfer, {"account": 6}, Code.UNKNOWN_ACCOUNT),
+    (Borrow, {"asset": "ETH"}, Code.ASSET_NOT_IN_PAIR),
+    (Borrow, {"symbol": ETH}, Code.NOT_SPOT),
+    (Repay, {"asset": "ETH"}, Code.ASSET_NOT_IN_PAIR),
+    (SetBorrowRate, {"asset": "ETH"}, Code.ASSET_NOT_IN_PAIR),
+    (SetBorrowRate, {"symbol": BTC}, Code.NOT_SPOT),
+    (PlaceSpotOrder, {"symbol": BTC}, Code.NOT_SPOT),
+    (CancelSpotOrder, {"symbol": BTC}, Code.NOT_SPOT),
+    # … and a spot pair on a futures command: no such market
+    (PlaceOrder, {"symbol": SPOT}, Code.UNKNOWN_SYMBOL),
+    (SetLeverage, {"symbol": SPOT}, Code.UNKNOWN_SYMBOL),
+    (SettleFunding, {"symbol": SPOT}, Code.UNKNOWN_SYMBOL),
+    (AdjustMargin, {"symbol": SPOT}, Code.UNKNOWN_SYMBOL),
+    (CancelAllOrders, {"symbol": SPOT}, Code.UNKNOWN_SYMBOL),
+    (ListInstrument, {"symbol": SPOT}, Code.UNKNOWN_SYMBOL),
+    # spot amounts
+    (MarginTransfer, {"amount": D(0)}, Code.NOT_POSITIVE),
+    (MarginTransfer, {"amount": D("-0")}, Code.NOT_POSITIVE),
+    (MarginTransfer, {"amount": SNAN}, Code.BAD_NUMBER),
+    (MarginTransfer, {"amount": -INF}, Code.BAD_NUMBER),
+    (MarginTransfer, {"amount": D("1.000000001")}, Code.BAD_NUMBER),
+    (MarginTransfer, {"amount": 10}, Code.BAD_NUMBER),
+    (MarginTransfer, {"amount": D("1E12")}, Code.BAD_NUMBER),
+    (MarginTransfer, {"amount": D(10**6)}, Code.INSUFFICIENT_BALANCE),  # more than the wallet has
+    (MarginTransfer, {"amount": D(-24101)}, Code.INSUFFICIENT_BALANCE),  # more than is free in the account
+    (MarginTransfer, {"amount": D(-1)}, Code.TRANSFER_OUT_LIMITED),  # margin level 1.5, below 2 after
+    (MarginTransfer, {"account": 4, "amount": D(-1)}, Code.INSUFFICIENT_BALANCE),  # no margin account
+    (MarginTransfer, {"account": 2, "asset": "BTC", "amount": D("-0.30000001")}, Code.INSUFFICIENT_BALANCE),
+    (Borrow, {"amount": D(0)}, Code.NOT_POSITIVE),
+    (Borrow, {"amount": D(-10)}, Code.NOT_POSITIVE),
+    (Borrow, {"amount": NAN}, Code.BAD_NUMBER),
+    (Borrow, {"amount": D("0.000000001")}, Code.BAD_NUMBER),
+    (Borrow, {"amount": D("50000.00000001")}, Code.ABOVE_MAX_BORROWABLE),  # the 70,000 USDT limit less 20,000
+    (Borrow, {"amount": D("1E11")}, Code.ABOVE_MAX_BORROWABLE),
+    (Borrow, {"account": 4}, Code.ABOVE_MAX_BORROWABLE),  # nothing transferred in
+    (Borrow, {"account": 2, "asset": "BTC", "amount": D("9.00000001")}, Code.ABOVE_MAX_BORROWABLE),
+    (Repay, {"amount": D("20000.20000001")}, Code.REPAY_EXCEEDS_DEBT),  # principal plus the first hour's interest
+    (Repay, {"amount": D(0)}, Code.NOT_POSITIVE),
+    (Repay, {"amount": SNAN}, Code.BAD_NUMBER),
+    (Repay, {"asset": "BTC"}, Code.NOTHING_TO_REPAY),
+    (Repay, {"account": 3}, Code.NOTHING_TO_REPAY),
+    (Repay, {"account": 2, "asset": "BTC", "amount": D("0.10000101")}, Code.REPAY_EXCEEDS_DEBT),
+    (SetBorrowRate, {"daily_rate": D("0.1000000000001")}, Code.BAD_RATE),
+    (SetBorrowRate, {"daily_rate": D("-0.0001")}, Code.BAD_RATE),
+    (SetBorrowRate, {"daily_rate": D("1E-13")}, Code.BAD_RATE),
+    (SetBorrowRate, {"daily_rate": SNAN}, Code.BAD_RATE),
+    (SetBorrowRate, {"daily_rate": INF}, Code.BAD_RATE),
+    (SetBorrowRate, {"daily_rate": 0.0003}, Code.BAD_RATE),
+    (SetBorrowRate, {"daily_rate": None}, Code.BAD_RATE),
+    (SetMarkPrice, {"symbol": SPOT, "mark": SNAN}, Code.BAD_NUMBER),
+    (SetMarkPrice, {"symbol": SPOT, "mark": D(0)}, Code.NOT_POSITIVE),
+    (SetMarkPrice, {"symbol": SPOT, "mark": D("60000.000000001")}, Code.BAD_NUMBER),
+    (SetMarkPrice, {"symbol": SPOT, "index": D(-1)}, Code.NOT_POSITIVE),
+    (SetMarkPrice, {"symbol": "ETH-USDT"}, Code.UNKNOWN_SYMBOL),
+    # spot orders
+    (PlaceSpotOrder, {"type": OrderType.STOP_MARKET}, Code.BAD_ENUM),
+    (PlaceSpotOrder, {"type": "LIMIT"}, Code.BAD_ENUM),
+    (PlaceSpotOrder, {"side": "BUY"}, Code.BAD_ENUM),
+    (PlaceSpotOrder, {"tif": "GTC"}, Code.BAD_ENUM),
+    (PlaceSpotOrder, {"side_effect": "MARGIN_BUY", "isolated": True}, Code.BAD_ENUM),
+    (PlaceSpotOrder, {"side_effect": SideEffect.MARGIN_BUY}, Code.BAD_ENUM),  # a wallet order cannot borrow
+    (PlaceSpotOrder, {"isolated": 1}, Code.BAD_FLAG),
+    (PlaceSpotOrder, {"qty": D("0.000001")}, Code.BAD_QUANTITY),  # off the 0.00001 step
+    (PlaceSpotOrder, {"qty": D(0)}, Code.BAD_QUANTITY),
+    (PlaceSpotOrder, {"qty": D("-0.01")}, Code.BAD_QUANTITY),
+    (PlaceSpotOrder, {"qty": SNAN}, Code.BAD_QUANTITY),
+    (PlaceSpotOrder, {"qty": D("1E12")}, Code.BAD_QUANTITY),
+    (PlaceSpotOrder, {"price": D("59500.001")}, Code.BAD_PRICE),
+    (PlaceSpotOrder, {"price": NAN}, Code.BAD_PRICE),
+    (PlaceSpotOrder, {"price": None}, Code.BAD_PRICE),
+    (PlaceSpotOrder, {"type": OrderType.MARKET}, Code.BAD_PRICE),  # a market order takes no price
+    (PlaceSpotOrder, {"type": OrderType.MARKET, "price": None, "tif": TimeInForce.GTX}, Code.BAD_TIME_IN_FORCE),
+    (PlaceSpotOrder, {"qty": D("0.00008")}, Code.BELOW_MIN_NOTIONAL),  # 4.76 USDT < 5
+    (PlaceSpotOrder, {"client_order_id": "mb"}, Code.DUPLICATE_CLIENT_ORDER_ID),  # 1's isolated bid has it
+    (PlaceSpotOrder, {"client_order_id": "a" * 37}, Code.BAD_CLIENT_ORDER_ID),
+    (PlaceSpotOrder, {"client_order_id": "١٢"}, Code.BAD_CLIENT_ORDER_ID),
+    (PlaceSpotOrder, {"tif": TimeInForce.GTX, "price": D(61000)}, Code.POST_ONLY_WOULD_CROSS),
+    (PlaceSpotOrder, {"tif": TimeInForce.FOK, "qty": D("0.50001"), "price": D(61000)}, Code.FOK_UNFILLABLE),
+    (PlaceSpotOrder, {"qty": D(10)}, Code.INSUFFICIENT_BALANCE),  # 595,000 USDT from the wallet
+    (PlaceSpotOrder, {"side": SELL, "price": D(70000)}, Code.INSUFFICIENT_BALANCE),  # 1's wallet has no BTC
+    (PlaceSpotOrder, {"isolated": True, "qty": D(1)}, Code.INSUFFICIENT_BALANCE),  # 24,100 free; no MARGIN_BUY
+    (
+        PlaceSpotOrder,
+        {"isolated": True, "side_effect": SideEffect.MARGIN_BUY, "qty": D(2)},
+        Code.ABOVE_MAX_BORROWABLE,
+    ),
+    (CancelSpotOrder, {"order_id": 15}, Code.UNKNOWN_ORDER),  # 3's
+    (CancelSpotOrder, {"order_id": 6}, Code.UNKNOWN_ORDER),  # 5's futures ask
+    (CancelSpotOrder, {"order_id": True}, Code.UNKNOWN_ORDER),
+    (CancelSpotOrder, {"order_id": None, "client_order_id": "sb"}, Code.UNKNOWN_ORDER),
+    (CancelSpotOrder, {"order_id": None, "client_order_id": ["sa"]}, Code.UNKNOWN_ORDER),
+    (CancelSpotOrder, {"order_id": None}, Code.UNKNOWN_ORDER),
+    (CancelSpotOrder, {"account": 6}, Code.UNKNOWN_ACCOUNT),
 ]
 
 
@@ -860,6 +1145,44 @@ LIMITS: list[tuple[type[Command], dict[str, Any], Code | None]] = [
     (PlaceOrder, {"client_order_id": "١٢\u200b🚀"}, None),  # any 1..36 characters
     (AmendOrder, {"qty": D("0.05")}, None),
     (AmendOrder, {"qty": D("999999999999.999")}, Code.ABOVE_MAX_TIER),
+    # spot and isolated margin at their bounds (World: 1 holds 30,000 USDT against 20,000.2 owed, 24,100 free;
+    # 2 holds 0.6 BTC against 0.100001 owed, 0.3 free)
+    (ListSpotPair, {"symbol": "eth-usdt"}, None),  # spelt loosely, listed as ETH-USDT
+    (ListSpotPair, {"symbol": "ETH-USDT", "venue": " OKX "}, None),
+    (ListSpotPair, {"maker_fee": D(0), "taker_fee": D(0)}, None),
+    (ListSpotPair, {"maker_fee": D("0.001"), "taker_fee": D("0.001")}, None),
+    (ListSpotPair, {"price_band": D("0.99999999")}, None),
+    (MarginTransfer, {"amount": D("1E-8")}, None),
+    (MarginTransfer, {"account": 2, "asset": "BTC", "amount": D("-0.3")}, None),  # 0.3 BTC left ≥ 2 × 0.100001
+    (MarginTransfer, {"account": 3, "amount": D("1E11")}, Code.INSUFFICIENT_BALANCE),
+    (Borrow, {"amount": D(50000)}, None),  # exactly the limit left
+    (Borrow, {"amount": D("1E-8")}, None),
+    (Repay, {"amount": D("20000.2")}, None),  # all of it, interest first
+    (Repay, {"amount": None}, None),
+    (Repay, {"account": 2, "asset": "BTC", "amount": None}, None),
+    (Repay, {"amount": D("1E-8")}, None),
+    (SetBorrowRate, {"daily_rate": D("0.1")}, None),
+    (SetBorrowRate, {"daily_rate": D("1E-12")}, None),
+    (SetBorrowRate, {"daily_rate": D(0)}, None),
+    (SetBorrowRate, {"daily_rate": D("0.100000000000")}, None),
+    (AccrueInterest, {"ts": 0}, None),
+    (AccrueInterest, {"ts": MAX_TS}, None),  # 2.5 × 10^12 hours: the loans are liquidated
+    (SetMarkPrice, {"symbol": SPOT, "mark": D("1E-8")}, None),
+    (SetMarkPrice, {"symbol": SPOT, "mark": D("999999999999.99999999")}, None),
+    (SetMarkPrice, {"symbol": SPOT, "mark": D(60000), "index": D("999999999999.99999999")}, None),
+    (SetMarkPrice, {"symbol": SPOT, "mark": D("1E12")}, Code.BAD_NUMBER),
+    (PlaceSpotOrder, {"qty": D("0.00009")}, None),  # 5.355 USDT
+    (PlaceSpotOrder, {"tif": TimeInForce.FOK, "qty": D("0.5"), "price": D(61000)}, None),  # 5's whole ask
+    (PlaceSpotOrder, {"type": OrderType.MARKET, "price": None, "qty": D("0.5")}, None),
+    (PlaceSpotOrder, {"type": OrderType.MARKET, "price": None, "qty": D("999999999999.99999")}, None),
+    (PlaceSpotOrder, {"price": D("999999999999.99")}, Code.INSUFFICIENT_BALANCE),
+    (PlaceSpotOrder, {"price": D("0.01"), "qty": D(500)}, None),
+    (PlaceSpotOrder, {"isolated": True, "side_effect": SideEffect.MARGIN_BUY, "qty": D(1)}, None),  # borrows 35,400
+    (PlaceSpotOrder, {"isolated": True, "side_effect": SideEffect.AUTO_BORROW_REPAY, "qty": D("0.4")}, None),
+    (PlaceSpotOrder, {"client_order_id": "a" * 36}, None),
+    (PlaceSpotOrder, {"client_order_id": "sa"}, None),  # 5's, not 1's
+    (CancelSpotOrder, {"order_id": None, "client_order_id": "sa"}, None),
+    (CancelSpotOrder, {"account": 1, "order_id": 16}, None),
 ]
 
 
