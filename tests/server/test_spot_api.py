@@ -211,6 +211,11 @@ def test_isolated_margin_fields_and_refusals(venue: InProcessVenue) -> None:
     repays = ok(venue, me, "/sapi/v1/margin/borrow-repay", params={"type": "REPAY"})["rows"]
     assert [(x["interest"], x["principal"], x["amount"]) for x in repays] == [("0.03", "1000", "1000.03")]
     moves = ok(venue, me, "/sapi/v1/margin/isolated/transfer", params={"symbol": "BTCUSDT"})["rows"]
+    legs = ok(venue, me, "/sapi/v1/asset/transfer", params={"type": "MAIN_ISOLATED_MARGIN"})
+    assert legs["total"] == 1 and legs["rows"][0]["amount"] == "1000" and legs["rows"][0]["tranId"] > 0
+    assert ok(venue, me, "/sapi/v1/asset/transfer", params={"type": "ISOLATED_MARGIN_MAIN"}) == {"rows": [], "total": 0}
+    assert ok(venue, me, "/sapi/v1/asset/tradeFee", params={"symbol": "BTCUSDT"}) == [
+        {"symbol": "BTCUSDT", "makerCommission": "0.001", "takerCommission": "0.001"}]  # fmt: skip
     assert [(x["amount"], x["transFrom"], x["transTo"]) for x in moves] == [("1000", "SPOT", "ISOLATED_MARGIN")]
 
     data = ok(venue, me, "/sapi/v1/margin/isolatedMarginData", params={"symbol": "BTCUSDT"})

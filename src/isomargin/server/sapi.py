@@ -367,6 +367,40 @@ async def asset_transfer(venue: Venue, p: dict[str, str], who: Principal | None)
     return await _transfer(venue, me(who), s, asset, amount * direction)
 
 
+@route("GET", "v1/asset/transfer", auth="read")
+async def asset_transfer_history(venue: Venue, p: dict[str, str], who: Principal | None) -> Any:
+    """The universal transfer's history (ccxt's fetch_transfers): the wallet ⇄ isolated margin legs; the futures
+    types have none (one wallet)."""
+    kind = need(p, "type")
+    direction = parse_enum(kind, TRANSFER_TYPES, "type", binance=-1130,
+                           binance_msg="Data sent for parameter 'type' is not valid.")  # fmt: skip
+    name = "toSymbol" if direction > 0 else "fromSymbol"
+    s = pair_or_none(venue, p, name)
+    raw = venue.read(lambda: list(venue.spot_history.transfers.get(me(who), ()))) if direction else []
+    rows = []
+    for r in raw:
+        amount = Decimal(r["amount"])
+        if (amount > 0) != (direction > 0) or (s is not None and r["symbol"] != s):
+            continue
+        rows.append({"asset": r["asset"], "amount": fmt(abs(amount)), "type": kind.upper(), "status": "CONFIRMED",
+                     "timestamp": r["time"]})  # fmt: skip
+    page = _page(_tx_ids(rows, "timestamp"), p, "timestamp")
+    for row in page["rows"]:
+        row["tranId"] = row.pop("txId")
+    return page
+
+
+@route("GET", "v1/asset/tradeFee", auth="read")
+async def trade_fee(venue: Venue, p: dict[str, str], who: Principal | None) -> Any:
+    names = [pair_of(venue, p)] if p.get("symbol") else venue.read(lambda: sq.spot_pairs(venue.engine))
+    out = []
+    for s in names:
+        pair = pair_info(venue, s)
+        out.append({"symbol": pair["exchange_symbol"], "makerCommission": fmt(pair["maker_fee"]),
+                    "takerCommission": fmt(pair["taker_fee"])})  # fmt: skip
+    return out
+
+
 @route("POST", "v1/margin/isolated/transfer", auth="trade")
 async def isolated_transfer(venue: Venue, p: dict[str, str], who: Principal | None) -> Any:
     s = pair_of(venue, p)
