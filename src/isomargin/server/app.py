@@ -19,13 +19,14 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from isomargin.engine.errors import Reject
 from isomargin.journal import JournalError
-from isomargin.server import dapi, fapi, native, native_history, native_spot, sapi, streams
+from isomargin.server import dapi, fapi, native, native_history, native_options, native_spot, sapi, streams
 from isomargin.server.auth import RateLimiter, weight_of
 from isomargin.server.config import VenueConfig
 from isomargin.server.dapi_base import DAPI
 from isomargin.server.errors import ApiError, from_reject
 from isomargin.server.fapi_base import FAPI
 from isomargin.server.market import DemoMarket
+from isomargin.server.option_demo import OptionDemo
 from isomargin.server.schedule import InterestSchedule
 from isomargin.server.venue import Venue
 
@@ -184,6 +185,11 @@ def create_app(
         app.state.venue = v
         demo = DemoMarket(v)
         demo.start()
+        options_demo = OptionDemo(v)
+        if config.option_chain:
+            await loop.run_in_executor(None, options_demo.list_chain)
+            if config.feed:
+                options_demo.start(config.feed_interval)
         interest = InterestSchedule(v)
         if config.interest_schedule:
             interest.start()
@@ -197,6 +203,7 @@ def create_app(
             if watcher is not None:
                 watcher.cancel()
             await demo.stop()
+            await options_demo.stop()
             await interest.stop()
             v.close()
             holder["closed"] = True
@@ -207,6 +214,7 @@ def create_app(
     app.add_middleware(HaltGuard, holder=holder)  # outermost: a stopped venue answers before anything else runs
     app.include_router(native.router)
     app.include_router(native_spot.router)
+    app.include_router(native_options.router)
     app.include_router(fapi.router)
     app.include_router(dapi.router)
     app.include_router(sapi.router)  # /api/v3 (spot_api) and /sapi (sapi)

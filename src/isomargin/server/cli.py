@@ -33,6 +33,8 @@ DemoAcctOpt = Annotated[
     bool, typer.Option("--demo-account", help="Create a funded demo account; key in DIR/demo-credentials.json.")
 ]
 RateOpt = Annotated[int, typer.Option("--rate-limit", help="Request weight per minute per client IP (0: off).")]
+OptionsOpt = Annotated[bool, typer.Option("--option-chain/--no-option-chain",
+                                          help="List a demo BTC-USD option chain marked from the feed.")]  # fmt: skip
 FundingOpt = Annotated[float, typer.Option("--funding-interval", help="Seconds between demo funding (0: off).")]
 SeedOpt = Annotated[int, typer.Option("--seed", help="Seed of the synthetic price paths.")]
 LogOpt = Annotated[str, typer.Option("--log-level", help="uvicorn log level.")]
@@ -62,12 +64,13 @@ def serve(
     seed: SeedOpt = 7,
     log_level: LogOpt = "warning",
     trusted_proxy: ProxyOpt = None,
+    option_chain: OptionsOpt = True,
 ) -> None:
     """Run the venue: engine + journal behind the native and Binance-compatible APIs."""
     config = VenueConfig(
         data_dir=data.expanduser().resolve(), admin_key=admin_key, journal=journal, market_maker=market_maker,
         feed=feed, noise_traders=noise_traders, demo_account=demo_account, rate_limit=rate_limit,
-        funding_interval=funding_interval, seed=seed,
+        funding_interval=funding_interval, seed=seed, option_chain=option_chain,
     )  # fmt: skip
     run_venue(config, host, port, log_level, trusted_proxy or [])
 
@@ -85,7 +88,8 @@ def demo(
     """Demo venue: moving markets, a market maker, a funded demo account and the dashboard (keys in the data
     directory's demo-credentials.json and admin-key, printed only to a terminal)."""
     key = admin_key or os.environ.get("ISOMARGIN_ADMIN_KEY") or secrets.token_hex(16)
-    config = VenueConfig(data_dir=data.expanduser().resolve(), admin_key=key, demo_account=True, seed=seed)
+    config = VenueConfig(data_dir=data.expanduser().resolve(), admin_key=key, demo_account=True, seed=seed,
+                         option_chain=True)  # fmt: skip
     generated = admin_key is None and "ISOMARGIN_ADMIN_KEY" not in os.environ
 
     def write_admin_key() -> None:  # runs after the bind, so a refused start leaves no data directory behind

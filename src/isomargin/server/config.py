@@ -47,6 +47,7 @@ class VenueConfig:
     noise_interval: float = 1.0  # seconds between the noise traders' decisions
     quote_interval: float = 2.0  # seconds between market-maker re-quotes
     funding_interval: float = 60.0  # seconds between demo funding settlements (0: off); runs with the feed
+    option_chain: bool = False  # list the demo's BTC-USD option chain, marks from the feed (server.option_demo)
     interest_schedule: bool = True  # AccrueInterest at every whole UTC hour (spot margin loans; server.schedule)
     seed: int = 7
     rate_limit: int = 2400  # request weight per minute per client IP (0: off)

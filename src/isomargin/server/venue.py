@@ -68,6 +68,8 @@ from isomargin.journal.journal import Journal
 from isomargin.server.config import VenueConfig
 from isomargin.server.errors import ApiError, from_reject
 from isomargin.server.keys import KeyStore
+from isomargin.server.option_history import OptionHistory
+from isomargin.server.option_history import stream_messages as option_stream
 from isomargin.server.spot_history import SpotHistory, touched
 from isomargin.server.spot_history import stream_messages as spot_stream
 from isomargin.venues import get_profile
@@ -422,6 +424,7 @@ class Venue:
         config.data_dir.mkdir(parents=True, exist_ok=True)
         self.history = History()
         self.spot_history = SpotHistory()  # spot orders, fills, loans, interest (rebuilt with `history`)
+        self.option_history = OptionHistory()  # option orders, fills, settlements, last IVs (likewise)
         self.hub = Hub()
         self.listen_keys = ListenKeys()
         self.loop: asyncio.AbstractEventLoop | None = None
@@ -467,6 +470,7 @@ class Venue:
                 continue
             self.history.ingest(events)
             self.spot_history.ingest(events)
+            self.option_history.ingest(events)
 
     def bootstrap(self) -> None:
         """List the configured markets (linear and coin-margined) and spot pairs, seed marks and each settle asset's
@@ -718,6 +722,7 @@ class Venue:
                 continue
             new_orders = self.history.ingest(events)
             self.spot_history.ingest(events)
+            self.option_history.ingest(events)
             if not topics:
                 continue
             for ev in events:
@@ -731,6 +736,7 @@ class Venue:
                     margin_accounts.add(pair)
                 messages.extend(self._stream(ev, new_orders, topics))
                 messages.extend(spot_stream(ev, topics))
+                messages.extend(option_stream(ev, topics))
         durable = self.core.durable_seq
         while self._depth_pending and self._depth_pending[0][0] <= durable:
             _, symbol, delta = self._depth_pending.popleft()
