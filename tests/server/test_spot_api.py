@@ -297,3 +297,22 @@ def test_demo_feed_moves_spot_marks(venue: InProcessVenue) -> None:
         s = D(request(f"{venue.base}/api/v1/spot/pairs/{pair}")[1]["mark_price"])
         f = D(request(f"{venue.base}/fapi/v1/premiumIndex?symbol={perp}")[1]["markPrice"])
         assert abs(s - f) <= tick / 2 and s == s.quantize(D("0.01")) and f != 60000
+
+
+def test_demo_maker_quotes_spot_pairs(tmp_path: Path) -> None:
+    """The demo maker quotes 5 levels a side on each spot pair from its wallet, around the mark 60,000: first bid
+    60,000 × (1 − 0.0004) = 59,976.00, first ask 60,000 × 1.0004 = 60,024.00 + one tick = 60,024.01, each
+    40,000 USD × (1 + i/2) / 60,000 in BTC rounded down to 0.00001 (level 0: 0.66666)."""
+    import time
+
+    config = VenueConfig(data_dir=tmp_path / "d", admin_key="k", feed=False, noise_traders=False, rate_limit=0,
+                         interest_schedule=False, quote_interval=0.2)  # fmt: skip
+    with InProcessVenue(config) as v:
+        deadline = time.time() + 20
+        book: dict[str, Any] = {"bids": []}
+        while time.time() < deadline and len(book["bids"]) < 5:
+            time.sleep(0.2)
+            book = request(f"{v.base}/api/v3/depth?symbol=BTCUSDT")[1]
+        assert len(book["bids"]) == 5 and len(book["asks"]) == 5
+        assert book["bids"][0] == ["59976", "0.66666"] and book["asks"][0] == ["60024.01", "0.66666"]
+        assert book["asks"][4][1] == "2"  # level 4: 40,000 × (1 + 4/2) / 60,000 = 2 exactly

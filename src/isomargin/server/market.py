@@ -1,6 +1,7 @@
 """The demo market's moving parts, all as engine commands: a seeded price feed with jumps per symbol (sets index
 and mark; a coin-margined market follows its coin's USDT index, a spot pair the perpetual of its name), a market
-maker quoting both sides around the index, and funding on a schedule.
+maker quoting both sides around the index (and around each spot pair's mark from its wallet), and funding on a
+schedule.
 """
 
 from __future__ import annotations
@@ -24,12 +25,14 @@ from isomargin.engine import (
 )
 from isomargin.engine import queries as q
 from isomargin.engine import spot_queries as sq
+from isomargin.engine.commands import CancelSpotOrder, PlaceSpotOrder
 from isomargin.server.venue import Venue, now_ms
 
 LEVELS = 10
 SPREAD = Decimal("0.0004")  # first level at ±4 bp from the index
 STEP = Decimal("0.0004")  # further levels every 4 bp (10 levels: ±40 bp of depth, so a stop fills near its trigger)
 LEVEL_NOTIONAL = Decimal("40000")
+SPOT_LEVELS = 5  # the maker's wallet quotes a side on each spot pair (same offsets and sizes as the first 5 levels)
 INVENTORY_LIMIT = Decimal("3000000")  # notional beyond which the maker stops adding to its position
 FUNDING_CAP = Decimal("0.0075")
 NOISE_P = 0.5  # chance per symbol and decision that the noise traders send a market order
@@ -181,7 +184,28 @@ class DemoMarket:
                     cmds.append(PlaceOrder(mm, s, OrderSide.BUY, OrderType.LIMIT, qty, bid, tif=TimeInForce.GTC))
                 if inventory > -INVENTORY_LIMIT:
                     cmds.append(PlaceOrder(mm, s, OrderSide.SELL, OrderType.LIMIT, qty, ask, tif=TimeInForce.GTC))
+        cmds += venue.read(lambda: self._spot_quotes(mm))
         await venue.submit_many(cmds)
+
+    def _spot_quotes(self, mm: int) -> list[Command]:
+        """The maker's wallet quotes on each spot pair around its mark: its previous ones cancelled, then
+        SPOT_LEVELS a side at the perpetuals' offsets and sizes (read under the state lock)."""
+        engine = self.venue.engine
+        cmds: list[Command] = []
+        for s, _ in self.config.spot_pairs:
+            pair = sq.spot_pair(engine, s)
+            if pair is None or not pair["mark_price"]:
+                continue
+            mark, tick, step = pair["mark_price"], pair["tick_size"], pair["step_size"]
+            cmds += [CancelSpotOrder(mm, s, order_id=o["order_id"]) for o in sq.spot_orders(engine, mm, s, False)]
+            for i in range(SPOT_LEVELS):
+                off = SPREAD + STEP * i
+                qty = max((LEVEL_NOTIONAL * (1 + Decimal(i) / 2) / mark / step).to_integral_value(ROUND_DOWN), 1) * step
+                bid = (mark * (1 - off) / tick).to_integral_value(ROUND_DOWN) * tick
+                ask = (mark * (1 + off) / tick).to_integral_value(ROUND_DOWN) * tick + tick
+                cmds.append(PlaceSpotOrder(mm, s, OrderSide.BUY, OrderType.LIMIT, qty, bid))
+                cmds.append(PlaceSpotOrder(mm, s, OrderSide.SELL, OrderType.LIMIT, qty, ask))
+        return cmds
 
     async def noise_tick(self) -> None:
         """Seeded noise traders: per symbol, with chance NOISE_P, a market order of NOISE_USD; beyond
