@@ -14,7 +14,9 @@ changes. The engine runs in debug mode (its own audit after each command); the m
 * interest: each charge is hours × ⌈principal × daily / 24⌉ (to a quantum) recomputed from the Borrowed, Repaid
   and InterestCharged events the model follows, no hour is charged twice or skipped at AccrueInterest, and the
   lender's balance is the sum of all charges;
-* liveness: after any command no account is left at its liquidation threshold with a liability;
+* liquidation thresholds: solved here for an account owing one asset, a mark just on the safe side leaves it
+  alone and one just beyond liquidates it; liveness: after a mark (on its pair) or an accrual (for what it
+  charged) no account is left at its liquidation threshold with a liability;
 * a rejection changes nothing; snapshot/restore keeps the state hash mid-stream and the command list replays to
   identical events at the end.
 """
@@ -186,7 +188,7 @@ class SpotMarginMachine(RuleBasedStateMachine):
         self.check_money()
         self.check_untouched(cmd, events, before)
         self.check_loans(cmd)
-        self.check_alive()
+        self.check_alive(cmd, events)
         return events
 
     def follow(self, cmd: Command, events: list[Event]) -> None:
@@ -352,12 +354,21 @@ class SpotMarginMachine(RuleBasedStateMachine):
             if isinstance(cmd, AccrueInterest) and loan.principal > 0:
                 assert loan.paid_to == floor_hour(cmd.ts), f"{a} {symbol} {asset}: charged to {loan.paid_to}"
 
-    def check_alive(self) -> None:
-        """No account is left at or beyond its liquidation threshold while it owes something (binance: margin
-        level recomputed here from the balances and the mark; okx: the engine's level)."""
+    def check_alive(self, cmd: Command, events: list[Event]) -> None:
+        """Liveness: after a mark no account on its pair, after an accrual no account it charged, is left at or
+        beyond its liquidation threshold while it owes something (binance: the margin level recomputed here from
+        the balances and the mark; okx: the engine's level)."""
         e = self.engine
+        if isinstance(cmd, SetMarkPrice):
+            measured = {(a, cmd.symbol) for a in ACCOUNTS}
+        elif isinstance(cmd, AccrueInterest):
+            measured = {(ev.account, ev.symbol) for ev in events if isinstance(ev, InterestCharged)}
+        else:
+            return
         for a in ACCOUNTS:
             for symbol in spot_queries.margin_accounts(e, a):
+                if (a, symbol) not in measured:
+                    continue
                 view = spot_queries.margin_account(e, a, symbol)
                 assert view is not None
                 rows = view["assets"]
@@ -511,7 +522,8 @@ class SpotMarginMachine(RuleBasedStateMachine):
             return
         after = self.view(account, symbol)
         assert after is not None
-        if PAIRS[symbol].venue == "binance":  # a borrow never leaves the account in a margin call
+        caught_up = any(isinstance(ev, InterestCharged) for ev in events)  # hours due, charged before the loan
+        if PAIRS[symbol].venue == "binance" and not caught_up:  # a borrow never leaves the account in a margin call
             rows = after["assets"]
             price = {PAIRS[symbol].base: Fraction(self.marks[symbol]), QUOTE: Fraction(1)}
             assets = sum(Fraction(rows[x]["total"]) * price[x] for x in rows)
