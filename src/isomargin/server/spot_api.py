@@ -322,6 +322,8 @@ async def cancel(venue: Venue, account: int, p: dict[str, str], isolated: bool) 
     try:
         rec = find_spot_order(venue, account, p, s)
     except ApiError as exc:
+        if exc.code != "unknown_order":  # a bad id or a missing one keeps its own code
+            raise
         raise ApiError(400, "unknown_order", exc.message, -2011, "Unknown order sent.") from None
     if bool(rec.get("isolated")) is not isolated or rec["status"] not in ("NEW", "PARTIALLY_FILLED"):
         raise ApiError(400, "unknown_order", "the order is not open", -2011, "Unknown order sent.")
