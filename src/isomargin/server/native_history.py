@@ -268,7 +268,8 @@ assets = APIRouter(include_in_schema=False)
 STATIC_TYPES: Final = {"js": "text/javascript; charset=utf-8", "css": "text/css; charset=utf-8",
                        "txt": "text/plain; charset=utf-8"}  # fmt: skip
 STATIC_FILES: Final = frozenset({
-    "dashboard.js", "dashboard.css", "margin_panel.js", "vendor/lightweight-charts.standalone.production.js",
+    "dashboard.js", "dashboard.css", "margin_panel.js", "options_panel.js",
+    "vendor/lightweight-charts.standalone.production.js",
     "vendor/LICENSE-lightweight-charts.txt", "vendor/NOTICE-fancy-canvas.txt",
 })  # fmt: skip
 

@@ -475,6 +475,7 @@ async function connect() {
   ws.onmessage = (msg) => {
     const d = JSON.parse(msg.data);
     if (typeof imOnStream === "function" && imOnStream(d)) { soon(); return; }  // the spot-margin panel's events
+    if (typeof opOnStream === "function" && opOnStream(d)) { soon(); return; }  // the options panel's events
     if (d.e === "markPriceUpdate") { onMark(d.E, d.p); showTicker(d.p, d.i, d.r); if (d.T) state.nextFunding = Number(d.T); soon(); }
     else if (d.e === "ACCOUNT_UPDATE" || d.e === "ORDER_TRADE_UPDATE") { soon(); }
     else if (d.e === "MARGIN_CALL") { alertLine(`margin call ${d.symbol || "cross"}: ${d.level} (ratio ${pct(d.ratio)})`, d.level === "ok" ? "up" : "warn"); }
@@ -521,6 +522,7 @@ async function start() {
   setInterval(refresh, 5000); setInterval(tickCountdown, 1000); tickCountdown();
   window.addEventListener("resize", () => drawLiqMap());
   if (typeof imStart === "function") imStart();
+  if (typeof opStart === "function") opStart();
   window.dashboardReady = true;
 }
 start();
