@@ -316,3 +316,33 @@ def test_demo_maker_quotes_spot_pairs(tmp_path: Path) -> None:
         assert len(book["bids"]) == 5 and len(book["asks"]) == 5
         assert book["bids"][0] == ["59976", "0.66666"] and book["asks"][0] == ["60024.01", "0.66666"]
         assert book["asks"][4][1] == "2"  # level 4: 40,000 × (1 + 4/2) / 60,000 = 2 exactly
+
+
+def test_restart_keeps_pairs_accounts_and_histories(tmp_path: Path) -> None:
+    """Stopped and reopened on the same data: the pairs are not listed twice, the marks stay, and what the Binance
+    endpoints show (isolated account, orders, interest rows) is rebuilt from the journal unchanged."""
+    config = VenueConfig(data_dir=tmp_path / "d", admin_key="k", market_maker=False, feed=False, rate_limit=0,
+                         interest_schedule=False)  # fmt: skip
+    with InProcessVenue(config) as v:
+        me = v.new_account("5000")
+        ok(v, me, "/sapi/v1/margin/isolated/transfer", "POST", {"asset": "USDT", "symbol": "ETHUSDT",
+                                                               "transFrom": "SPOT", "transTo": "ISOLATED_MARGIN",
+                                                               "amount": "1000"})  # fmt: skip
+        ok(v, me, "/sapi/v1/margin/borrow-repay", "POST", {"asset": "USDT", "isIsolated": "TRUE", "symbol": "ETHUSDT",
+                                                          "type": "BORROW", "amount": "240"})  # fmt: skip
+        ok(v, me, "/api/v3/order", "POST", {"symbol": "ETHUSDT", "side": "BUY", "type": "LIMIT",
+                                           "timeInForce": "GTC", "quantity": "0.1", "price": "2000"})  # fmt: skip
+        reads = [("/sapi/v1/margin/isolated/account", None), ("/api/v3/allOrders", {"symbol": "ETHUSDT"}),
+                 ("/sapi/v1/margin/interestHistory", None), ("/api/v3/account", None)]  # fmt: skip
+        before = [ok(v, me, path, params=params) for path, params in reads]
+        info = request(v.base + "/api/v3/exchangeInfo")[1]["symbols"]
+    assert before[2]["rows"][0]["interest"] == "0.0024"  # 240 × 0.00024 / 24
+    with InProcessVenue(config) as v:
+        after = [ok(v, me, path, params=params) for path, params in reads]
+        assert request(v.base + "/api/v3/exchangeInfo")[1]["symbols"] == info
+        assert request(v.base + "/api/v3/ticker/price?symbol=ETHUSDT")[1]["price"] == "3000"
+    for b, a in zip(before, after, strict=True):
+        for body in (a, b):
+            if isinstance(body, dict):
+                body.pop("updateTime", None)  # the account's "now"
+        assert a == b
