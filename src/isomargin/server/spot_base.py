@@ -12,7 +12,7 @@ from typing import Any, Final
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from isomargin.engine import Command, Event, OrderSide, OrderStatus, OrderType, TimeInForce
+from isomargin.engine import Command, Event, OrderSide, OrderType, TimeInForce
 from isomargin.engine import spot_queries as sq
 from isomargin.engine.commands import PlaceSpotOrder, SideEffect
 from isomargin.engine.spot_events import Borrowed, SpotOrderUpdated, SpotTrade
@@ -430,7 +430,3 @@ def public_trades(venue: Venue, symbol: str) -> list[dict[str, Any]]:
 
     rows: list[dict[str, Any]] = venue.read(look)
     return rows
-
-
-def is_final(status: str) -> bool:
-    return status in (OrderStatus.FILLED.value, OrderStatus.CANCELED.value, OrderStatus.EXPIRED.value)
