@@ -1,6 +1,6 @@
 """Backtests and stress runs: a strategy or a book of positions through the engine along a path.
 
-`run_backtest` drives one strategy account (perpetual, or spot margin); `compare_modes` runs it isolated and
+`run_backtest` drives one strategy account (perpetual, spot margin, or options); `compare_modes` runs it isolated and
 cross side by side; `run_stress` opens a book of positions (many accounts, leverages, sides) and walks a stress
 path. All three return plain dicts (see results.py) ready for `--json` and the HTML report.
 """
@@ -19,6 +19,7 @@ import numpy as np
 from isomargin.engine import MarginMode, OrderSide, OrderType, PlaceOrder, queries, spot_queries
 from isomargin.sim.errors import SimError
 from isomargin.sim.market import MarketConfig
+from isomargin.sim.options_leg import OptionsDesk, OptionsSetup, options_outcome
 from isomargin.sim.paths import Bars, FundingSeries
 from isomargin.sim.results import downsample, drawdown, episode_dict, worst
 from isomargin.sim.runner import Simulation
@@ -46,14 +47,16 @@ class BacktestConfig:
     market: MarketConfig = field(default_factory=MarketConfig)
     curve_points: int = CURVE_POINTS
     product: str = "perp"  # perp | spot-margin (symbol a spot pair, e.g. BTC-USDT; leverage the strategy's target)
+    # | options (symbol an options family, e.g. BTC-USD: the path is its index)
+    options: OptionsSetup | None = None  # the options run's family, IV model and quotes (None: the defaults)
 
 
-PRODUCTS = ("perp", "spot-margin")
+PRODUCTS = ("perp", "spot-margin", "options")
 
 
 def _is_spot(cfg: BacktestConfig, strategy: Strategy, funding: FundingSeries | None) -> bool:
-    """Whether the run is spot margin; a product the strategy does not trade, or a setting it has no use for, is
-    refused."""
+    """Whether the run is spot margin (an options run: refused settings, then False); a product the strategy does
+    not trade, or a setting it has no use for, is refused."""
     if cfg.product not in PRODUCTS:
         raise SimError("bad_product", f"product must be one of {', '.join(PRODUCTS)}, got {cfg.product!r}")
     wants = getattr(strategy, "product", "perp")
@@ -63,6 +66,12 @@ def _is_spot(cfg: BacktestConfig, strategy: Strategy, funding: FundingSeries | N
             f"{type(strategy).__name__} trades {wants}, but the run is {cfg.product} (use --product {wants})",
         )
     if cfg.product == "perp":
+        return False
+    if cfg.product == "options":
+        if margin_mode(cfg.margin_mode) is not MarginMode.ISOLATED:
+            raise SimError("bad_margin_mode", "options are isolated only: each short has its own pool")
+        if funding is not None or cfg.market.funding_rate is not None:
+            raise SimError("bad_parameter", "options pay no funding")
         return False
     if margin_mode(cfg.margin_mode) is not MarginMode.ISOLATED:
         raise SimError("bad_margin_mode", "spot margin is isolated only: no cross margin account is simulated")
@@ -106,21 +115,30 @@ def run_backtest(
     if cfg.symbol not in paths:
         raise SimError("bad_symbol", f"no path for {cfg.symbol}")
     spot = _is_spot(cfg, strategy, funding)
-    if spot:
+    options = cfg.product == "options"
+    if options:
+        setup = cfg.options or OptionsSetup(family=cfg.symbol)
+        sim = Simulation(cfg.market, {}, options=(paths[cfg.symbol], replace(setup, family=cfg.symbol)))
+    elif spot:
         sim = Simulation(cfg.market, {}, spot=paths)
     else:
         sim = Simulation(cfg.market, paths, {cfg.symbol: funding} if funding is not None else None)
     mode = margin_mode(cfg.margin_mode)
     inverse = sim.inverse.get(cfg.symbol, False)
-    deposit = cfg.deposit if cfg.deposit is not None else DEFAULT_COIN_DEPOSIT if inverse else DEFAULT_DEPOSIT
+    coin = inverse or options
+    deposit = cfg.deposit if cfg.deposit is not None else DEFAULT_COIN_DEPOSIT if coin else DEFAULT_DEPOSIT
+    settle = sim.options.family.settle if sim.options is not None else None
     if deposit <= 0:
-        raise SimError("bad_deposit", f"the starting balance must be positive, got {deposit} {sim.settle[cfg.symbol]}")
-    sim.add_account(TRADER, deposit, {} if spot else {s: (mode, cfg.leverage) for s in paths})
+        asset_name = settle or sim.settle.get(cfg.symbol, "USDT")
+        raise SimError("bad_deposit", f"the starting balance must be positive, got {deposit} {asset_name}")
+    sim.add_account(TRADER, deposit, {} if spot or options else {s: (mode, cfg.leverage) for s in paths}, settle)
     asset = sim.asset(TRADER)
     ctx = Context(sim, TRADER, cfg.symbol)
     if spot:
         ctx.spot = _spot_account(sim, cfg)
-    deposit_usd = deposit if spot else sim.usd(cfg.symbol, deposit)  # at the first mark
+    if options:
+        ctx.options = OptionsDesk(sim, TRADER)
+    deposit_usd = deposit if spot or options else sim.usd(cfg.symbol, deposit)  # at the first mark
     n = sim.n
     close = sim.bars[cfg.symbol].close
     idx = downsample(n, cfg.curve_points)
@@ -181,6 +199,7 @@ def run_backtest(
         "max_drawdown_bars": [peak, trough],
         **_summary(sim, [TRADER]),
         **(_spot_outcome(sim, cfg) if spot else {}),
+        **(options_outcome(sim, [TRADER]) if options else {}),
         "worst_loss_fraction_of_margin": worst(episodes),
         "positions": episodes,
         "trades_list": sim.trades,
@@ -255,6 +274,9 @@ def _margin_ratio(sim: Simulation, symbol: str) -> float | None:
     """The venue's margin ratio of the trader's position (None when flat); a spot pair's margin level."""
     if sim.spot is not None and symbol in sim.spot.pairs:
         return sim.spot.margin_level(TRADER, symbol)
+    if sim.options is not None:
+        r = OptionsDesk(sim, TRADER).ratio()
+        return None if r is None else float(r)
     view = queries.position(sim.reader(), TRADER, symbol)
     return None if view is None else float(view["margin_ratio"])
 

@@ -20,7 +20,7 @@ from rich.table import Table
 from isomargin.cliutil import err, fail, out
 from isomargin.margin import MarginError
 from isomargin.sim.errors import SimError
-from isomargin.sim.results import OUTCOME_KEYS, SPOT_OUTCOME_KEYS
+from isomargin.sim.results import OPTIONS_OUTCOME_KEYS, OUTCOME_KEYS, SPOT_OUTCOME_KEYS
 
 app = typer.Typer(
     help="isomargin simulator: backtests and stress tests through the engine.",
@@ -158,6 +158,7 @@ def _show(rows: list[tuple[str, Any]], title: str, cols: tuple[str, ...] = ("val
 
 
 _BT_KEYS = OUTCOME_KEYS
+_PRODUCT_KEYS = {"spot-margin": SPOT_OUTCOME_KEYS, "options": (*OPTIONS_OUTCOME_KEYS, "option_liquidations_by_step")}
 # Figures in the account's asset (the coin for an inverse symbol): their rows name it.
 _MONEY_KEYS = frozenset(
     {
@@ -166,6 +167,10 @@ _MONEY_KEYS = frozenset(
         "fees",
         "funding",
         "interest",
+        "premium_collected",
+        "premium_paid",
+        "settlement_paid",
+        "settlement_received",
         "bad_debt",
         "insurance_draws",
         "insurance_end",
@@ -266,19 +271,30 @@ def backtest(
         str,
         typer.Option(
             "--strategy",
-            help="buy-and-hold | ma-cross | grid | spot-margin-long (spot margin) | module:Class | file.py:Class.",
+            help="buy-and-hold | ma-cross | grid | spot-margin-long (spot margin) | short-strangle (options) | "
+            "module:Class | file.py:Class.",
         ),
     ] = "buy-and-hold",
     param: Annotated[
         list[str] | None, typer.Option("--param", help="Strategy parameter key=value (repeatable).")
     ] = None,
-    venue: Annotated[str, typer.Option("--venue")] = "binance",
+    venue: Annotated[str | None, typer.Option("--venue", help="Default: binance (options: okx).")] = None,
     symbol: Annotated[
-        str, typer.Option("--symbol", help="A perpetual (BTCUSDT) or a spot pair (BTC-USDT).")
+        str,
+        typer.Option("--symbol", help="A perpetual (BTCUSDT), a spot pair (BTC-USDT) or an options family (BTC-USD)."),
     ] = "BTCUSDT",
     product: Annotated[
-        str, typer.Option("--product", help="perp | spot-margin (a spot pair's isolated margin account).")
+        str,
+        typer.Option(
+            "--product", help="perp | spot-margin (a spot pair's isolated margin account) | options (a family's)."
+        ),
     ] = "perp",
+    iv: Annotated[str | None, typer.Option("--iv", help="Options: implied volatility at the money (0.6).")] = None,
+    iv_skew: Annotated[str | None, typer.Option("--iv-skew", help="Options: IV change per unit ln(K/F).")] = None,
+    iv_smile: Annotated[str | None, typer.Option("--iv-smile", help="Options: IV change per ln(K/F)².")] = None,
+    iv_term: Annotated[
+        str | None, typer.Option("--iv-term", help="Options: IV × (30 days / T)^term (shorter expiries dearer).")
+    ] = None,
     leverage: Annotated[
         int, typer.Option("--leverage", help="Perp: the account's leverage; spot margin: the strategy's target.")
     ] = 10,
@@ -318,14 +334,24 @@ def backtest(
     quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
 ) -> None:
     """Run a strategy through the engine along a price path."""
+    from isomargin.sim import cli_options
     from isomargin.sim.backtest import BacktestConfig, run_backtest
     from isomargin.sim.backtest import compare_modes as compare
     from isomargin.sim.generators import generate
     from isomargin.sim.paths import load
     from isomargin.sim.strategy import load_strategy
 
+    cli_options.refuse_iv_flags(product, (iv, iv_skew, iv_smile, iv_term))
+    venue = venue or ("okx" if product == "options" else "binance")
     market, series = _market(venue, None, None, fees, funding, insurance, spread, depth)
-    spec, asset = _product(product, venue, symbol, borrow_rate, compare_modes)
+    if product == "options":
+        refused = {"--funding": funding is not None, "--borrow-rate": borrow_rate is not None,
+                   "--compare-modes": compare_modes, "--margin-mode cross": margin_mode != "isolated",
+                   "--mark": mark is not None}  # fmt: skip
+        spec = cli_options.options_product(venue, symbol, refused)
+        asset = spec.settle
+    else:
+        spec, asset = _product(product, venue, symbol, borrow_rate, compare_modes)
     market = _borrow_rate(market, borrow_rate)
     sym = spec.symbol
     start = _balance(balance, deposit, asset, sym)
@@ -347,13 +373,20 @@ def backtest(
         return load_strategy(strategy, params)
 
     guarded(make)
+    options = None
+    if product == "options":
+        from isomargin.sim.options_leg import OptionsSetup
+
+        options = OptionsSetup(sym, venue, cli_options.iv_model(iv, iv_skew, iv_smile, iv_term))
     cfg = BacktestConfig(
-        symbol=sym, leverage=leverage, margin_mode=margin_mode, deposit=start, market=market, product=product
-    )
+        symbol=sym, leverage=leverage, margin_mode=margin_mode, deposit=start, market=market, product=product,
+        options=options,
+    )  # fmt: skip
     inverse = product == "perp" and spec.inverse
-    keys = (*_BT_KEYS, *_USD_ROWS) if inverse else SPOT_OUTCOME_KEYS if product != "perp" else _BT_KEYS
+    keys = (*_BT_KEYS, *_USD_ROWS) if inverse else _PRODUCT_KEYS.get(product, _BT_KEYS)
     money = f"{asset}, inverse: sizes in USD face" if inverse else asset
-    mode_text = f"{margin_mode} {leverage}×" if product == "perp" else f"spot margin, isolated, {leverage}× target"
+    mode_text = {"perp": f"{margin_mode} {leverage}×", "spot-margin": f"spot margin, isolated, {leverage}× target",
+                 "options": f"options, isolated, IV {options.iv.iv if options else ''}"}[product]  # fmt: skip
     if compare_modes:
         result = guarded(lambda: compare(path, make, cfg, series))
         if not as_json:
@@ -377,6 +410,37 @@ def backtest(
     for note in dict.fromkeys(n for r in runs for n in r.get("warnings", [])):
         err.print(f"warning: {note}")
     _emit(result, as_json, json_out, report)
+
+
+def _stress_options(
+    venue: str,
+    gap: float,
+    contracts: str,
+    otm: float,
+    iv: str | None,
+    insurance: str,
+    balance: str | None,
+    taken: dict[str, Any],
+    as_json: bool,
+    json_out: Path | None,
+) -> None:
+    """`stress --product options`: flags of the perpetual book refused, the run, its table per account."""
+    from isomargin.sim import cli_options
+
+    for flag, value in taken.items():
+        if value is not None:
+            fail("bad_parameter", f"{flag} is for a perpetual book; --product options builds its own gap path")
+    market, _ = _market(venue, None, None, None, None, insurance, "0", "0")
+    model = cli_options.iv_model(iv, None, None, None)
+    result = cli_options.stress_options(venue, gap, contracts, otm, 7, model, market, balance)
+    if not as_json:
+        rows = [(f"account {a['account']} ({a['contracts']} contracts)", [", ".join(a["steps"]) or "—", a["loss"],
+                 a["posted"], a["cap_ok"]]) for a in result["accounts"]]  # fmt: skip
+        cols = ("liquidation steps (symbol, step, contracts)", "loss (BTC)", "posted (BTC)", "loss ≤ posted")
+        _show(rows, f"short strangles through a {gap:+.0%} gap ({venue}, IV {model.iv})", cols)
+        _show([(k, result[k]) for k in ("premium_collected", "premium_paid", "insurance_draws", "insurance_end",
+                                        "option_liquidations_by_step")], "totals")  # fmt: skip
+    _emit(result, as_json, json_out, None)
 
 
 def _list(value: str, conv: Callable[[str], T], what: str) -> list[T]:
@@ -425,15 +489,35 @@ def stress(
     executor: Annotated[str, typer.Option("--executor", help="local | serial | dask://host:port | ray.")] = "local",
     workers: Annotated[int | None, typer.Option("--workers")] = None,
     list_paths: Annotated[bool, typer.Option("--list", help="List the stress library.")] = False,
+    product: Annotated[
+        str, typer.Option("--product", help="perp (a book of positions) | options (short strangles through a gap).")
+    ] = "perp",
+    gap: Annotated[float, typer.Option("--gap", help="Options: the index's jump, a fraction (0.3 = +30 %).")] = 0.3,
+    contracts: Annotated[
+        str, typer.Option("--contracts", help="Options: each account's strangle size in contracts.")
+    ] = "25000,15000,5000",
+    otm: Annotated[float, typer.Option("--otm", help="Options: strikes this fraction out of the money.")] = 0.1,
+    iv: Annotated[str | None, typer.Option("--iv", help="Options: implied volatility (0.6).")] = None,
+    balance: Annotated[str | None, typer.Option("--balance", help="Options: BTC per account (200).")] = None,
     report: Annotated[Path | None, typer.Option("--report")] = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
     json_out: Annotated[Path | None, typer.Option("--json-out")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
 ) -> None:
-    """Run a book of positions through a stress path, or Monte Carlo paths over a generator."""
+    """Run a book of positions through a stress path, or Monte Carlo paths over a generator; with --product
+    options, a book of short strangles through a gap."""
     from isomargin.sim import backtest as bt
     from isomargin.sim.stress import EPISODES, resolve_path
 
+    if product not in ("perp", "options"):
+        fail("bad_product", f"--product must be perp or options, got {product!r}")
+    if product == "options":
+        taken = {"--path": path, "--book": book, "--positions": positions, "--mode": mode, "--report": report,
+                 "--paths": paths or None, "--compare-modes": compare_modes or None}  # fmt: skip
+        _stress_options(venue or "okx", gap, contracts, otm, iv, insurance, balance, taken, as_json, json_out)
+        return
+    if iv is not None or balance is not None:
+        fail("bad_parameter", "--iv and --balance belong to --product options")
     if list_paths:
         _show([(e.name, e.title) for e in EPISODES.values()], "stress library", ("episode",))
         return

@@ -136,7 +136,16 @@ OUTCOME_KEYS = (
 SPOT_OUTCOME_KEYS = tuple(
     k for key in OUTCOME_KEYS for k in ((key, "interest", "interest_hours") if key == "funding" else (key,))
 )
+# An options backtest's: premium collected and paid, settlement paid and received, where a perpetual pays funding.
+OPTIONS_OUTCOME_KEYS = tuple(
+    k
+    for key in OUTCOME_KEYS
+    for k in (
+        ("premium_collected", "premium_paid", "settlement_paid", "settlement_received") if key == "funding" else (key,)
+    )
+)
 
 
 def outcome_keys(result: dict[str, Any]) -> tuple[str, ...]:
-    return SPOT_OUTCOME_KEYS if result.get("product") == "spot-margin" else OUTCOME_KEYS
+    keys = {"spot-margin": SPOT_OUTCOME_KEYS, "options": OPTIONS_OUTCOME_KEYS}
+    return keys.get(result.get("product") or "perp", OUTCOME_KEYS)

@@ -53,6 +53,7 @@ from isomargin.sim.paths import Bars, FundingSeries, intrabar
 
 if TYPE_CHECKING:
     from isomargin.engine.instruments import Instrument  # what queries.instrument returns
+    from isomargin.sim.options_leg import OptionsLeg, OptionsSetup
     from isomargin.sim.spot import SpotLeg
 
 ZERO = Decimal(0)
@@ -76,6 +77,12 @@ def _spot_leg(sim: Simulation, symbols: list[str]) -> SpotLeg:
     from isomargin.sim.spot import SpotLeg  # imports this module's walk
 
     return SpotLeg(sim, symbols)
+
+
+def _options_leg(sim: Simulation, bars: Bars, setup: OptionsSetup) -> OptionsLeg:
+    from isomargin.sim.options_leg import OptionsLeg  # imports this module's walk
+
+    return OptionsLeg(sim, bars, setup)
 
 
 def nearest_level(levels: list[Decimal], cur: Decimal, target: Decimal) -> Decimal | None:
@@ -135,11 +142,13 @@ class Simulation:
         funding: dict[str, FundingSeries] | None = None,
         symbols_venue: str | None = None,
         spot: dict[str, Bars] | None = None,
+        options: tuple[Bars, OptionsSetup] | None = None,
     ) -> None:
-        if not bars and not spot:
+        if not bars and not spot and options is None:
             raise SimError("empty_data", "no price path given")
         self.market = market
-        self.bars = {**bars, **(spot or {})}  # perpetuals' paths, then spot pairs' (engine symbols BASE-QUOTE)
+        # perpetuals' paths, then spot pairs' (engine symbols BASE-QUOTE), then an options family's index (BTC-USD)
+        self.bars = {**bars, **(spot or {}), **({options[1].family: options[0]} if options else {})}
         self.symbols = list(bars)  # the perpetuals
         n = {len(b) for b in self.bars.values()}
         if len(n) != 1:
@@ -165,7 +174,9 @@ class Simulation:
         self.levels_dirty: dict[str, bool] = {}
         # The spot-margin leg (None without spot pairs) walks every bar: stepping knows only the perpetuals' watches.
         self.spot: SpotLeg | None = None if not spot else _spot_leg(self, list(spot))
-        self.stepping = market.stepping and self.spot is None
+        # The options leg (None without options) marks every bar too: time decay moves the marks on a flat path.
+        self.options: OptionsLeg | None = None if options is None else _options_leg(self, *options)
+        self.stepping = market.stepping and self.spot is None and self.options is None
         self.version = 0  # commands applied so far: a reader re-reads the engine only when it moved
         self._lag = -1  # the first bar whose marks the engine has not seen yet (-1: none)
         self._lag_end = -1
@@ -208,6 +219,8 @@ class Simulation:
         }
         if self.spot is not None:
             self._handlers.update(self.spot.handlers())
+        if self.options is not None:
+            self._handlers.update(self.options.handlers())
         self._setup()
 
     # ------------------------------------------------------------------------------------------ set-up
@@ -267,6 +280,8 @@ class Simulation:
                 )
         if self.spot is not None:
             self.spot.setup()
+        if self.options is not None:
+            self.options.setup()
 
     def insurance_start(self, asset: str) -> Decimal:
         """The fund at the start in `asset`: `MarketConfig.insurance` is in USD; a coin's fund is worth as much at
@@ -284,10 +299,13 @@ class Simulation:
             raise SimError(events[0].code, f"{type(cmd).__name__}: {events[0].message}")
         return events
 
-    def add_account(self, account: int, deposit: Decimal, settings: dict[str, tuple[MarginMode, int]]) -> None:
-        """A trader account with `deposit` in its symbols' settle asset (USDT, or the coin of inverse contracts)
-        and a (mode, leverage) per symbol. One account trades symbols of one settle asset."""
-        assets = sorted({self.settle[s] for s in settings if s in self.settle}) or [ASSET]
+    def add_account(
+        self, account: int, deposit: Decimal, settings: dict[str, tuple[MarginMode, int]], asset: str | None = None
+    ) -> None:
+        """A trader account with `deposit` in its symbols' settle asset (USDT, or the coin of inverse contracts;
+        `asset` when it trades no perpetual, e.g. BTC for options) and a (mode, leverage) per symbol. One account
+        trades symbols of one settle asset."""
+        assets = sorted({self.settle[s] for s in settings if s in self.settle}) or [asset or ASSET]
         if len(assets) > 1:
             raise SimError(
                 "mixed_settle_assets",
@@ -415,6 +433,8 @@ class Simulation:
             self._walk(sym, i)
         if self.spot is not None:
             self.spot.walk(i)
+        if self.options is not None:
+            self.options.walk(i)
         self._synced = i
         self.walked += 1
 
@@ -721,6 +741,8 @@ class Simulation:
             total += self.pnl(sym, h.size, h.basis)
         if self.spot is not None:
             total += self.spot.value(account)
+        if self.options is not None:
+            total += self.options.value(account)
         return total
 
     def equity_parts(self, account: int) -> tuple[float, tuple[tuple[str, float, float], ...]]:
@@ -728,6 +750,8 @@ class Simulation:
         and per open position (symbol, signed size, signed basis), as floats for `equity_curve`."""
         b = queries.balances(self._engine, account, self.asset(account))
         const = float(b["wallet"] + b["held"] + b["isolated_margin"])
+        if self.options is not None:  # marked at every bar's close, so its value is that bar's (a new part each bar)
+            const += float(self.options.value(account))
         held = self._holdings(account)
         parts = [(sym, float(h.size), float(h.basis)) for (sym, _), h in held.items()]
         if self.spot is not None:
@@ -781,7 +805,8 @@ class Simulation:
 
     def insurance(self, asset: str | None = None) -> Decimal:
         """The insurance fund in `asset` (default: the first symbol's settle asset)."""
-        return queries.insurance_fund(self._engine, asset or (self.assets[0] if self.assets else ASSET))
+        default = self.assets[0] if self.assets else self.options.family.settle if self.options else ASSET
+        return queries.insurance_fund(self._engine, asset or default)
 
     # ------------------------------------------------------------------------------------------ events
     def _tracked(self, account: int) -> bool:

@@ -2,8 +2,9 @@
 
 `ctx` gives the bar, the close history, the account (wallet, equity, position, liquidation price) and
 order methods (buy/sell/close/limit/stop_loss/take_profit/add_margin/cancel_all) that go straight into
-the engine; on a spot pair `ctx.spot` (sim/spot.py) trades its isolated margin account. Built-ins: BuyAndHold,
-MACross, Grid, SpotMarginLong; `load_strategy("module:Class")` loads any other.
+the engine; on a spot pair `ctx.spot` (sim/spot.py) trades its isolated margin account, in an options run
+`ctx.options` (sim/options_leg.py) its options. Built-ins: BuyAndHold, MACross, Grid, SpotMarginLong,
+ShortStrangle; `load_strategy("module:Class")` loads any other.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from isomargin.engine import (
 from isomargin.engine.events import Event, Rejected
 from isomargin.margin.inverse import contracts_of, face_value
 from isomargin.sim.errors import SimError
+from isomargin.sim.options_leg import OptionsDesk
 from isomargin.sim.runner import Simulation, dec
 from isomargin.sim.spot import SpotMargin
 
@@ -72,6 +74,7 @@ class Context:
         self.i = 0
         self._closes = sim.bars[symbol].close
         self.spot: SpotMargin | None = None  # a spot-margin run's isolated margin account on `symbol`
+        self.options: OptionsDesk | None = None  # an options run's option orders and positions
 
     # -- market --------------------------------------------------------------------------------------
     @property
@@ -538,6 +541,54 @@ def _spot(ctx: Context) -> SpotMargin:
     return ctx.spot
 
 
+class ShortStrangle(Strategy):
+    """Sell `contracts` of an OTM call and an OTM put expiring `days` days out (the first 08:00 UTC after), the
+    strikes `otm` (a fraction) away from the index or, with `delta`, at that |delta| (Black-76 on the run's IV),
+    on a `step` grid; at each expiry (settled by the run at the path's price) sell the next pair. A liquidated
+    leg is not re-sold before the expiry."""
+
+    product: ClassVar[str] = "options"
+
+    def __init__(self, contracts: int = 100, otm: float = 0.1, delta: float | None = None, days: int = 7,
+                 step: int = 1000) -> None:  # fmt: skip
+        self.contracts = _param_decimal(contracts, "contracts")
+        if self.contracts != self.contracts.to_integral_value() or self.contracts < 1:
+            raise SimError("bad_parameter", f"contracts must be a whole number of at least 1, got {contracts!r}")
+        if delta is not None and not 0 < float(delta) < 0.5:
+            raise SimError("bad_parameter", f"delta must be between 0 and 0.5 (an OTM option), got {delta!r}")
+        if not 0 <= float(otm) < 1:
+            raise SimError("bad_parameter", f"otm must be a fraction between 0 and 1, got {otm!r}")
+        if int(days) < 1 or int(step) < 1:
+            raise SimError("bad_parameter", "days and step must be at least 1")
+        self.otm, self.delta, self.days, self.step = float(otm), delta, int(days), int(step)
+        self.expiry: int | None = None
+        self.sold: list[str] = []
+
+    def on_start(self, ctx: Context) -> None:
+        self._open(_options(ctx))
+
+    def on_bar(self, ctx: Context) -> None:
+        desk = _options(ctx)
+        if self.expiry is not None and desk.leg.ts >= self.expiry:
+            self._open(desk)
+
+    def _open(self, desk: OptionsDesk) -> None:
+        expiry = desk.expiry(self.days)
+        self.expiry = expiry
+        for kind in ("C", "P"):
+            d = None if self.delta is None else float(self.delta)
+            strike = desk.strike(kind, otm=self.otm, delta=d, expiry=expiry, step=self.step)
+            sym = desk.option(expiry, strike, kind)
+            if desk.sell_to_open(sym, self.contracts):
+                self.sold.append(sym)
+
+
+def _options(ctx: Context) -> OptionsDesk:
+    if ctx.options is None:
+        raise SimError("wrong_product", "an options strategy needs an options run (--product options)")
+    return ctx.options
+
+
 def _param_decimal(value: object, what: str) -> Decimal:
     try:
         d = Decimal(repr(value)) if isinstance(value, float) else Decimal(str(value))
@@ -550,7 +601,7 @@ def _param_decimal(value: object, what: str) -> Decimal:
 
 BUILTINS: dict[str, type[Strategy]] = {
     "buy-and-hold": BuyAndHold, "ma-cross": MACross, "ma-cross-bars": MACrossBars, "grid": Grid,
-    "spot-margin-long": SpotMarginLong,
+    "spot-margin-long": SpotMarginLong, "short-strangle": ShortStrangle,
 }  # fmt: skip
 
 
