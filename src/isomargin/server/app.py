@@ -19,7 +19,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from isomargin.engine.errors import Reject
 from isomargin.journal import JournalError
-from isomargin.server import dapi, fapi, native, native_history, native_options, native_spot, sapi, streams
+from isomargin.server import dapi, eapi, fapi, native, native_history, native_options, native_spot, sapi, streams
 from isomargin.server.auth import RateLimiter, weight_of
 from isomargin.server.config import VenueConfig
 from isomargin.server.dapi_base import DAPI
@@ -34,12 +34,13 @@ DESCRIPTION = """Native API of the isomargin venue. Signed endpoints: header `X-
 (ms, within `recvWindow` and at most 1 s ahead) and `signature` = hex HMAC-SHA256(secret, raw query string
 without `signature` + raw body). Operator endpoints take `X-Admin-Key`. Errors: `{"code", "message"}`.
 A Binance USDⓈ-M compatible API is served under `/fapi/v1|v2|v3`, a Binance COIN-M compatible one under
-`/dapi/v1|v2`, Binance spot under `/api/v3`, Binance isolated margin under `/sapi/v1`, and streams under `/ws`."""
+`/dapi/v1|v2`, Binance spot under `/api/v3`, Binance isolated margin under `/sapi/v1`, Binance options under
+`/eapi/v1`, and streams under `/ws`."""
 HALT_POLL_S: Final = 0.05  # how soon the CLI learns of a failure (the 503s start at once, in HaltGuard)
 SHUTDOWN_GRACE_S: Final = 10  # in-flight requests get this long to finish when the server stops
 HOT_ROUTES: Final = (("POST", "v1/order"), ("GET", "v1/order"), ("DELETE", "v1/order"), ("DELETE", "v1/allOpenOrders"))
 HOT_FAPI: Final = frozenset((m, f"/{api}/{p}") for api in ("fapi", "dapi") for m, p in HOT_ROUTES)  # and /dapi
-BINANCE_PREFIXES: Final = ("/fapi", "/dapi", "/api/v3", "/sapi")  # answered in Binance's {code, msg}
+BINANCE_PREFIXES: Final = ("/fapi", "/dapi", "/api/v3", "/sapi", "/eapi")  # answered in Binance's {code, msg}
 
 
 def _error(path: str, err: ApiError) -> JSONResponse:
@@ -218,6 +219,7 @@ def create_app(
     app.include_router(fapi.router)
     app.include_router(dapi.router)
     app.include_router(sapi.router)  # /api/v3 (spot_api) and /sapi (sapi)
+    app.include_router(eapi.router)  # /eapi/v1: Binance options (the binance family's USDT-settled options)
     app.include_router(native_history.assets)
 
     for exc_type in (ApiError, RequestValidationError, StarletteHTTPException, Reject, JournalError, Exception):

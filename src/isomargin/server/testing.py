@@ -179,12 +179,13 @@ def signed(
 
 def ccxt_urls(base: str) -> dict[str, str]:
     """ccxt `urls['api']` entries pointing Binance USDⓈ-M (binanceusdm), COIN-M (binancecoinm), spot (/api/v3) and
-    isolated margin (/sapi) here."""
+    isolated margin (/sapi) and options (/eapi) here."""
     return {
         "fapiPublic": f"{base}/fapi/v1", "fapiPublicV2": f"{base}/fapi/v2", "fapiPublicV3": f"{base}/fapi/v3",
         "fapiPrivate": f"{base}/fapi/v1", "fapiPrivateV2": f"{base}/fapi/v2", "fapiPrivateV3": f"{base}/fapi/v3",
         "fapiData": f"{base}/futures/data", "public": f"{base}/api/v3", "private": f"{base}/api/v3",
         "dapiPublic": f"{base}/dapi/v1", "dapiPrivate": f"{base}/dapi/v1", "dapiPrivateV2": f"{base}/dapi/v2",
         "dapiData": f"{base}/futures/data", "sapi": f"{base}/sapi/v1", "sapiV2": f"{base}/sapi/v2",
-        "sapiV3": f"{base}/sapi/v3", "sapiV4": f"{base}/sapi/v4",
+        "sapiV3": f"{base}/sapi/v3", "sapiV4": f"{base}/sapi/v4", "eapiPublic": f"{base}/eapi/v1",
+        "eapiPrivate": f"{base}/eapi/v1",
     }  # fmt: skip
