@@ -6,6 +6,7 @@ stress book's tier-3 short steps down tier by tier; CLI refusals. Figures hand-d
 from __future__ import annotations
 
 from decimal import Decimal as D
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -109,6 +110,17 @@ def test_the_stress_book_steps_a_tier_3_short_down_tier_by_tier() -> None:
     assert steps[15_000] == [f"{call} partial 5000", f"{call} close 10000"]
     assert steps[5_000] == [f"{call} close 5000"]
     assert r["cap_ok"] and all(a["loss"] <= a["posted"] for a in r["accounts"])
+
+
+def test_the_docs_show_what_the_stress_book_prints() -> None:
+    text = (Path(__file__).parents[2] / "docs" / "simulator.md").read_text(encoding="utf-8")
+    r = run_options_stress(
+        gap_path(0.3), OptionsBook(), MarketConfig(venue="okx", insurance=D(100_000)), OptionsSetup()
+    )
+    for a in r["accounts"]:
+        assert f"account {a['account']}: {a['contracts']:,} contracts" in text
+        assert f"│ {a['loss'].normalize():f} │" in text.replace("  ", " ").replace("  ", " ")
+    assert f"{r['insurance_end']}" in text and "105000-C partial 5000 → 105000-C close 10000" in text
 
 
 @pytest.mark.parametrize(

@@ -20,6 +20,7 @@ from isomargin.sim.executors import DaskExecutor, Executor, ProcessExecutor, Ray
 from isomargin.sim.generators import garch, gbm, gbm_jumps, generate
 from isomargin.sim.market import MarketConfig
 from isomargin.sim.montecarlo import MCParams, run_monte_carlo, sweep
+from isomargin.sim.options_leg import IVModel, OptionsDesk, OptionsSetup
 from isomargin.sim.paths import Bars, FundingSeries, from_dataframe, intrabar, load, load_funding, make_bars
 from isomargin.sim.results import dumps
 from isomargin.sim.runner import Simulation
@@ -30,6 +31,7 @@ from isomargin.sim.strategy import (
     Grid,
     MACross,
     MACrossBars,
+    ShortStrangle,
     Signals,
     SignalStrategy,
     SpotMarginLong,
@@ -49,13 +51,17 @@ __all__ = [
     "Executor",
     "FundingSeries",
     "Grid",
+    "IVModel",
     "MACross",
     "MACrossBars",
     "MCParams",
     "MarketConfig",
+    "OptionsDesk",
+    "OptionsSetup",
     "ProcessExecutor",
     "RayExecutor",
     "SerialExecutor",
+    "ShortStrangle",
     "SignalStrategy",
     "Signals",
     "SimError",

@@ -434,13 +434,18 @@ def _stress_options(
     model = cli_options.iv_model(iv, None, None, None)
     result = cli_options.stress_options(venue, gap, contracts, otm, 7, model, market, balance)
     if not as_json:
-        rows = [(f"account {a['account']} ({a['contracts']} contracts)", [", ".join(a["steps"]) or "—", a["loss"],
+        rows = [(f"account {a['account']}: {a['contracts']:,} contracts", [_steps_text(a["steps"]), a["loss"],
                  a["posted"], a["cap_ok"]]) for a in result["accounts"]]  # fmt: skip
-        cols = ("liquidation steps (symbol, step, contracts)", "loss (BTC)", "posted (BTC)", "loss ≤ posted")
+        cols = ("liquidation steps (strike, step, contracts)", "loss (BTC)", "posted (BTC)", "loss ≤ posted")
         _show(rows, f"short strangles through a {gap:+.0%} gap ({venue}, IV {model.iv})", cols)
         _show([(k, result[k]) for k in ("premium_collected", "premium_paid", "insurance_draws", "insurance_end",
                                         "option_liquidations_by_step")], "totals")  # fmt: skip
     _emit(result, as_json, json_out, None)
+
+
+def _steps_text(steps: list[str]) -> str:
+    """"BTC-USD-240108-105000-C partial 5000" steps as "105000-C partial 5000 → …" (— for none)."""
+    return " → ".join(s.split("-", 3)[-1] for s in steps) or "—"
 
 
 def _list(value: str, conv: Callable[[str], T], what: str) -> list[T]:
