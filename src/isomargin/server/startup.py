@@ -130,6 +130,7 @@ def banner(config: VenueConfig, base: str, tty: bool) -> str:
         lines.append(f"  Binance COIN-M    {base}/dapi/v1/exchangeInfo")
     if config.spot_pairs:
         lines.append(f"  Binance spot      {base}/api/v3/exchangeInfo   (isolated margin: {base}/sapi/v1/margin/…)")
+    lines.append(f"  options           {base}/api/v1/options   (Binance options: {base}/eapi/v1/exchangeInfo)")
     creds_path = config.data_dir / "demo-credentials.json"
     if config.demo_account and creds_path.exists():
         c = json.loads(creds_path.read_text())
