@@ -22,7 +22,7 @@ from isomargin.sim.options_leg import OptionsSetup, expiry_after
 from isomargin.sim.options_stress import OptionsBook, gap_path, run_options_stress
 from isomargin.sim.paths import Bars, make_bars
 from isomargin.sim.results import dumps
-from isomargin.sim.strategy import Context, ShortStrangle
+from isomargin.sim.strategy import Context, ShortStrangle, Strategy
 
 H = 3_600_000
 runner = CliRunner()
@@ -74,6 +74,27 @@ def test_a_gap_liquidates_a_tier_2_strangle_one_tier_down_then_in_full_within_it
     assert close["shortfall"] > 0 and r["insurance_draws"] == close["shortfall"]  # the fund took the rest over
     assert r["final_equity"] < 100 and r["max_drawdown"] > 0
     assert r["premium_collected"] == sum(t["premium"] for t in r["trades_list"] if t["side"] == "SELL")
+
+
+class LongCall(Strategy):
+    product = "options"
+
+    def on_start(self, ctx: Context) -> None:
+        assert ctx.options is not None
+        desk = ctx.options
+        symbol = desk.option(desk.expiry(7), desk.strike("C", otm=0.1), "C")
+        assert desk.buy_to_open(symbol, 20_000)
+
+
+def test_a_long_through_the_gap_gains_its_value_and_the_provider_short_is_never_liquidated() -> None:
+    r = run_backtest(flat_then(123_500, 24, 48), LongCall(), BacktestConfig(deposit=D(100), **CFG))
+    buy = r["trades_list"][0]
+    assert (buy["price"], buy["qty"]) == (D("0.0055"), D(20000))  # the provider's ask over a mark of ~0.0054
+    # premium 20,000 × 0.0055 × 0.01 = 1.1 BTC; fee min(0.0003 × 0.01, 7 % × 0.0055 × 0.01) = 0.000003 a contract
+    assert buy["premium"] == D("1.1") and buy["fee"] == D("0.06")
+    (pos,) = r["option_positions"]
+    assert r["final_equity"] == 100 - D("1.1") - D("0.06") + 20_000 * pos["mark_price"] * D("0.01")
+    assert r["insurance_income"] == r["insurance_draws"] == 0  # nobody was liquidated, the provider included
 
 
 def test_expiry_settles_at_the_first_bar_open_after_it_and_pays_intrinsic() -> None:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from isomargin.engine import Deposit, LiquidationStep, OrderSide, OrderStatus, Rejected, SetMarkPrice
 from isomargin.engine import options_queries as oq
 from isomargin.engine.commands import (
+    AdjustOptionMargin,
     CancelOptionOrder,
     Command,
     FundInsurance,
@@ -49,6 +50,7 @@ DAY_MS = 86_400_000
 YEAR_MS = 365 * DAY_MS  # ACT/365, as the engine's SetOptionVol
 EXPIRY_HOUR_MS = 8 * 3_600_000  # OKX options expire at 08:00 UTC
 MIN_IV, MAX_IV = 0.01, 5.0
+PROVIDER_COVER = Decimal(2)  # the provider's short pools, in the settle asset per unit of underlying
 _GONE = frozenset({OrderStatus.FILLED, OrderStatus.CANCELED, OrderStatus.EXPIRED})
 
 
@@ -177,6 +179,8 @@ class OptionsLeg:
         self.marks: dict[str, Decimal] = {}  # the quotes' marks (float Black-76)
         self.engine_marks: dict[str, Decimal] = {}  # the engine's, from OptionMarked
         self.held: dict[tuple[int, str], tuple[Decimal, Decimal]] = {}  # tracked (account, option) → (qty, pool)
+        self._provider: dict[str, tuple[Decimal, Decimal]] = {}  # the provider's (qty, pool) per option
+        self._uncovered: set[str] = set()  # options the provider is short on with less than its cover
 
     # ------------------------------------------------------------------------------------------ set-up
     def setup(self) -> None:
@@ -220,12 +224,24 @@ class OptionsLeg:
         for sym, q in self.quotes.items():
             if q.stale(marks[sym], self.setup_):
                 q.requote(self.sim, self.setup_, marks[sym], ts)
+        self._cover_provider(ts)
         if self.quotes:  # the engine knows a family's index only while one of its options is listed
             self.sim.must(SetMarkPrice(self.symbol, index, ts=ts))
         self.sim.record_mark(self.symbol, index)
         for sym in self.quotes:
             self.sim.apply(SetOptionVol(sym, self.iv_of(sym, index, ts), ts=ts))
             self.marks[sym] = marks[sym]
+
+    def _cover_provider(self, ts: int) -> None:
+        """The provider's shorts (it sold what a strategy bought) get pools of `PROVIDER_COVER` BTC per BTC of
+        underlying before the marks move, so the market maker itself is never liquidated."""
+        mult = self.family.multiplier
+        for sym in sorted(self._uncovered):
+            qty, margin = self._provider.get(sym, (ZERO, ZERO))
+            need = -qty * mult * PROVIDER_COVER - margin
+            if qty < 0 and need > 0 and sym in self.quotes:
+                self.sim.must(AdjustOptionMargin(LP_ACCOUNT, sym, need, ts=ts))
+        self._uncovered.clear()
 
     def iv_of(self, sym: str, index: Decimal, ts: int) -> Decimal:
         return self.setup_.iv.vol(self.strike[sym], index, float(years_left(self.expiry[sym], ts)))
@@ -297,6 +313,10 @@ class OptionsLeg:
         self.engine_marks[ev.symbol] = ev.mark
 
     def _on_position(self, ev: OptionPositionUpdated) -> None:
+        if ev.account == LP_ACCOUNT:
+            self._provider[ev.symbol] = (ev.qty, ev.margin)
+            if ev.qty < 0 and ev.margin < -ev.qty * self.family.multiplier * PROVIDER_COVER:
+                self._uncovered.add(ev.symbol)
         if ev.account not in self.sim.accounts:
             return
         if ev.qty == 0:
