@@ -481,9 +481,9 @@ spot_assets = st.sampled_from(["USDT", "USDT", "BTC", "BTC", "ETH"])  # ETH is n
 spot_accounts = st.sampled_from([1, 1, 1, 2, 2, 2, 3, 5, 4, 6])  # 1 and 2 have margin accounts; 6 does not exist
 
 
-def spot_qty(lots: st.SearchStrategy[int] | None = None) -> st.SearchStrategy[Decimal]:
+def spot_qty() -> st.SearchStrategy[Decimal]:
     """BTC-USDT quantities on its 0.00001 step: about 5 to 6,000 USDT at the mark, or the extremes."""
-    lots = lots or st.one_of(st.integers(9, 10_000), st.sampled_from([1, 10**17 - 1]))
+    lots = st.one_of(st.integers(9, 10_000), st.sampled_from([1, 10**17 - 1]))
     return lots.map(lambda n: n * D("0.00001"))
 
 

@@ -186,8 +186,9 @@ class SpotMarginMachine(RuleBasedStateMachine):
             return events
         self.follow(cmd, events)
         self.check_money()
-        self.check_untouched(cmd, events, before)
-        self.check_loans(cmd)
+        after = self.margin_balances()
+        self.check_untouched(cmd, events, before, after)
+        self.check_loans(cmd, after)
         self.check_alive(cmd, events)
         return events
 
@@ -283,16 +284,16 @@ class SpotMarginMachine(RuleBasedStateMachine):
 
     # ------------------------------------------------------------------ invariants
     def margin_balances(self) -> dict[tuple[int, str], tuple[Decimal, ...]]:
-        """Every margin account's (free, locked, borrowed, interest) per asset, from the query view."""
+        """Every margin account's (free, locked, borrowed, interest) per asset (base, then quote), read from its
+        ledger balances by name (what a loan and its interest hold is ≤ 0: shown as owed, ≥ 0)."""
         out: dict[tuple[int, str], tuple[Decimal, ...]] = {}
         for a in ACCOUNTS:
             for symbol in spot_queries.margin_accounts(self.engine, a):
-                view = spot_queries.margin_account(self.engine, a, symbol)
-                assert view is not None
-                out[(a, symbol)] = tuple(
-                    view["assets"][x][k] for x in (view["base"], QUOTE) for k in ("free", "locked", "borrowed",
-                                                                                  "interest")
-                )  # fmt: skip
+                row: list[Decimal] = []
+                for asset in (PAIRS[symbol].base, QUOTE):
+                    for kind, sign in (("margin", 1), ("locked", 1), ("loan", -1), ("interest", -1)):
+                        row.append(sign * queries.ledger_balance(self.engine, f"{kind}:{a}:{symbol}:{asset}"))
+                out[(a, symbol)] = tuple(row)
         return out
 
     def check_money(self) -> None:
@@ -317,11 +318,10 @@ class SpotMarginMachine(RuleBasedStateMachine):
             held = queries.wallet(e, a, asset) + spot_queries.spot_wallet_locked(e, a, asset)
             assert held == expected, f"account {a}'s {asset} wallet holds {held}, its own doing says {expected}"
 
-    def check_untouched(self, cmd: Command, events: list[Event],
-                        before: dict[tuple[int, str], tuple[Decimal, ...]]) -> None:  # fmt: skip
+    def check_untouched(self, cmd: Command, events: list[Event], before: dict[tuple[int, str], tuple[Decimal, ...]],
+                        after: dict[tuple[int, str], tuple[Decimal, ...]]) -> None:  # fmt: skip
         """A command touches only its own pair; on that pair only its account, the accounts whose orders filled
         and the accounts it liquidated. Interest accrual and rate changes only add interest."""
-        after = self.margin_balances()
         symbol = getattr(cmd, "symbol", None)
         account = getattr(cmd, "account", None)
         parties: set[tuple[int, str]] = set()
@@ -343,14 +343,12 @@ class SpotMarginMachine(RuleBasedStateMachine):
             if isinstance(ev, SpotLiquidated) and ev.step == "done":
                 assert after[(ev.account, ev.symbol)] == (D(0),) * 8, f"a closed account kept something: {ev}"
 
-    def check_loans(self, cmd: Command) -> None:
+    def check_loans(self, cmd: Command, after: dict[tuple[int, str], tuple[Decimal, ...]]) -> None:
         """The engine's loans are the model's; after AccrueInterest every loan is charged through its hour."""
-        e = self.engine
         for (a, symbol, asset), loan in self.loans.items():
-            view = spot_queries.margin_account(e, a, symbol)
-            assert view is not None
-            row = view["assets"][asset]
-            assert (row["borrowed"], row["interest"]) == (loan.principal, loan.interest), (a, symbol, row, loan)
+            at = 0 if asset == PAIRS[symbol].base else 4
+            owed = after[(a, symbol)][at + 2 : at + 4]
+            assert owed == (loan.principal, loan.interest), (a, symbol, asset, owed, loan)
             if isinstance(cmd, AccrueInterest) and loan.principal > 0:
                 assert loan.paid_to == floor_hour(cmd.ts), f"{a} {symbol} {asset}: charged to {loan.paid_to}"
 
