@@ -22,7 +22,7 @@ from isomargin.sim.options_leg import OptionsSetup, expiry_after
 from isomargin.sim.options_stress import OptionsBook, gap_path, run_options_stress
 from isomargin.sim.paths import Bars, make_bars
 from isomargin.sim.results import dumps
-from isomargin.sim.strategy import Context, ShortStrangle, Strategy
+from isomargin.sim.strategy import Context, CoveredCall, ShortStrangle, Strategy
 
 H = 3_600_000
 runner = CliRunner()
@@ -95,6 +95,13 @@ def test_a_long_through_the_gap_gains_its_value_and_the_provider_short_is_never_
     (pos,) = r["option_positions"]
     assert r["final_equity"] == 100 - D("1.1") - D("0.06") + 20_000 * pos["mark_price"] * D("0.01")
     assert r["insurance_income"] == r["insurance_draws"] == 0  # nobody was liquidated, the provider included
+
+
+def test_covered_call_sells_only_the_call_and_rolls() -> None:
+    r = run_backtest(flat_then(80_000, 176, 180), CoveredCall(contracts=100, otm=0.1), BacktestConfig(**CFG))
+    # 10 % over 95,000 and then over 80,000, on the 1,000 grid: 105,000 and 88,000; both expire worthless
+    assert [t["symbol"] for t in r["trades_list"]] == ["BTC-USD-240108-105000-C", "BTC-USD-240115-88000-C"]
+    assert r["settlement_paid"] == 0 and r["premium_collected"] > 0
 
 
 def test_expiry_settles_at_the_first_bar_open_after_it_and_pays_intrinsic() -> None:

@@ -28,6 +28,7 @@ from isomargin.sim.spot import SpotMargin
 from isomargin.sim.strategy import (
     BuyAndHold,
     Context,
+    CoveredCall,
     Grid,
     MACross,
     MACrossBars,
@@ -47,6 +48,7 @@ __all__ = [
     "BookEntry",
     "BuyAndHold",
     "Context",
+    "CoveredCall",
     "DaskExecutor",
     "Executor",
     "FundingSeries",

@@ -290,7 +290,9 @@ def compare_modes(
     """The same strategy and path run isolated and cross; the difference is the cascade."""
     cfg = config or BacktestConfig()
     if cfg.product != "perp":
-        raise SimError("bad_parameter", "isolated vs cross compares perpetual margin modes; spot margin is isolated")
+        raise SimError(
+            "bad_parameter", "isolated vs cross compares perpetual margin modes; spot margin and options are isolated"
+        )
     runs = {m: run_backtest(bars, make(), replace(cfg, margin_mode=m), funding) for m in ("isolated", "cross")}
     return {
         "kind": "compare",

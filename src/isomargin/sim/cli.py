@@ -271,8 +271,8 @@ def backtest(
         str,
         typer.Option(
             "--strategy",
-            help="buy-and-hold | ma-cross | grid | spot-margin-long (spot margin) | short-strangle (options) | "
-            "module:Class | file.py:Class.",
+            help="buy-and-hold | ma-cross | grid | spot-margin-long (spot margin) | short-strangle | covered-call "
+            "(options) | module:Class | file.py:Class.",
         ),
     ] = "buy-and-hold",
     param: Annotated[
@@ -444,7 +444,7 @@ def _stress_options(
 
 
 def _steps_text(steps: list[str]) -> str:
-    """"BTC-USD-240108-105000-C partial 5000" steps as "105000-C partial 5000 → …" (— for none)."""
+    """Steps such as "BTC-USD-240108-105000-C partial 5000" shown as "105000-C partial 5000 → …" (— for none)."""
     return " → ".join(s.split("-", 3)[-1] for s in steps) or "—"
 
 

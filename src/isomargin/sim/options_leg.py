@@ -165,7 +165,7 @@ class OptionsLeg:
     def __init__(self, sim: Simulation, bars: Bars, setup: OptionsSetup) -> None:
         self.sim = sim
         self.path = bars
-        self.setup_ = setup
+        self.config = setup
         self.family = option_family(setup.venue, setup.family)
         self.symbol = setup.family  # the path's key in `sim.bars` and the index's symbol
         self.quotes: dict[str, OptionQuotes] = {}  # the live (listed, not yet settled) options
@@ -222,8 +222,8 @@ class OptionsLeg:
         self.index = index
         marks = {s: self.mark_of(s, index, ts) for s in self.quotes}
         for sym, q in self.quotes.items():
-            if q.stale(marks[sym], self.setup_):
-                q.requote(self.sim, self.setup_, marks[sym], ts)
+            if q.stale(marks[sym], self.config):
+                q.requote(self.sim, self.config, marks[sym], ts)
         self._cover_provider(ts)
         if self.quotes:  # the engine knows a family's index only while one of its options is listed
             self.sim.must(SetMarkPrice(self.symbol, index, ts=ts))
@@ -244,7 +244,7 @@ class OptionsLeg:
         self._uncovered.clear()
 
     def iv_of(self, sym: str, index: Decimal, ts: int) -> Decimal:
-        return self.setup_.iv.vol(self.strike[sym], index, float(years_left(self.expiry[sym], ts)))
+        return self.config.iv.vol(self.strike[sym], index, float(years_left(self.expiry[sym], ts)))
 
     def mark_of(self, sym: str, index: Decimal, ts: int) -> Decimal:
         """About the premium `SetOptionVol` will set (float Black-76 over the index), for the provider's quotes: they
@@ -278,7 +278,7 @@ class OptionsLeg:
         self.expiry[sym], self.strike[sym], self.kinds[sym] = expiry, strike, kind
         self.quotes[sym] = OptionQuotes(sym, self.family)
         mark = self.mark_of(sym, self.index, self.ts)
-        self.quotes[sym].requote(self.sim, self.setup_, mark, self.ts)
+        self.quotes[sym].requote(self.sim, self.config, mark, self.ts)
         self.sim.apply(SetOptionVol(sym, self.iv_of(sym, self.index, self.ts), ts=self.ts))
         self.marks[sym] = mark
         return sym
@@ -406,7 +406,7 @@ class OptionsDesk:
         f = float(self.index)
         if delta is not None:
             years = max(1e-9, (expiry - self.leg.ts) / YEAR_MS)
-            vol = float(self.leg.setup_.iv.vol(Decimal(f), Decimal(f), years))
+            vol = float(self.leg.config.iv.vol(Decimal(f), Decimal(f), years))
             d1 = NormalDist().inv_cdf(delta if kind == "C" else 1 - delta)
             k = f * math.exp(-d1 * vol * math.sqrt(years) + vol * vol * years / 2)
         else:

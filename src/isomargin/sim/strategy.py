@@ -4,7 +4,7 @@
 order methods (buy/sell/close/limit/stop_loss/take_profit/add_margin/cancel_all) that go straight into
 the engine; on a spot pair `ctx.spot` (sim/spot.py) trades its isolated margin account, in an options run
 `ctx.options` (sim/options_leg.py) its options. Built-ins: BuyAndHold, MACross, Grid, SpotMarginLong,
-ShortStrangle; `load_strategy("module:Class")` loads any other.
+ShortStrangle, CoveredCall; `load_strategy("module:Class")` loads any other.
 """
 
 from __future__ import annotations
@@ -548,6 +548,7 @@ class ShortStrangle(Strategy):
     leg is not re-sold before the expiry."""
 
     product: ClassVar[str] = "options"
+    kinds: ClassVar[tuple[str, ...]] = ("C", "P")
 
     def __init__(self, contracts: int = 100, otm: float = 0.1, delta: float | None = None, days: int = 7,
                  step: int = 1000) -> None:  # fmt: skip
@@ -575,12 +576,19 @@ class ShortStrangle(Strategy):
     def _open(self, desk: OptionsDesk) -> None:
         expiry = desk.expiry(self.days)
         self.expiry = expiry
-        for kind in ("C", "P"):
+        for kind in self.kinds:
             d = None if self.delta is None else float(self.delta)
             strike = desk.strike(kind, otm=self.otm, delta=d, expiry=expiry, step=self.step)
             sym = desk.option(expiry, strike, kind)
             if desk.sell_to_open(sym, self.contracts):
                 self.sold.append(sym)
+
+
+class CoveredCall(ShortStrangle):
+    """The call leg of `ShortStrangle` alone: on a coin-margined family the BTC wallet is the cover (the engine still
+    holds the short's isolated margin), sold `otm` out (or at `delta`) each expiry, `contracts` at a time."""
+
+    kinds: ClassVar[tuple[str, ...]] = ("C",)
 
 
 def _options(ctx: Context) -> OptionsDesk:
@@ -602,6 +610,7 @@ def _param_decimal(value: object, what: str) -> Decimal:
 BUILTINS: dict[str, type[Strategy]] = {
     "buy-and-hold": BuyAndHold, "ma-cross": MACross, "ma-cross-bars": MACrossBars, "grid": Grid,
     "spot-margin-long": SpotMarginLong, "short-strangle": ShortStrangle,
+    "covered-call": CoveredCall,
 }  # fmt: skip
 
 
