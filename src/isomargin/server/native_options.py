@@ -335,9 +335,12 @@ def check_listable(venue: Venue, symbol: str, where: str) -> tuple[str, int]:
 @router.post("/admin/options", tags=["operator"], summary="List an option (optionally with an opening mark or IV)")
 async def admin_list(request: Request, body: ListOptionIn, _: Operator) -> Any:
     venue = venue_of(request)
-    check_listable(venue, body.symbol, body.venue)
+    family = check_listable(venue, body.symbol, body.venue)[0]
     mark = None if body.mark_price is None else positive(body.mark_price, "mark_price")
     iv = None if body.iv is None else positive(body.iv, "iv")
+    if iv is not None and venue.read(lambda: oq.index_price(venue.engine, family)) is None:
+        raise ApiError(400, "no_index_price", f"{family} has no index yet: list without iv, then set the index "
+                       "(POST /api/v1/admin/options/index) and the IV", -2010)  # fmt: skip
     await venue.submit(ListOption(body.symbol, venue=body.venue))
     if mark is not None:
         await venue.submit(SetMarkPrice(body.symbol, mark, mark))
