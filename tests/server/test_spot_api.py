@@ -65,7 +65,8 @@ def test_public_endpoints(venue: InProcessVenue) -> None:
     assert status == 200 and [s["symbol"] for s in info["symbols"]] == ["BTCUSDT", "ETHUSDT"]
     btc = info["symbols"][0]
     assert (btc["baseAsset"], btc["quoteAsset"], btc["status"]) == ("BTC", "USDT", "TRADING")
-    assert btc["isMarginTradingAllowed"] is True and "MARGIN" in btc["permissionSets"][0]
+    assert btc["isMarginTradingAllowed"] is True and btc["permissions"] == ["SPOT", "MARGIN"]
+    assert btc["permissionSets"] == [["SPOT", "MARGIN"]]
     filters = {f["filterType"]: f for f in btc["filters"]}
     assert filters["PRICE_FILTER"]["tickSize"] == "0.01" and filters["LOT_SIZE"]["stepSize"] == "0.00001"
     assert filters["NOTIONAL"]["minNotional"] == "5"

@@ -80,8 +80,8 @@ def _symbol_row(pair: dict[str, Any]) -> dict[str, Any]:
              "maxNotional": "9000000", "applyMaxToMarket": False, "avgPriceMins": 5},
             {"filterType": "MAX_NUM_ORDERS", "maxNumOrders": 200},
         ],
-        "permissions": [], "permissionSets": [["SPOT", "MARGIN"]], "defaultSelfTradePreventionMode": "NONE",
-        "allowedSelfTradePreventionModes": ["NONE"],
+        "permissions": ["SPOT", "MARGIN"], "permissionSets": [["SPOT", "MARGIN"]],
+        "defaultSelfTradePreventionMode": "NONE", "allowedSelfTradePreventionModes": ["NONE"],
     }  # fmt: skip
 
 
