@@ -33,6 +33,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, precondition, rule
 
 from isomargin.engine import (
+    AlertLevel,
     Command,
     CreateAccount,
     Deposit,
@@ -70,6 +71,7 @@ from isomargin.engine.spot_events import (
     MarginTransferred,
     Repaid,
     SpotLiquidated,
+    SpotMarginCall,
     SpotOrderUpdated,
     SpotTrade,
 )
@@ -134,6 +136,15 @@ def hourly(principal: Decimal, daily: Decimal) -> Decimal:
 def refused(events: list[Event]) -> bool:
     """Whether the command was rejected (an accepted command may have no events: nothing to accrue)."""
     return bool(events) and isinstance(events[0], Rejected)
+
+
+def _concerns(ev: Event, account: int) -> bool:
+    """A trade of `account`'s, or `account` reaching its liquidation threshold."""
+    if isinstance(ev, SpotTrade):
+        return account in (ev.buyer_account, ev.seller_account)
+    if isinstance(ev, SpotMarginCall):
+        return ev.account == account and ev.level is AlertLevel.LIQUIDATE
+    return isinstance(ev, SpotLiquidated) and ev.account == account
 
 
 def code_of(events: list[Event]) -> Code | None:
@@ -681,7 +692,8 @@ class SpotMarginMachine(RuleBasedStateMachine):
     def squeeze(self, symbol: str, pick: int) -> None:
         """Take one indebted account's pair to the mark where it reaches its liquidation threshold (solved here):
         0.2 % on the safe side (rounded away from it to the cent) it is not liquidated, 0.2 % beyond it is (at
-        very low marks a cent may be more than 0.2 %: then the exact comparison decides)."""
+        very low marks a cent may be more than 0.2 %: then the exact comparison decides) — unless another
+        account's liquidation at that mark fills one of its resting orders first (a stale limit can cascade)."""
         candidates = []
         for a in ACCOUNTS:
             view = self.view(a, symbol) if queries.account_exists(self.engine, a) else None
@@ -703,7 +715,10 @@ class SpotMarginMachine(RuleBasedStateMachine):
             events = self.do(SetMarkPrice(symbol, price))
             assert not refused(events), events
             self.marks[symbol] = price
-            hit = any(isinstance(ev, SpotLiquidated) and ev.account == account for ev in events)
+            first = next((ev for ev in events if _concerns(ev, account)), None)
+            if isinstance(first, SpotTrade):
+                continue  # another account's liquidation filled its resting order first: the mark alone did not decide
+            hit = isinstance(first, SpotMarginCall | SpotLiquidated)
             assert hit is liquidates, f"account {account} at mark {price} (threshold {float(at)}): {events}"
 
     @rule(minutes=st.integers(1, 300), seconds=st.integers(0, 59))
