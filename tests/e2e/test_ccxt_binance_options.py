@@ -3,8 +3,8 @@
 to open and a long bought against it with create_order, fetch_order / fetch_open_orders / cancel_order, fetch_positions
 (method "option"), fetch_my_trades, the options account, and refusals as ccxt exceptions.
 
-The venue lists no BTCUSDT perpetual here: the binance option family's index is named BTCUSDT too, so on a venue with
-that perpetual its options are refused (the engine would route the perpetual's marks to the family's index).
+The venue here lists ETHUSDT only, so the family's index is set directly (with a BTCUSDT perpetual listed, its marks
+would carry the family's index: tests/engine/test_options_engine.py).
 
 Figures worked by hand (binance BTCUSDT family, illustrative OKX USDⓈ rule: 1 BTC a contract, a 0.1, b 0.15, fee
 0.03 % taker / 0.02 % maker of the index capped at 7 % of the premium; index 95,000, call 100,000 at 3,000 USDT):

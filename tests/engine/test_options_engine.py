@@ -238,3 +238,20 @@ def test_engine_liquidates_at_the_queried_liquidation_mark(symbol: str, price: s
     safe = restore(snapshot(e))
     assert not [ev for ev in safe.apply(SetMarkPrice(symbol, liq - D("1e-8"))) if isinstance(ev, OptionLiquidated)]
     assert [ev for ev in e.apply(SetMarkPrice(symbol, liq)) if isinstance(ev, OptionLiquidated)]
+
+
+def test_a_futures_market_named_like_an_option_family_carries_its_index() -> None:
+    """Binance's BTCUSDT options are on the BTCUSDT index, and BTCUSDT is also the perpetual: its mark stays the
+    perpetual's, its index price becomes the family's index, announced once."""
+    from isomargin.engine.commands import ListInstrument
+    from isomargin.engine.events import MarkPriceUpdated
+
+    e = Engine(debug=True)
+    ok(e, ListInstrument("BTCUSDT", venue="binance"))
+    ok(e, ListOption("BTC-261225-100000-C", venue="binance"))
+    events = ok(e, SetMarkPrice("BTCUSDT", D(95_000), D(94_990)))
+    assert [(ev.symbol, ev.mark, ev.index_price) for ev in events if isinstance(ev, MarkPriceUpdated)] == [
+        ("BTCUSDT", D(95_000), D(94_990))
+    ]
+    assert e.markets["BTCUSDT"].mark_dec == D(95_000)
+    assert e.options.index["BTCUSDT"][1] == D(94_990)

@@ -215,7 +215,6 @@ def test_hostile_input_changes_nothing(venue: InProcessVenue) -> None:
         ({"symbol": "BTC-USD-200101-100000-C"}, "option_expired"),
         ({"symbol": "BTC-USD-301232-100000-C"}, "bad_option"),  # no such day
         ({"symbol": "DOGE-USD-301225-1-C"}, "bad_option"),  # no such family
-        ({"symbol": f"BTC-{EXP}-100000-C", "venue": "binance"}, "family_clash"),  # BTCUSDT perp is listed here
         ({"symbol": "BTC-USD-301225-100000-C", "mark_price": "-1"}, "bad_number"),
         ({"symbol": "BTC-USD-301225-100000-Ｃ"}, "bad_symbol"),
         ({"symbol": "ETH-USD-301225-3000-C", "iv": "0.5"}, "no_index_price"),  # no ETH-USD index for Black-76

@@ -95,24 +95,32 @@ class Engine:
             **options.handlers(self),
             **options_trading.handlers(self),
         }
-        # A mark names a futures market, a spot pair, an option or an option family (whose index it sets); their
-        # symbols never clash (spot pairs are BASE-QUOTE, options BASE-QUOTE-EXPIRY-STRIKE-C|P).
+        # A mark names a futures market, a spot pair, an option or an option family (whose index it sets). Spot pairs
+        # (BASE-QUOTE) and options (…-EXPIRY-STRIKE-C|P) never clash with futures; a family may (below).
         perp_mark = self._handlers[SetMarkPrice]
         spot_mark: Handler = (self.spot_liquidation.check_mark, self.spot_liquidation.commit_mark)
         pairs = self.spot.pairs
-
         option_mark: Handler = (self.options.check_mark, self.options.commit_mark)
         owns_option = self.options.owns_mark
+        markets = self.markets
+        book = self.options
 
-        def check_mark(cmd: SetMarkPrice) -> tuple[Handler, Any]:
-            if type(cmd.symbol) is str and cmd.symbol in pairs:
-                h = spot_mark
-            else:
-                h = option_mark if owns_option(cmd.symbol) else perp_mark
-            return h, h[0](cmd)
+        def check_mark(cmd: SetMarkPrice) -> tuple[Handler, Any, Any]:
+            symbol = cmd.symbol
+            if type(symbol) is str and symbol in pairs:
+                return spot_mark, spot_mark[0](cmd), None
+            if type(symbol) is str and symbol in markets:
+                # A futures market may share its name with an option family (Binance's BTCUSDT options on the
+                # BTCUSDT index): the mark is the market's, and its index (else its mark) the family's index too.
+                also = book.check_family_index(cmd) if owns_option(symbol) else None
+                return perp_mark, perp_mark[0](cmd), also
+            h = option_mark if owns_option(symbol) else perp_mark
+            return h, h[0](cmd), None
 
-        def commit_mark(plan: tuple[Handler, Any]) -> None:
+        def commit_mark(plan: tuple[Handler, Any, Any]) -> None:
             plan[0][1](plan[1])
+            if plan[2] is not None:
+                book.commit_mark(plan[2], announce=False)
 
         self._handlers[SetMarkPrice] = (check_mark, commit_mark)
 

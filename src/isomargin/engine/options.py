@@ -146,12 +146,22 @@ class Options:
         assert isinstance(cmd.mark, Decimal) and isinstance(cmd.symbol, str)
         return cmd.symbol, mark, cmd.mark
 
-    def commit_mark(self, plan: tuple[str, int, Decimal]) -> None:
+    def check_family_index(self, cmd: SetMarkPrice) -> tuple[str, int, Decimal]:
+        """The family index a futures mark of the same name carries: its index price, else its mark."""
+        value = cmd.mark if cmd.index is None else cmd.index
+        pp = points_of(value, "index price")
+        assert isinstance(value, Decimal) and isinstance(cmd.symbol, str)
+        return cmd.symbol, pp, value
+
+    def commit_mark(self, plan: tuple[str, int, Decimal], announce: bool = True) -> None:
+        """Commit step: an option's mark, or a family's index (announced as a MarkPriceUpdated unless it rode on
+        a futures market's own, which already carries it as its index price)."""
         symbol, pp, dec = plan
         market = self.markets.get(symbol)
         if market is None:  # a family's index: every short on it is measured again
             self.index[symbol] = (pp, dec)
-            self._emit(MarkPriceUpdated(self.e.ctx.env, 0, symbol, dec, dec))
+            if announce:
+                self._emit(MarkPriceUpdated(self.e.ctx.env, 0, symbol, dec, dec))
             for m in list(self.markets.values()):
                 if m.inst.family.family == symbol:
                     self.e.option_liquidation.after_mark(m)

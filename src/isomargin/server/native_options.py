@@ -313,8 +313,8 @@ class ListOptionIn(BaseModel):
 
 def check_listable(venue: Venue, symbol: str, where: str) -> tuple[str, int]:
     """The option's family and expiry, read from its name before anything is submitted: a malformed name, a strike
-    ≤ 0, an unknown family, a past expiry, or a family that shares its name with a listed futures market (its
-    index would take that market's marks) is a 400."""
+    ≤ 0, an unknown family, or a past expiry is a 400. (A family may share its name with a futures
+    market — Binance's BTCUSDT options — whose marks then carry the family's index.)"""
     try:
         family, expiry, _, _ = parse_option_symbol(symbol)
     except ValueError as exc:
@@ -326,9 +326,6 @@ def check_listable(venue: Venue, symbol: str, where: str) -> tuple[str, int]:
         raise ApiError(400, "bad_option", f"{symbol!r}: {exc}", -1121) from None
     if expiry <= now_ms():
         raise ApiError(400, "option_expired", f"{symbol!r} expired at {expiry} (ms); list a later expiry", -1121)
-    if venue.listed(fam.family):
-        raise ApiError(400, "family_clash", f"{fam.family} is also a listed futures market here: its index would take "
-                       "that market's marks, so its options are not listed on this venue", -1121)  # fmt: skip
     return fam.family, expiry
 
 
