@@ -717,7 +717,7 @@ class SpotMarginMachine(RuleBasedStateMachine):
             self.marks[symbol] = price
             first = next((ev for ev in events if _concerns(ev, account)), None)
             if isinstance(first, SpotTrade):
-                continue  # another account's liquidation filled its resting order first: the mark alone did not decide
+                return  # another account's liquidation filled its resting order first: the mark alone did not decide
             hit = isinstance(first, SpotMarginCall | SpotLiquidated)
             assert hit is liquidates, f"account {account} at mark {price} (threshold {float(at)}): {events}"
 
