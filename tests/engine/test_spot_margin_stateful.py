@@ -669,7 +669,7 @@ class SpotMarginMachine(RuleBasedStateMachine):
         """(the mark at which the account reaches its liquidation threshold, whether it is long), solved here
         from its balances — binance: margin level (hb p + hq) / (ob p + oq) = 1.05; okx: maintenance ratio
         (assets − liabilities) / (liability × (mmr + (1 + mmr) × taker)) = 1, mmr from the published tier of
-        the liability — for an account owing one asset only; None if no such mark exists."""
+        the liability (bounds inclusive) — for an account owing one asset only; None if no such mark exists."""
         p = PAIRS[view["symbol"]]
         rows = view["assets"]
         hb, hq = Fraction(rows[p.base]["total"]), Fraction(rows[QUOTE]["total"])
@@ -682,7 +682,9 @@ class SpotMarginMachine(RuleBasedStateMachine):
             k = BINANCE_LIQUIDATION
         else:
             asset, owed = (QUOTE, oq) if oq > 0 else (p.base, ob)
-            mmr = Fraction(spec.tier_for(asset, D(owed.numerator) / D(owed.denominator)).mmr)
+            tiers = spec.tiers[asset]  # (interest can take a liability past the last tier: that tier's rate)
+            tier = next((t for t in tiers if t.max_liability is None or owed <= t.max_liability), tiers[-1])
+            mmr = Fraction(tier.mmr)
             k = 1 + mmr + (1 + mmr) * Fraction(spec.taker_fee)
         if oq > 0:  # long: (hb p + hq) = k oq
             return ((k * oq - hq) / hb, True) if hb > 0 and k * oq > hq else None
