@@ -2,7 +2,8 @@
 
 Each example builds an engine in a realistic state through ordinary commands (two binance markets with marks, five
 accounts, resting, reduce-only, post-only and conditional orders, isolated and cross positions, one-way and hedge
-mode) and applies commands whose fields come from a hostile pool: NaN, sNaN, ±Infinity, −0, subnormal and huge
+mode, a spot pair with isolated margin accounts, OKX BTC-USD options with a short, a long and resting option orders)
+and applies commands whose fields come from a hostile pool: NaN, sNaN, ±Infinity, −0, subnormal and huge
 decimals, 40-digit and off-grid values, huge, negative and boolean ints, wrong types, look-alike enum strings, long,
 control and non-ASCII strings, out-of-range timestamps. `apply` must never raise; a refusal is exactly one `Rejected`
 with an explicit `Code` (never `internal_check_error`) and leaves the state hash as it was; an accepted command has
@@ -52,6 +53,7 @@ from isomargin.engine import (
     TimeInForce,
     Withdraw,
     WorkingType,
+    options_queries,
     queries,
     restore,
     snapshot,
@@ -63,17 +65,24 @@ from isomargin.engine.catalog import EVENT_TYPES
 from isomargin.engine.codes import Code
 from isomargin.engine.commands import (
     AccrueInterest,
+    AdjustOptionMargin,
     Borrow,
+    CancelOptionOrder,
     CancelSpotOrder,
+    ListOption,
     ListSpotPair,
     MarginTransfer,
+    PlaceOptionOrder,
     PlaceSpotOrder,
     Repay,
     SetBorrowRate,
+    SetOptionVol,
+    SettleOptions,
     SideEffect,
 )
 from isomargin.engine.events import OrderUpdated
 from isomargin.engine.instruments import Grid
+from isomargin.engine.options_events import OptionOrderUpdated
 from isomargin.engine.spot_events import SpotOrderUpdated
 from isomargin.venues import get_profile
 
@@ -82,6 +91,8 @@ BUY, SELL = OrderSide.BUY, OrderSide.SELL
 BTC, ETH = "BTCUSDT", "ETHUSDT"
 DATED = "BTCUSDT_260327"
 SPOT = "BTC-USDT"  # a binance spot pair with isolated margin
+FAMILY, CALL, PUT = "BTC-USD", "BTC-USD-261225-100000-C", "BTC-USD-261225-90000-P"  # OKX, coin-margined
+EXPIRY = 1_798_185_600_000  # 2026-12-25 08:00 UTC, the options' expiry
 MAX_TS = 2**63 - 1
 HOUR = 3_600_000
 
@@ -156,6 +167,31 @@ class World:
                                  side_effect=SideEffect.AUTO_REPAY, client_order_id="ar"),
         }  # fmt: skip
         self.spot_orders = {name: self._place_spot(cmd) for name, cmd in spot_resting.items()}
+        # OKX BTC-USD options (0.01 BTC a contract, premiums in BTC): a call and a put on an index of 95,000 with
+        # marks; 5 sold 3 the call (5 short with its pool, 3 long); resting: 3's bid, 5's sell to open on the put,
+        # 3's reduce-only sell to close and 5's buy to close.
+        for symbol in (CALL, PUT):
+            ok(ListOption(symbol))
+        ok(Deposit(3, "BTC", D(10)))
+        ok(Deposit(5, "BTC", D(10)))
+        ok(SetMarkPrice(FAMILY, D(95000)))
+        ok(SetMarkPrice(CALL, D("0.03")))
+        ok(SetMarkPrice(PUT, D("0.02")))
+        ok(PlaceOptionOrder(5, CALL, SELL, D(100), D("0.03")))
+        ok(PlaceOptionOrder(3, CALL, BUY, D(100), D("0.03")))
+        option_resting = {
+            "ob": PlaceOptionOrder(3, CALL, BUY, D(50), D("0.025"), client_order_id="ob"),
+            "op": PlaceOptionOrder(5, PUT, SELL, D(20), D("0.025"), client_order_id="op"),
+            "or": PlaceOptionOrder(3, CALL, SELL, D(30), D("0.04"), reduce_only=True, client_order_id="or"),
+            "bc": PlaceOptionOrder(5, CALL, BUY, D(10), D("0.02")),
+        }
+        self.option_orders = {name: self._place_option(cmd) for name, cmd in option_resting.items()}
+
+    def _place_option(self, cmd: PlaceOptionOrder) -> int:
+        update = self.venue.ok(cmd)[0]
+        assert isinstance(update, OptionOrderUpdated) and update.status.value == "NEW", update
+        order_id: int = update.order_id
+        return order_id
 
     def _place_spot(self, cmd: PlaceSpotOrder) -> int:
         update = self.venue.ok(cmd)[0]
@@ -201,6 +237,16 @@ def test_world_is_what_the_strategies_aim_at() -> None:
     assert one["assets"]["USDT"]["free"] == 30000 - 5900 and one["assets"]["USDT"]["max_transferable"] == 0
     # 2: 0.6 BTC against 0.1 BTC borrowed plus 0.1 × 0.00001 interest
     assert two["assets"]["BTC"]["free"] == D("0.3") and two["assets"]["BTC"]["interest"] == D("0.000001")
+    assert tuple(sorted(w.option_orders.values())) == tuple(row[2] for row in OPTION_RESTING)
+    for account, symbol, order_id, client_id in OPTION_RESTING:
+        [view] = [o for o in options_queries.option_orders(e, account, symbol) if o["order_id"] == order_id]
+        assert view["client_order_id"] == client_id, view
+    short, long_ = options_queries.option_position(e, 5, CALL), options_queries.option_position(e, 3, CALL)
+    assert short is not None and long_ is not None
+    assert (short["contracts"], long_["contracts"]) == (-100, 100)
+    # 5's pool: IM 0.13 (max(0.1, 0.15 − 5,000/95,000) + 0.03 per BTC, 1 BTC of underlying) + the taker's 0.0003 −
+    # the maker's 0.0002 fee; removable 0.1301 − 0.13
+    assert short["margin"] == D("0.1301") and short["max_removable"] == D("0.0001")
 
 
 # ------------------------------------------------------------------------------------------------ the contract
@@ -359,9 +405,9 @@ def _nudged(value: object) -> object:
 
 # ------------------------------------------------------------------------------------------------ plausible values
 # Coherent commands against World (most would be accepted), so that a spoiled field is what decides the outcome.
-TICK = {BTC: D("0.1"), ETH: D("0.01"), SPOT: D("0.01")}
-MARK = {BTC: 60000, ETH: 3000, SPOT: 60000}
-MIN_LOTS = {BTC: 2, ETH: 7, SPOT: 2}  # min notional 100 and 20 USDT at the marks, in 0.001 lots
+TICK = {BTC: D("0.1"), ETH: D("0.01"), SPOT: D("0.01"), CALL: D("0.0005"), PUT: D("0.0005"), FAMILY: D(1)}
+MARK = {BTC: 60000, ETH: 3000, SPOT: 60000, CALL: D("0.03"), PUT: D("0.02"), FAMILY: 95000}
+MIN_LOTS = {BTC: 2, ETH: 7, SPOT: 2, CALL: 1000}  # min notional 100 and 20 USDT at the marks, in 0.001 lots
 # (owner, symbol, order id, client id) of what World rests
 RESTING = ((1, BTC, 5, "bid"), (5, BTC, 6, "ask"), (2, BTC, 7, "tp"), (2, BTC, 8, "sl"), (3, ETH, 9, "trail"),
            (3, ETH, 10, None), (5, ETH, 11, None))  # fmt: skip
@@ -370,9 +416,13 @@ CLIENT_IDS = ("c1", "h1", *(row[3] for row in RESTING if row[3]))
 # (owner, order id, client id, isolated) of World's resting spot orders on SPOT
 SPOT_RESTING = ((5, 14, "sa", False), (3, 15, "sb", False), (1, 16, "mb", True), (2, 17, "ar", True))
 SPOT_CLIENT_IDS = tuple(row[2] for row in SPOT_RESTING)
+# (owner, symbol, order id, client id) of World's resting option orders
+OPTION_RESTING = ((3, CALL, 20, "ob"), (5, PUT, 21, "op"), (3, CALL, 22, "or"), (5, CALL, 23, None))
+OPTION_CLIENT_IDS = tuple(row[3] for row in OPTION_RESTING if row[3])
 
 accounts = st.sampled_from([1, 1, 2, 2, 3, 3, 5, 5, 4, 6])  # 4 is empty, 6 does not exist
-symbols = st.sampled_from([BTC, BTC, BTC, ETH, ETH, ETH, SPOT])  # a spot pair on a futures command: refused
+# a spot pair or an option on a futures command: refused
+symbols = st.sampled_from([BTC, BTC, BTC, ETH, ETH, ETH, SPOT, CALL])
 flags = st.booleans()
 rarely = st.sampled_from([False] * 6 + [True])
 assets = st.sampled_from(["USDT"] * 5 + ["BTC"])
@@ -471,12 +521,13 @@ def adjust_margin(draw: st.DrawFn) -> dict[str, Any]:
 
 @st.composite
 def set_mark(draw: st.DrawFn) -> dict[str, Any]:
-    symbol = draw(st.one_of(symbols, st.just(SPOT)))  # a spot mark may liquidate World's margin accounts
+    # a spot mark may liquidate World's margin accounts; the family's index and the options' marks their short
+    symbol = draw(st.one_of(symbols, st.just(SPOT), st.sampled_from([FAMILY, CALL, PUT])))
     return {"symbol": symbol, "mark": draw(marks(symbol)), "index": draw(st.one_of(st.none(), marks(symbol)))}
 
 
 # -- spot pairs and isolated margin: BTC-USDT is listed, ETH-USDT (binance and okx) is not yet, BTCUSDT is a perp
-spot_symbols = st.sampled_from([SPOT] * 6 + ["ETH-USDT", BTC, "btc-usdt", "BTCUSDT_260327", "BTC-USDC"])
+spot_symbols = st.sampled_from([SPOT] * 6 + ["ETH-USDT", BTC, "btc-usdt", "BTCUSDT_260327", "BTC-USDC", CALL])
 spot_assets = st.sampled_from(["USDT", "USDT", "BTC", "BTC", "ETH"])  # ETH is not in the pair
 spot_accounts = st.sampled_from([1, 1, 1, 2, 2, 2, 3, 5, 4, 6])  # 1 and 2 have margin accounts; 6 does not exist
 
@@ -551,6 +602,71 @@ def spot_order_ref(draw: st.DrawFn) -> dict[str, Any]:
     }
 
 
+# -- options: OKX BTC-USD's call and put are listed (5 short the call, 3 long); strike 0, a 13th month, an unknown
+# family, an unlisted strike, a perpetual, a spot pair and the family itself are not options
+option_symbols = st.sampled_from([CALL] * 4 + [PUT] * 3 + [
+    "BTC-USD-261225-0-C", "BTC-USD-261345-100000-C", "XRP-USD-261225-100000-C", "BTC-USD-261225-110000-C", BTC, SPOT,
+    DATED, FAMILY, "btc-usd-261225-100000-c"])  # fmt: skip
+option_accounts = st.sampled_from([3, 3, 3, 5, 5, 5, 1, 2, 4, 6])  # 1, 2 and 4 hold no BTC-USD options
+
+
+def option_premium() -> st.SearchStrategy[Decimal]:
+    """Premiums on OKX's bands: 0.0001 up to 0.005, 0.0005 above; the band edges, one off-band and the extremes."""
+    return st.one_of(
+        st.integers(1, 50).map(lambda n: n * D("0.0001")),
+        st.integers(11, 400).map(lambda n: n * D("0.0005")),
+        st.sampled_from([D("0.005"), D("0.0051"), D("0.0055"), D("0.0102"), D("0.00005"), D(1), D("999999.5")]),
+    )
+
+
+def option_qty() -> st.SearchStrategy[Decimal]:
+    """Whole contracts: up to a few hundred, past the tiers, or near the 10^12 bound."""
+    return st.one_of(st.integers(1, 500), st.sampled_from([1, 30, 31, 100, 101, 15_000, 10**9, 10**12 - 1])).map(D)
+
+
+@st.composite
+def place_option_order(draw: st.DrawFn) -> dict[str, Any]:
+    return {
+        "account": draw(option_accounts),
+        "symbol": draw(option_symbols),
+        "side": draw(st.sampled_from(OrderSide)),
+        "qty": draw(option_qty()),
+        "price": draw(option_premium()),
+        "tif": draw(st.sampled_from([TimeInForce.GTC] * 3 + list(TimeInForce))),
+        "reduce_only": draw(rarely),
+        "client_order_id": draw(st.one_of(st.none(), st.sampled_from(OPTION_CLIENT_IDS + SPOT_CLIENT_IDS),
+                                          st.text(min_size=1, max_size=36))),
+    }  # fmt: skip
+
+
+@st.composite
+def option_order_ref(draw: st.DrawFn) -> dict[str, Any]:
+    account, symbol, order_id, client_id = draw(st.sampled_from(OPTION_RESTING))
+    if draw(rarely):  # someone else's option order, or a futures or spot order's id
+        others = [*ORDER_IDS, *(row[1] for row in SPOT_RESTING), *(row[2] for row in OPTION_RESTING)]
+        order_id = draw(st.sampled_from(others))
+    if draw(rarely):
+        symbol = draw(option_symbols)
+    by = draw(st.sampled_from(["id", "id", "client", "both"]))
+    return {
+        "account": account,
+        "symbol": symbol,
+        "order_id": None if by == "client" and client_id else order_id,
+        "client_order_id": client_id if by != "id" else None,
+    }
+
+
+@st.composite
+def adjust_option_margin(draw: st.DrawFn) -> dict[str, Any]:
+    """Mostly 5's short call (0.0001 removable); a long, a position that does not exist, another symbol."""
+    account, symbol = draw(st.sampled_from([(5, CALL)] * 5 + [(3, CALL), (5, PUT), (1, CALL)]))
+    if draw(rarely):
+        symbol = draw(option_symbols)
+    removable = st.sampled_from([D("0.0001"), D("0.00010001"), D("0.1"), D("0.5"), D(11)])
+    amount = draw(st.one_of(money_amounts, removable))
+    return {"account": account, "symbol": symbol, "amount": -amount if draw(flags) else amount}
+
+
 PLAUSIBLE: dict[type[Command], st.SearchStrategy[dict[str, Any]]] = {
     ListInstrument: st.fixed_dictionaries({
         "symbol": st.sampled_from([BTC, ETH, "SOLUSDT", "solusdt", "BTC"]),
@@ -602,6 +718,29 @@ PLAUSIBLE: dict[type[Command], st.SearchStrategy[dict[str, Any]]] = {
     AccrueInterest: st.fixed_dictionaries({}),  # only its ts: every loan's whole hours up to it
     PlaceSpotOrder: place_spot_order(),
     CancelSpotOrder: spot_order_ref(),
+    ListOption: st.fixed_dictionaries({
+        "symbol": st.sampled_from(["BTC-USD-261225-110000-C", "BTC-USD-261225-110000-C", "ETH-USD-261225-3000-P",
+                                   "BTC-USD-270326-80000-P", CALL, "BTC-USD-261225-0-C", "BTC-USD-261345-100000-C",
+                                   "BTC-USD-201225-100000-C", "XRP-USD-261225-1-C", "BTC-USD-261225-100000-X",
+                                   "btc-usd-261225-110000-c", "BTC-261225-100000-C", BTC, SPOT, FAMILY]),
+        "venue": st.sampled_from(["okx", "okx", "okx", "binance", "bybit", "OKX"]),
+        "maker_fee": st.one_of(st.none(), st.decimals(min_value=D("-0.0002"), max_value=D("0.0004"), places=5)),
+        "taker_fee": st.one_of(st.none(), st.decimals(min_value=D("0.0003"), max_value=D("0.001"), places=5)),
+    }),
+    SetOptionVol: st.fixed_dictionaries({
+        "symbol": option_symbols,
+        "iv": st.one_of(st.decimals(min_value=D("0.01"), max_value=D(3), places=4),
+                        st.sampled_from([D(0), D("-0.5"), D("1E-8"), D(10), D(100), D("1E11")])),
+    }),
+    PlaceOptionOrder: place_option_order(),
+    CancelOptionOrder: option_order_ref(),
+    AdjustOptionMargin: adjust_option_margin(),
+    SettleOptions: st.fixed_dictionaries({
+        "family": st.sampled_from([FAMILY] * 4 + ["ETH-USD", "XRP-USD", BTC, CALL, "btc-usd"]),
+        "expiry": st.sampled_from([EXPIRY] * 4 + [EXPIRY + 1, EXPIRY - 86_400_000, 0, 1_806_048_000_000]),
+        "price": st.one_of(st.decimals(min_value=D(1), max_value=D(200000), places=1),
+                           st.sampled_from([D(90000), D(100000), D("1E-8"), D("999999999999.99999999")])),
+    }),
 }  # fmt: skip
 COMMANDS = tuple(PLAUSIBLE)
 
@@ -647,6 +786,16 @@ GROUPS = {
         AccrueInterest,
         PlaceSpotOrder,
         CancelSpotOrder,
+        SetMarkPrice,
+        Deposit,
+    ),
+    "options": (
+        ListOption,
+        SetOptionVol,
+        PlaceOptionOrder,
+        CancelOptionOrder,
+        AdjustOptionMargin,
+        SettleOptions,
         SetMarkPrice,
         Deposit,
     ),
@@ -725,6 +874,12 @@ def _cmd(cls: type[Command], **override: Any) -> Command:
         PlaceSpotOrder: {"account": 1, "symbol": SPOT, "side": BUY, "type": OrderType.LIMIT, "qty": D("0.01"),
                          "price": D(59500)},
         CancelSpotOrder: {"account": 5, "symbol": SPOT, "order_id": 14},
+        ListOption: {"symbol": "BTC-USD-261225-110000-C"},
+        SetOptionVol: {"symbol": CALL, "iv": D("0.55")},
+        PlaceOptionOrder: {"account": 3, "symbol": CALL, "side": BUY, "qty": D(10), "price": D("0.02")},
+        CancelOptionOrder: {"account": 3, "symbol": CALL, "order_id": 20},
+        AdjustOptionMargin: {"account": 5, "symbol": CALL, "amount": D("0.1")},
+        SettleOptions: {"family": FAMILY, "expiry": EXPIRY, "price": D(100000), "ts": EXPIRY},
     }  # fmt: skip
     return cls(**{**base[cls], **override})
 
@@ -1026,6 +1181,109 @@ NAMED: list[tuple[type[Command], dict[str, Any], Code]] = [
     (CancelSpotOrder, {"order_id": None, "client_order_id": ["sa"]}, Code.UNKNOWN_ORDER),
     (CancelSpotOrder, {"order_id": None}, Code.UNKNOWN_ORDER),
     (CancelSpotOrder, {"account": 6}, Code.UNKNOWN_ACCOUNT),
+    # options: which symbol (strike 0, a 13th month, an unknown family, not an option), which venue, when
+    (ListOption, {"symbol": "BTC-USD-261225-0-C"}, Code.UNKNOWN_SYMBOL),
+    (ListOption, {"symbol": "BTC-USD-261345-100000-C"}, Code.UNKNOWN_SYMBOL),
+    (ListOption, {"symbol": "BTC-USD-261225-100000-X"}, Code.UNKNOWN_SYMBOL),
+    (ListOption, {"symbol": "XRP-USD-261225-1-C"}, Code.UNKNOWN_SYMBOL),
+    (ListOption, {"symbol": CALL}, Code.ALREADY_LISTED),
+    (ListOption, {"symbol": BTC}, Code.UNKNOWN_SYMBOL),
+    (ListOption, {"symbol": SPOT}, Code.UNKNOWN_SYMBOL),
+    (ListOption, {"symbol": FAMILY}, Code.UNKNOWN_SYMBOL),
+    (ListOption, {"symbol": None}, Code.UNKNOWN_SYMBOL),
+    (ListOption, {"venue": "bybit"}, Code.UNKNOWN_SYMBOL),  # no option families
+    (ListOption, {"ts": EXPIRY}, Code.OPTION_EXPIRED),
+    (ListOption, {"maker_fee": SNAN}, Code.BAD_FEE),
+    # option orders: OKX's bands (0.0001 up to 0.005, then 0.0005), whole contracts, the expiry, enums, ids
+    (PlaceOptionOrder, {"price": D("0.0102")}, Code.BAD_PRICE),
+    (PlaceOptionOrder, {"price": D("0.0051")}, Code.BAD_PRICE),
+    (PlaceOptionOrder, {"price": D("0.00005")}, Code.BAD_PRICE),
+    (PlaceOptionOrder, {"price": NAN}, Code.BAD_PRICE),
+    (PlaceOptionOrder, {"price": D(0)}, Code.BAD_PRICE),
+    (PlaceOptionOrder, {"price": D("-0.02")}, Code.BAD_PRICE),
+    (PlaceOptionOrder, {"price": D("1E12")}, Code.BAD_PRICE),
+    (PlaceOptionOrder, {"qty": D("0.5")}, Code.BAD_QUANTITY),
+    (PlaceOptionOrder, {"qty": D(0)}, Code.BAD_QUANTITY),
+    (PlaceOptionOrder, {"qty": D(-1)}, Code.BAD_QUANTITY),
+    (PlaceOptionOrder, {"qty": SNAN}, Code.BAD_QUANTITY),
+    (PlaceOptionOrder, {"qty": D("1E12")}, Code.BAD_QUANTITY),
+    (PlaceOptionOrder, {"ts": EXPIRY}, Code.OPTION_EXPIRED),
+    (PlaceOptionOrder, {"symbol": BTC}, Code.UNKNOWN_SYMBOL),  # a perpetual on an option command
+    (PlaceOptionOrder, {"symbol": SPOT}, Code.UNKNOWN_SYMBOL),
+    (PlaceOptionOrder, {"symbol": FAMILY}, Code.UNKNOWN_SYMBOL),
+    (PlaceOptionOrder, {"symbol": "BTC-USD-261225-110000-C"}, Code.UNKNOWN_SYMBOL),  # not listed
+    (PlaceOptionOrder, {"side": "BUY"}, Code.BAD_ENUM),
+    (PlaceOptionOrder, {"tif": "GTC"}, Code.BAD_ENUM),
+    (PlaceOptionOrder, {"reduce_only": 1}, Code.BAD_FLAG),
+    (PlaceOptionOrder, {"client_order_id": "ob"}, Code.DUPLICATE_CLIENT_ORDER_ID),  # 3's resting bid
+    (PlaceOptionOrder, {"client_order_id": "a" * 37}, Code.BAD_CLIENT_ORDER_ID),
+    (PlaceOptionOrder, {"account": 6}, Code.UNKNOWN_ACCOUNT),
+    (PlaceOptionOrder, {"account": 4}, Code.INSUFFICIENT_MARGIN),  # no BTC
+    (PlaceOptionOrder, {"qty": D(10**6)}, Code.INSUFFICIENT_MARGIN),
+    (
+        PlaceOptionOrder,
+        {"side": SELL, "qty": D(101), "price": D("0.04"), "reduce_only": True},
+        Code.REDUCE_ONLY_REJECTED,
+    ),  # 3 is long 100
+    (PlaceOptionOrder, {"account": 5, "qty": D(101), "reduce_only": True}, Code.REDUCE_ONLY_REJECTED),  # short 100
+    (PlaceOptionOrder, {"account": 1, "side": SELL, "reduce_only": True}, Code.REDUCE_ONLY_REJECTED),  # no position
+    (PlaceOptionOrder, {"tif": TimeInForce.FOK}, Code.FOK_UNFILLABLE),
+    (PlaceOptionOrder, {"tif": TimeInForce.GTX, "price": D("0.04")}, Code.POST_ONLY_WOULD_CROSS),
+    (CancelOptionOrder, {"order_id": 21}, Code.UNKNOWN_ORDER),  # 5's
+    (CancelOptionOrder, {"order_id": 5}, Code.UNKNOWN_ORDER),  # 1's futures bid
+    (CancelOptionOrder, {"order_id": 15}, Code.UNKNOWN_ORDER),  # 3's spot bid
+    (CancelOptionOrder, {"order_id": None, "client_order_id": "op"}, Code.UNKNOWN_ORDER),  # 5's client id
+    (CancelOptionOrder, {"order_id": None}, Code.UNKNOWN_ORDER),
+    (CancelOptionOrder, {"order_id": True}, Code.UNKNOWN_ORDER),
+    (CancelOptionOrder, {"symbol": PUT}, Code.UNKNOWN_ORDER),  # the order is on the call
+    (CancelOptionOrder, {"symbol": BTC}, Code.UNKNOWN_SYMBOL),
+    (CancelOptionOrder, {"account": 6}, Code.UNKNOWN_ACCOUNT),
+    # option margin: 5's pool holds 0.1301 against an IM of 0.13
+    (AdjustOptionMargin, {"amount": D("-0.00010001")}, Code.ABOVE_MAX_REMOVABLE),
+    (AdjustOptionMargin, {"amount": D(0)}, Code.BAD_AMOUNT),
+    (AdjustOptionMargin, {"amount": D("-0")}, Code.BAD_AMOUNT),
+    (AdjustOptionMargin, {"amount": SNAN}, Code.BAD_NUMBER),
+    (AdjustOptionMargin, {"amount": D("1E12")}, Code.BAD_NUMBER),
+    (AdjustOptionMargin, {"amount": D("0.000000001")}, Code.BAD_NUMBER),
+    (AdjustOptionMargin, {"amount": D("1E11")}, Code.INSUFFICIENT_BALANCE),
+    (AdjustOptionMargin, {"account": 3}, Code.NO_POSITION),  # a long has no pool
+    (AdjustOptionMargin, {"symbol": PUT}, Code.NO_POSITION),
+    (AdjustOptionMargin, {"symbol": BTC}, Code.UNKNOWN_SYMBOL),
+    # marks: implied vols above 0 and at most 20, on listed options before their expiry; the family's index
+    (SetOptionVol, {"iv": D(-1)}, Code.BAD_VOL),
+    (SetOptionVol, {"iv": D(0)}, Code.BAD_VOL),
+    (SetOptionVol, {"iv": NAN}, Code.BAD_VOL),
+    (SetOptionVol, {"iv": D("20.00000001")}, Code.BAD_VOL),
+    (SetOptionVol, {"iv": 0.5}, Code.BAD_VOL),
+    (SetOptionVol, {"symbol": FAMILY}, Code.UNKNOWN_SYMBOL),
+    (SetOptionVol, {"symbol": BTC}, Code.UNKNOWN_SYMBOL),
+    (SetOptionVol, {"ts": EXPIRY}, Code.OPTION_EXPIRED),
+    (SetMarkPrice, {"symbol": CALL, "mark": D(-1)}, Code.NOT_POSITIVE),
+    (SetMarkPrice, {"symbol": CALL, "mark": D("1E-9")}, Code.BAD_NUMBER),
+    (SetMarkPrice, {"symbol": FAMILY, "mark": D(0)}, Code.NOT_POSITIVE),
+    (SetMarkPrice, {"symbol": "ETH-USD"}, Code.UNKNOWN_SYMBOL),  # a family with no option listed
+    # settlement: at or after a listed expiry of a known family, at a positive price
+    (SettleOptions, {"ts": EXPIRY - 1}, Code.BEFORE_EXPIRY),
+    (SettleOptions, {"expiry": EXPIRY + 1, "ts": EXPIRY + 1}, Code.UNKNOWN_SYMBOL),
+    (SettleOptions, {"expiry": -1}, Code.UNKNOWN_SYMBOL),
+    (SettleOptions, {"expiry": True}, Code.UNKNOWN_SYMBOL),
+    (SettleOptions, {"family": "ETH-USD"}, Code.UNKNOWN_SYMBOL),
+    (SettleOptions, {"family": "XRP-USD"}, Code.UNKNOWN_SYMBOL),
+    (SettleOptions, {"family": BTC}, Code.UNKNOWN_SYMBOL),
+    (SettleOptions, {"family": None}, Code.UNKNOWN_SYMBOL),
+    (SettleOptions, {"price": D(0)}, Code.NOT_POSITIVE),
+    (SettleOptions, {"price": SNAN}, Code.BAD_NUMBER),
+    (SettleOptions, {"price": D("1E12")}, Code.BAD_NUMBER),
+    # … and an option on a futures or spot command: no such market
+    (PlaceOrder, {"symbol": CALL}, Code.UNKNOWN_SYMBOL),
+    (AdjustMargin, {"symbol": CALL}, Code.UNKNOWN_SYMBOL),
+    (DeliverInstrument, {"symbol": CALL}, Code.UNKNOWN_SYMBOL),
+    (ListInstrument, {"symbol": CALL}, Code.UNKNOWN_SYMBOL),
+    (ListSpotPair, {"symbol": CALL}, Code.UNKNOWN_SYMBOL),
+    (PlaceSpotOrder, {"symbol": CALL}, Code.UNKNOWN_SYMBOL),
+    (MarginTransfer, {"symbol": CALL}, Code.UNKNOWN_SYMBOL),
+    (CancelOrder, {"order_id": 20}, Code.UNKNOWN_ORDER),  # 3's option bid on a futures cancel
+    (CancelSpotOrder, {"order_id": 21}, Code.UNKNOWN_ORDER),
 ]
 
 
@@ -1183,6 +1441,34 @@ LIMITS: list[tuple[type[Command], dict[str, Any], Code | None]] = [
     (PlaceSpotOrder, {"client_order_id": "sa"}, None),  # 5's, not 1's
     (CancelSpotOrder, {"order_id": None, "client_order_id": "sa"}, None),
     (CancelSpotOrder, {"account": 1, "order_id": 16}, None),
+    # options at their bounds: the tick bands' edges, the whole removable margin, the vol's range, the expiry
+    (ListOption, {"symbol": "btc-usd-261225-110000-c", "venue": "OKX"}, None),  # spelt loosely
+    (ListOption, {"symbol": "BTC-261225-100000-C", "venue": "binance"}, None),  # next to the BTCUSDT perpetual
+    (ListOption, {"ts": EXPIRY - 1}, None),
+    (PlaceOptionOrder, {"price": D("0.005")}, None),  # the last 0.0001 step
+    (PlaceOptionOrder, {"price": D("0.0055")}, None),  # the first 0.0005 step
+    (PlaceOptionOrder, {"price": D("0.0001")}, None),
+    (PlaceOptionOrder, {"ts": EXPIRY - 1}, None),
+    (PlaceOptionOrder, {"side": SELL, "qty": D(70), "price": D("0.04"), "reduce_only": True}, None),
+    (PlaceOptionOrder, {"side": SELL, "qty": D(100), "price": D("0.04"), "reduce_only": True}, None),
+    (PlaceOptionOrder, {"account": 5, "qty": D(100), "reduce_only": True}, None),
+    (PlaceOptionOrder, {"client_order_id": "op"}, None),  # 5's, not 3's
+    (PlaceOptionOrder, {"client_order_id": "a" * 36}, None),
+    (PlaceOptionOrder, {"tif": TimeInForce.IOC}, None),  # nothing to meet: cancelled, the hold released
+    (PlaceOptionOrder, {"side": SELL, "qty": D(50), "price": D("0.025"), "tif": TimeInForce.FOK}, None),  # 3's bid
+    (CancelOptionOrder, {"order_id": None, "client_order_id": "ob"}, None),
+    (CancelOptionOrder, {"account": 5, "symbol": PUT, "order_id": 21}, None),
+    (AdjustOptionMargin, {"amount": D("-0.0001")}, None),  # all that is removable
+    (AdjustOptionMargin, {"amount": D("1E-8")}, None),
+    (SetOptionVol, {"iv": D(20)}, None),
+    (SetOptionVol, {"iv": D("1E-8")}, None),
+    (SetOptionVol, {"ts": EXPIRY - 1}, None),
+    (SetMarkPrice, {"symbol": CALL, "mark": D("1E-8")}, None),
+    (SetMarkPrice, {"symbol": CALL, "mark": D("0.4")}, None),  # far past 5's bankruptcy: liquidated in full
+    (SetMarkPrice, {"symbol": FAMILY, "mark": D("999999999999.99999999")}, None),
+    (SettleOptions, {"ts": MAX_TS}, None),
+    (SettleOptions, {"price": D("1E-8")}, None),
+    (SettleOptions, {"price": D("999999999999.99999999")}, None),
 ]
 
 
