@@ -108,29 +108,73 @@ def test_transfer_borrow_interest_repay(venue: InProcessVenue) -> None:
     # hostile input: each refused with a clear code, and nothing changes
     before, wallet_before = view(venue, me), wallet(venue, me)
     hostile = [
-        ("/margin/isolated/transfer", {"symbol": PAIR, "asset": "ETH", "amount": "1", "direction": "in"}, 400,
-         "asset_not_in_pair"),
-        ("/margin/isolated/transfer", {"symbol": PAIR, "asset": "usdt", "amount": "1", "direction": "in"}, 400,
-         "bad_request"),
-        ("/margin/isolated/transfer", {"symbol": PAIR, "asset": "USDT", "amount": "-5", "direction": "in"}, 400,
-         "bad_number"),
-        ("/margin/isolated/transfer", {"symbol": PAIR, "asset": "USDT", "amount": "１０", "direction": "in"}, 400,
-         "bad_number"),
-        ("/margin/isolated/transfer", {"symbol": PAIR, "asset": "USDT", "amount": 1.5, "direction": "in"}, 400,
-         "bad_number"),
-        ("/margin/isolated/transfer", {"symbol": PAIR, "asset": "USDT", "amount": "1e3", "direction": "in"}, 400,
-         "bad_number"),
-        ("/margin/isolated/transfer", {"symbol": PAIR, "asset": "USDT", "amount": "0", "direction": "in"}, 400,
-         "bad_amount"),
-        ("/margin/isolated/transfer", {"symbol": PAIR, "asset": "USDT", "amount": "1", "direction": "up"}, 400,
-         "bad_request"),
-        ("/margin/isolated/transfer", {"symbol": "DOGE-USDT", "asset": "USDT", "amount": "1", "direction": "in"},
-         404, "unknown_symbol"),
-        ("/margin/isolated/transfer", {"symbol": PAIR, "asset": "USDT", "amount": "100000", "direction": "in"},
-         400, "insufficient_balance"),
+        (
+            "/margin/isolated/transfer",
+            {"symbol": PAIR, "asset": "ETH", "amount": "1", "direction": "in"},
+            400,
+            "asset_not_in_pair",
+        ),
+        (
+            "/margin/isolated/transfer",
+            {"symbol": PAIR, "asset": "usdt", "amount": "1", "direction": "in"},
+            400,
+            "bad_request",
+        ),
+        (
+            "/margin/isolated/transfer",
+            {"symbol": PAIR, "asset": "USDT", "amount": "-5", "direction": "in"},
+            400,
+            "bad_number",
+        ),
+        (
+            "/margin/isolated/transfer",
+            {"symbol": PAIR, "asset": "USDT", "amount": "１０", "direction": "in"},
+            400,
+            "bad_number",
+        ),
+        (
+            "/margin/isolated/transfer",
+            {"symbol": PAIR, "asset": "USDT", "amount": 1.5, "direction": "in"},
+            400,
+            "bad_number",
+        ),
+        (
+            "/margin/isolated/transfer",
+            {"symbol": PAIR, "asset": "USDT", "amount": "1e3", "direction": "in"},
+            400,
+            "bad_number",
+        ),
+        (
+            "/margin/isolated/transfer",
+            {"symbol": PAIR, "asset": "USDT", "amount": "0", "direction": "in"},
+            400,
+            "bad_amount",
+        ),
+        (
+            "/margin/isolated/transfer",
+            {"symbol": PAIR, "asset": "USDT", "amount": "1", "direction": "up"},
+            400,
+            "bad_request",
+        ),
+        (
+            "/margin/isolated/transfer",
+            {"symbol": "DOGE-USDT", "asset": "USDT", "amount": "1", "direction": "in"},
+            404,
+            "unknown_symbol",
+        ),
+        (
+            "/margin/isolated/transfer",
+            {"symbol": PAIR, "asset": "USDT", "amount": "100000", "direction": "in"},
+            400,
+            "insufficient_balance",
+        ),
         # out: the transfer-out level 2 allows 1200 − 2 × 200.002 = 799.996 out, not 800
-        ("/margin/isolated/transfer", {"symbol": PAIR, "asset": "USDT", "amount": "800", "direction": "out"}, 400,
-         "transfer_out_limited"),
+        (
+            "/margin/isolated/transfer",
+            {"symbol": PAIR, "asset": "USDT", "amount": "800", "direction": "out"},
+            400,
+            "transfer_out_limited",
+        ),
         ("/margin/isolated/repay", {"symbol": PAIR, "asset": "USDT", "amount": "300"}, 400, "repay_exceeds_debt"),
         ("/margin/isolated/repay", {"symbol": PAIR, "asset": "BTC"}, 400, "nothing_to_repay"),
         ("/margin/isolated/repay", {"symbol": PAIR, "asset": "USDT", "amount": "-1"}, 400, "bad_number"),
@@ -267,8 +311,10 @@ def test_spot_orders_wallet_and_margin_buy_with_stream(venue: InProcessVenue) ->
 
     # hostile orders: refused, nothing rests
     for body, code in (
-        ({"side": "BUY", "type": "LIMIT", "quantity": "0.01", "price": "60000", "side_effect": "MARGIN_BUY"},
-         "bad_parameter"),
+        (
+            {"side": "BUY", "type": "LIMIT", "quantity": "0.01", "price": "60000", "side_effect": "MARGIN_BUY"},
+            "bad_parameter",
+        ),
         ({"side": "BUY", "type": "LIMIT", "quantity": "0.01"}, "missing_parameter"),
         ({"side": "BUY", "type": "STOP", "quantity": "0.01", "price": "1"}, "bad_request"),
         ({"side": "BUY", "type": "MARKET", "quantity": "-0.01"}, "bad_number"),

@@ -759,8 +759,18 @@ class Venue:
             if f"account:{acct}" in topics:
                 view = sq.margin_account(engine, acct, symbol)
                 if view is not None:
-                    messages.append((f"account:{acct}", {"e": "MARGIN_ACCOUNT_UPDATE", "E": ts, "account": acct,
-                                                         "symbol": symbol, "margin_account": jsonable(view)}))
+                    messages.append(
+                        (
+                            f"account:{acct}",
+                            {
+                                "e": "MARGIN_ACCOUNT_UPDATE",
+                                "E": ts,
+                                "account": acct,
+                                "symbol": symbol,
+                                "margin_account": jsonable(view),
+                            },
+                        )
+                    )
         if messages:
             self.loop.call_soon_threadsafe(self.hub.publish, messages)
 
