@@ -212,6 +212,8 @@ class SpotMarginMachine(RuleBasedStateMachine):
             self.inside[cmd.asset] += sign * cmd.amount
         elif isinstance(cmd, FundInsurance):
             self.inside[cmd.asset] += cmd.amount
+        elif isinstance(cmd, SetMarkPrice):
+            self.marks[cmd.symbol] = cmd.mark
         liquidated = {(ev.account, ev.symbol) for ev in events if isinstance(ev, SpotLiquidated)}
         for ev in events:
             if isinstance(ev, SpotOrderUpdated) and not ev.isolated:
@@ -232,12 +234,14 @@ class SpotMarginMachine(RuleBasedStateMachine):
             elif isinstance(ev, SpotLiquidated):
                 self.stats["liquidations"] += 1
             elif isinstance(ev, Posted):
-                for t in ev.postings:  # what a closing liquidation returns: margin account → its own wallet
-                    if t.reason is Posting.MARGIN_TRANSFER and not isinstance(cmd, MarginTransfer):
-                        _, account, symbol, asset = t.debit.split(":")
-                        assert t.debit.startswith("margin:") and t.credit == f"wallet:{account}:{asset}", t
-                        assert (int(account), symbol) in liquidated, f"money left a margin account unasked: {t}"
-                        self.wallets[(int(account), asset)] += t.amount
+                # What a closing liquidation returns: margin account → its own wallet (a MarginTransfer's own
+                # movement is its first such posting; a transfer in re-measures, which may liquidate)
+                returns = [t for t in ev.postings if t.reason is Posting.MARGIN_TRANSFER]
+                for t in returns[1:] if isinstance(cmd, MarginTransfer) else returns:
+                    _, account, symbol, asset = t.debit.split(":")
+                    assert t.debit.startswith("margin:") and t.credit == f"wallet:{account}:{asset}", t
+                    assert (int(account), symbol) in liquidated, f"money left a margin account unasked: {t}"
+                    self.wallets[(int(account), asset)] += t.amount
 
     def follow_trade(self, ev: SpotTrade) -> None:
         base = PAIRS[ev.symbol].base
