@@ -199,6 +199,7 @@ def test_the_attackers_findings(env: Env) -> None:
 
 # ================================================================ native API, from its OpenAPI schema
 # (method, path template) -> how to call it validly: path values, query, body, auth ("signed", "admin", None).
+OPT = "BTC-USD-301225-100000-C"  # an option name on the grammar (listed or not: numbers are refused first)
 NATIVE_BASELINES: dict[tuple[str, str], dict[str, Any]] = {
     ("GET", "/api/v1/markets/{symbol}/book"): {"path": {"symbol": S}, "query": {"limit": "5"}},
     ("GET", "/api/v1/markets/{symbol}/trades"): {"path": {"symbol": S}, "query": {"limit": "5"}},
@@ -254,6 +255,23 @@ NATIVE_BASELINES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/api/v1/admin/spot/borrow-rate"): {"auth": "admin", "body": {
         "symbol": "BTC-USDT", "asset": "USDT", "daily_rate": "0.0002"}},
     ("POST", "/api/v1/admin/spot/accrue-interest"): {"auth": "admin", "body": {"ts": "1"}},
+    # isolated options (server/native_options.py)
+    ("GET", "/api/v1/options"): {"query": {"expiry": "1"}},
+    ("GET", "/api/v1/options/{symbol}/book"): {"path": {"symbol": OPT}, "query": {"limit": "5"}},
+    ("POST", "/api/v1/options/orders"): {"auth": "signed", "body": {
+        "symbol": OPT, "side": "BUY", "quantity": "1", "price": "0.003"}},
+    ("GET", "/api/v1/options/orders"): {"query": {"limit": "5"}, "auth": "signed"},
+    ("GET", "/api/v1/options/orders/{order_id}"): {"path": {"order_id": "1"}, "auth": "signed"},
+    ("DELETE", "/api/v1/options/orders/{order_id}"): {"path": {"order_id": "1"}, "auth": "signed"},
+    ("POST", "/api/v1/options/margin"): {"auth": "signed", "body": {"symbol": OPT, "amount": "0.01", "type": "add"}},
+    **{("GET", f"/api/v1/options/{name}"): {"query": {"limit": "5"}, "auth": "signed"}
+       for name in ("fills", "settlements", "margin-moves", "alerts")},
+    ("POST", "/api/v1/admin/options"): {"auth": "admin", "body": {"symbol": OPT, "mark_price": "0.03", "iv": "0.5"}},
+    ("POST", "/api/v1/admin/options/index"): {"auth": "admin", "body": {"family": "BTC-USD", "price": "95000"}},
+    ("POST", "/api/v1/admin/options/mark"): {"auth": "admin", "body": {"symbol": OPT, "price": "0.03"}},
+    ("POST", "/api/v1/admin/options/iv"): {"auth": "admin", "body": {"symbol": OPT, "iv": "0.5"}},
+    ("POST", "/api/v1/admin/options/settle"): {"auth": "admin", "body": {
+        "family": "BTC-USD", "expiry": "1", "price": "95000"}},
 }  # fmt: skip
 # Fields the schema must show as numbers (so the walk below cannot lose them): (method, path, field).
 NATIVE_PINNED = {
@@ -268,7 +286,9 @@ NATIVE_PINNED = {
      ("POST", "/api/v1/margin/isolated/transfer", "amount"), ("POST", "/api/v1/margin/isolated/borrow", "amount"),
      ("POST", "/api/v1/margin/isolated/repay", "amount"), ("POST", "/api/v1/spot/orders", "quantity"),
      ("POST", "/api/v1/admin/spot/borrow-rate", "daily_rate"),
-     ("POST", "/api/v1/admin/spot/accrue-interest", "ts")}  # fmt: skip
+     ("POST", "/api/v1/admin/spot/accrue-interest", "ts"), ("POST", "/api/v1/options/orders", "quantity"),
+     ("POST", "/api/v1/options/orders", "price"), ("POST", "/api/v1/options/margin", "amount"),
+     ("POST", "/api/v1/admin/options/iv", "iv"), ("POST", "/api/v1/admin/options/settle", "expiry")}  # fmt: skip
 SIGNED_DECIMALS = {("POST", "/api/v1/admin/funding", "rate")}
 AUTH_PARAMS = {"timestamp", "recvWindow"}  # the signing helper's (tests/adversarial/test_auth*.py own them)
 
