@@ -582,6 +582,19 @@ def _same(value: Any) -> Any:
     return value
 
 
+# Readers of raw (journal) fields for the cold events defined in other modules (spot, options).
+same = _same
+
+
+def read_decimal(value: Any) -> Decimal:
+    return Decimal(value)
+
+
+def read_side(value: Any) -> OrderSide:
+    """An order side from its name (BUY, SELL), as `plain` writes it."""
+    return OrderSide[value]
+
+
 class ColdEvent(Event):
     """Events off the order hot path: plain exact fields (Decimals, enums). `FIELDS` names each field with the
     function that reads it back from its raw (JSON) form."""

@@ -5,23 +5,12 @@ margin calls, liquidation steps and expiry settlement. Plain exact fields, journ
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
 
 from isomargin.engine.codes import AlertLevel, LiquidationStep, OrderStatus
 from isomargin.engine.commands import OrderSide, TimeInForce
-from isomargin.engine.events import ColdEvent, Envelope
+from isomargin.engine.events import ColdEvent, Envelope, read_decimal, read_side, same
 
-
-def _same(value: Any) -> Any:
-    return value
-
-
-def _dec(value: Any) -> Decimal:
-    return Decimal(value)
-
-
-def _side(value: Any) -> OrderSide:
-    return OrderSide[value]
+_same, _dec, _side = same, read_decimal, read_side
 
 
 class OptionListed(ColdEvent):

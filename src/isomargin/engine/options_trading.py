@@ -17,13 +17,13 @@ from isomargin.engine.ledger import Balance
 from isomargin.engine.options_events import OptionOrderUpdated, OptionTrade
 from isomargin.engine.options_risk import per_unit, price_of
 from isomargin.engine.options_state import OptionInstrument, OptionMarket, OptionOrder, OptionPosition
+from isomargin.engine.order_checks import check_book, check_client_id
 from isomargin.engine.state import Account
 from isomargin.engine.units import QUANTA, money
 
 if TYPE_CHECKING:
     from isomargin.engine.engine import Engine, Handler
 
-MAX_CLIENT_ID: Final = 36
 _BOOK_TIF: Final = {TimeInForce.GTC: BookTIF.GTC, TimeInForce.GTX: BookTIF.GTC, TimeInForce.IOC: BookTIF.IOC,
                     TimeInForce.FOK: BookTIF.FOK}  # fmt: skip
 
@@ -79,12 +79,12 @@ class OptionTrading:
         band = inst.family.tick_for(inst.grid.price(ticks))  # OKX: a coarser tick for dearer options
         if (Fraction(ticks) * Fraction(inst.tick) / Fraction(band)).denominator != 1:
             raise Reject(Code.BAD_PRICE, f"a premium of {cmd.price} moves in steps of {band}")
-        self._check_client_id(acct, cmd.client_order_id)
+        check_client_id(self.client_ids, acct.id, cmd.client_order_id, "option")
         pos = market.positions.get(acct.id)
         held = 0 if pos is None else pos.lots
         if cmd.reduce_only and (held * int(cmd.side) >= 0 or lots > abs(held)):
             raise Reject(Code.REDUCE_ONLY_REJECTED, "a reduce-only order must close part of the position, no more")
-        self._check_book(market, cmd, lots, ticks)
+        check_book(market.book, cmd.side, cmd.tif, lots, ticks)
         per_lot = self._per_lot(acct, market, cmd, ticks, lots, held)
         need = per_lot * lots
         free = e.risk.available(acct, inst.settle)
@@ -125,24 +125,6 @@ class OptionTrading:
     def _open_sells(self, acct: Account, market: OptionMarket) -> int:
         return sum(o.remaining for o in self.orders.values()
                    if o.account == acct.id and o.symbol == market.inst.symbol and o.side is OrderSide.SELL)  # fmt: skip
-
-    def _check_client_id(self, acct: Account, cid: object) -> None:
-        if cid is None:
-            return
-        if type(cid) is not str or not (0 < len(cid) <= MAX_CLIENT_ID) or not cid.isascii() or not cid.isprintable():
-            raise Reject(Code.BAD_CLIENT_ORDER_ID, f"client order id must be 1 to {MAX_CLIENT_ID} ASCII characters")
-        if (acct.id, cid) in self.client_ids:
-            raise Reject(Code.DUPLICATE_CLIENT_ORDER_ID, f"an open option order already has client id {cid!r}")
-
-    @staticmethod
-    def _check_book(market: OptionMarket, cmd: PlaceOptionOrder, lots: int, ticks: int) -> None:
-        book = market.book
-        if cmd.tif is TimeInForce.GTX:
-            best = book.best_ask() if cmd.side is OrderSide.BUY else book.best_bid()
-            if best is not None and (best <= ticks if cmd.side is OrderSide.BUY else best >= ticks):
-                raise Reject(Code.POST_ONLY_WOULD_CROSS, "the post-only order would trade at once")
-        if cmd.tif is TimeInForce.FOK and book.fillable(int(cmd.side), ticks, lots) < lots:
-            raise Reject(Code.FOK_UNFILLABLE, "the fill-or-kill order cannot fill completely now")
 
     def commit_place(self, plan: tuple[Account, OptionMarket, OptionOrder]) -> None:
         acct, market, order = plan

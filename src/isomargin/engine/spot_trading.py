@@ -14,6 +14,7 @@ from isomargin.engine.codes import BalanceKind, Code, OrderStatus, Posting
 from isomargin.engine.commands import CancelSpotOrder, OrderSide, OrderType, PlaceSpotOrder, SideEffect, TimeInForce
 from isomargin.engine.errors import Reject
 from isomargin.engine.ledger import Balance
+from isomargin.engine.order_checks import check_book, check_client_id
 from isomargin.engine.spot_events import SpotOrderUpdated, SpotTrade
 from isomargin.engine.spot_state import SpotAccount, SpotOrder, SpotPair
 from isomargin.engine.state import Account
@@ -22,7 +23,6 @@ from isomargin.engine.units import money
 if TYPE_CHECKING:
     from isomargin.engine.engine import Engine, Handler
 
-MAX_CLIENT_ID: Final = 36
 _BORROWS: Final = (SideEffect.MARGIN_BUY, SideEffect.AUTO_BORROW_REPAY)
 _REPAYS: Final = (SideEffect.AUTO_REPAY, SideEffect.AUTO_BORROW_REPAY)
 _BOOK_TIF: Final = {TimeInForce.GTC: BookTIF.GTC, TimeInForce.GTX: BookTIF.GTC, TimeInForce.IOC: BookTIF.IOC,
@@ -85,8 +85,8 @@ class SpotTrading:
         if lots * lock_ticks * pair.tick_k < pair.min_notional and ticks is not None:
             raise Reject(Code.BELOW_MIN_NOTIONAL, f"notional below the minimum {money(pair.min_notional)} "
                          f"{pair.quote}")  # fmt: skip
-        self._check_client_id(acct, cmd.client_order_id)
-        self._check_book(pair, cmd, side, lots, lock_ticks)
+        check_client_id(self.client_ids, acct.id, cmd.client_order_id, "spot")
+        check_book(pair.book, side, tif, lots, lock_ticks)
         pay = pair.quote if side is OrderSide.BUY else pair.base
         if side is OrderSide.SELL:
             lock = lots * pair.lot_k
@@ -149,24 +149,6 @@ class SpotTrading:
             cost += take * ticks * pair.tick_k
             lots -= take
         return cost
-
-    def _check_client_id(self, acct: Account, cid: object) -> None:
-        if cid is None:
-            return
-        if type(cid) is not str or not (0 < len(cid) <= MAX_CLIENT_ID) or not cid.isascii() or not cid.isprintable():
-            raise Reject(Code.BAD_CLIENT_ORDER_ID, f"client order id must be 1 to {MAX_CLIENT_ID} ASCII characters")
-        if (acct.id, cid) in self.client_ids:
-            raise Reject(Code.DUPLICATE_CLIENT_ORDER_ID, f"an open spot order already has client id {cid!r}")
-
-    @staticmethod
-    def _check_book(pair: SpotPair, cmd: PlaceSpotOrder, side: OrderSide, lots: int, ticks: int) -> None:
-        book = pair.book
-        if cmd.tif is TimeInForce.GTX:
-            best = book.best_ask() if side is OrderSide.BUY else book.best_bid()
-            if best is not None and (best <= ticks if side is OrderSide.BUY else best >= ticks):
-                raise Reject(Code.POST_ONLY_WOULD_CROSS, "the post-only order would trade at once")
-        if cmd.tif is TimeInForce.FOK and book.fillable(int(side), ticks, lots) < lots:
-            raise Reject(Code.FOK_UNFILLABLE, "the fill-or-kill order cannot fill completely now")
 
     def _free(self, acct: Account, pair: SpotPair, isolated: bool, asset: str) -> int:
         if isolated:
