@@ -103,15 +103,15 @@ def test_options_panel_shows_short_and_long(live: RunningVenue, driver: Any) -> 
     # the short: pool = sell-to-open hold (0.13 IM − 0.03 premium + 0.0003 taker fee) + 0.03 − 0.0002 maker fee
     assert short["margin"] == "0.1301" and cell(CALL, "margin") == "0.1301 BTC"
     assert cell(CALL, "side") == "short 100" and cell(CALL, "entry") == "0.03 BTC"
-    # balance 0.1301 − m meets MM + fee 0.03 + m + 0.0003 at m = 0.0499: that mark liquidates it
-    assert short["liquidation_mark"] == "0.0499" and cell(CALL, "liq") == "0.0499 BTC"
+    # OKX's balance 0.1301 + (0.03 − m) meets MM + fee 0.03 + m + 0.0003 at m = 0.0649: that mark liquidates it
+    assert short["liquidation_mark"] == "0.0649" and cell(CALL, "liq") == "0.0649 BTC"
     assert cell(CALL, "mm") == "0.06 BTC" and cell(CALL, "pnl").startswith("0 BTC")
-    # the gauge: (MM + fee) ÷ balance = 0.0603 / 0.1001; its label the ratio 166 %
+    # the gauge: (MM + fee) ÷ balance = 0.0603 / 0.1301; its label the ratio 216 %
     risk = driver.execute_script(f"return document.querySelector('#op-positions tr[data-symbol=\"{CALL}\"] "
                                  ".op-gauge').dataset.risk")  # fmt: skip
-    assert Decimal(risk) == (Decimal("0.0603") / Decimal("0.1001")).quantize(Decimal("0.0001"))
-    assert cell(CALL, "ratio") == "166 %"
-    assert Decimal(short["margin_ratio"]).quantize(Decimal("0.01")) == Decimal("1.66")
+    assert Decimal(risk) == (Decimal("0.0603") / Decimal("0.1301")).quantize(Decimal("0.0001"))
+    assert cell(CALL, "ratio") == "216 %"
+    assert Decimal(short["margin_ratio"]).quantize(Decimal("0.01")) == Decimal("2.16")
     # the long: 10 contracts = 0.1 BTC of underlying at 0.01: premium 0.001 BTC; no margin, no liquidation
     assert long["premium"] == "0.001" and cell(PUT, "side") == "long 10"
     assert cell(PUT, "margin") == "premium paid" and cell(PUT, "liq") == "—" and cell(PUT, "ratio") == "—"

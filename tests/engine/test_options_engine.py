@@ -140,7 +140,9 @@ def test_partial_liquidation_steps_down_one_tier_then_stops() -> None:
     fee min(0.03 % × 150, 7 % × 0.05 × 150) = 0.045 → ratio 0.768: liquidate. One tier down (tier 1's cap,
     10,000): 5,000 contracts bought back at 0.05 from the asks, 2.5 + taker fee 0.015 from the pool, and the
     liquidation fee min(0.03 % × 50, 7 % × 0.05 × 50) = 0.015 → pool 14.285. At 10,000 (factor 1): MM =
-    100 × 0.08 = 8, fee 0.03 → ratio (14.285 − 5) / 8.03 = 1.156…: it stops there."""
+    100 × 0.08 = 8, fee 0.03; OKX's margin balance is margin + unrealised PnL = 14.285 + (1.0 premium of the
+    10,000 left − 5 value) → ratio 10.285 / 8.03 = 1.28…: it stops there. (Before, with the 15,000: 16.815 +
+    1.5 − 7.5 = 10.815 against 12.135: 0.891.)"""
     from fractions import Fraction as F
 
     e = venue(CALL)
@@ -157,7 +159,7 @@ def test_partial_liquidation_steps_down_one_tier_then_stops() -> None:
     assert [(s.step, s.qty, s.taken_over, s.fee) for s in steps] == [("partial", D(5000), D(0), D("0.015"))]
     assert e.options.markets[CALL].positions[SELLER].lots == -10_000
     assert pool(e, SELLER, CALL) == int(D("14.285") * Q)
-    assert abs(F(steps[0].ratio) - (F("14.285") - 5) / F("8.03")) < F(1, 10**17)
+    assert abs(F(steps[0].ratio) - (F("14.285") + 1 - 5) / F("8.03")) < F(1, 10**17)
     assert e.ledger.get(f"wallet:{SELLER}:BTC") == wallet  # the wallet is never drawn on
 
 
@@ -182,7 +184,7 @@ def test_adjust_margin_and_removable() -> None:
     ok(e, SetMarkPrice(CALL, D("0.03")))
     trade(e, CALL, 100, "0.03")
     ok(e, AdjustOptionMargin(SELLER, CALL, D("0.5")))
-    # The pool must keep the IM (0.13): 0.6301 − 0.13 = 0.5001 may leave, not more.
+    # The margin balance (pool 0.6301 + premium 0.03 − value 0.03) must keep the IM (0.13): 0.5001 may leave.
     refused(e, AdjustOptionMargin(SELLER, CALL, D("-0.50010001")), Code.ABOVE_MAX_REMOVABLE)
     ok(e, AdjustOptionMargin(SELLER, CALL, D("-0.5001")))
     refused(e, AdjustOptionMargin(BUYER, CALL, D(1)), Code.NO_POSITION)

@@ -349,7 +349,10 @@ class SpotMarginMachine(RuleBasedStateMachine):
             now = after[key]
             if key in parties or key == (account, symbol):
                 continue
-            if isinstance(cmd, AccrueInterest | SetBorrowRate):  # only interest (indices 3 and 7) may grow
+            # Interest alone (indices 3 and 7) may grow: an accrual or rate change charges every loan, and a pair's
+            # mark charges the hours already due of the accounts on it before it measures them.
+            marked = isinstance(cmd, SetMarkPrice) and key[1] == cmd.symbol
+            if isinstance(cmd, AccrueInterest | SetBorrowRate) or marked:
                 assert all(now[i] == was[i] for i in (0, 1, 2, 4, 5, 6)), f"{cmd} moved {key}: {was} → {now}"
                 assert now[3] >= was[3] and now[7] >= was[7], f"{cmd} lowered {key}'s interest"
             else:
@@ -699,7 +702,10 @@ class SpotMarginMachine(RuleBasedStateMachine):
         """Take one indebted account's pair to the mark where it reaches its liquidation threshold (solved here):
         0.2 % on the safe side (rounded away from it to the cent) it is not liquidated, 0.2 % beyond it is (at
         very low marks a cent may be more than 0.2 %: then the exact comparison decides) — unless another
-        account's liquidation at that mark fills one of its resting orders first (a stale limit can cascade)."""
+        account's liquidation at that mark fills one of its resting orders first (a stale limit can cascade). A mark
+        charges the hours already due before it measures, so they are charged first (through the two marks'
+        timestamps), and the threshold is solved on what is then owed."""
+        self.do(lambda ts: AccrueInterest(ts=ts + 2))
         candidates = []
         for a in ACCOUNTS:
             view = self.view(a, symbol) if queries.account_exists(self.engine, a) else None

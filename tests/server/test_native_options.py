@@ -136,19 +136,20 @@ def test_short_and_long_positions_margin_and_stream(venue: InProcessVenue) -> No
     pos_msg = next(m for m in seen if m["e"] == "OPTION_POSITION_UPDATE" and m["account"] == seller["account"])
     assert (pos_msg["qty"], pos_msg["margin"]) == ("-100", "0.1301")
     call_msg = next(m for m in seen if m["e"] == "OPTION_MARGIN_CALL")
-    assert call_msg["level"] == "warning"  # 166 % < 300 %
+    assert call_msg["level"] == "warning"  # 216 % < 300 %
     assert btc(venue, buyer) == D("10") - D("0.03") - D("0.0003")
 
     short = ok(venue, seller, f"/options/positions/{CALL}")
-    # pool = hold 0.1003 + premium 0.03 − maker fee 0.0002 = 0.1301; balance = 0.1301 − value 0.03 = 0.1001;
-    # MM = c + mark = 0.03 + 0.03 = 0.06, liquidation fee 0.0003: ratio 0.1001 / 0.0603
+    # pool = hold 0.1003 + premium 0.03 − maker fee 0.0002 = 0.1301; OKX's margin balance = margin + unrealised PnL
+    # = 0.1301 + (premium 0.03 − value 0.03) = 0.1301; MM = c + mark = 0.03 + 0.03 = 0.06, liquidation fee 0.0003:
+    # ratio 0.1301 / 0.0603
     got = (short["side"], short["contracts"], short["margin"], short["margin_balance"])
-    assert got == ("short", "-100", "0.1301", "0.1001")
+    assert got == ("short", "-100", "0.1301", "0.1301")
     assert (short["maintenance_margin"], short["liquidation_fee"], short["initial_margin"]) == ("0.06", "0.0003",
                                                                                                 "0.13")  # fmt: skip
-    assert D(short["margin_ratio"]).quantize(D("1E-12")) == (D("0.1001") / D("0.0603")).quantize(D("1E-12"))
-    # liquidation: 0.1301 − m = 0.03 + m + 0.0003, so m = 0.0499
-    assert short["liquidation_mark"] == "0.0499" and short["pnl"] == "0" and "greeks" not in short
+    assert D(short["margin_ratio"]).quantize(D("1E-12")) == (D("0.1301") / D("0.0603")).quantize(D("1E-12"))
+    # liquidation: 0.1301 + (0.03 − m) = 0.03 + m + 0.0003, so m = 0.0649
+    assert short["liquidation_mark"] == "0.0649" and short["pnl"] == "0" and "greeks" not in short
     long = ok(venue, buyer, "/options/positions")
     assert [(p["symbol"], p["side"], p["contracts"], p["premium"], p["pnl"]) for p in long] == [
         (CALL, "long", "100", "0.03", "0")]  # fmt: skip
@@ -157,7 +158,7 @@ def test_short_and_long_positions_margin_and_stream(venue: InProcessVenue) -> No
     assert admin(venue, "options/mark", {"symbol": CALL, "price": "0.04"})[0] == 200
     assert ok(venue, buyer, f"/options/positions/{CALL}")["pnl"] == "0.01"
     short = ok(venue, seller, f"/options/positions/{CALL}")
-    assert short["pnl"] == "-0.01" and short["margin_balance"] == "0.0901"
+    assert short["pnl"] == "-0.01" and short["margin_balance"] == "0.1201"
 
     # greeks once the call is marked from an IV: a short's delta is −N(d1) per unit of underlying (1 BTC here); at
     # 10 % vol the call is worth about 1,900 USD, 0.02 BTC, below the 0.0499 that would liquidate

@@ -225,8 +225,7 @@ class Options:
         self.e.ledger.post(self.e.accounts.wallet(acct, pos.market.inst.settle), pos.pool, amount,
                            Posting.MARGIN_ADJUSTMENT)  # fmt: skip
         self.emit_position(pos)
-        if amount > 0:
-            self.e.option_liquidation.measure(pos)
+        self.e.option_liquidation.measure(pos)
 
     # -- expiry ------------------------------------------------------------------------------------------------
     def check_settle(self, cmd: SettleOptions) -> tuple[list[OptionMarket], Fraction, Decimal]:

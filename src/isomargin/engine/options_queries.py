@@ -130,8 +130,10 @@ def _position(engine: Engine, p: OptionPosition, vol: Decimal | None, ts: int | 
                 max_removable=money(removable(p, index, mark)),
             )  # fmt: skip
             try:
-                liq = liquidation_mark(i.kind, index_price(engine, i.family.family), out["entry_price"],
-                                       money(p.pool.amount - p.cost), i.family, i.grid.qty(abs(p.lots)))  # fmt: skip
+                # OKX's balance is margin + (entry − mark) × size: the pool is the margin; the entry to 30 places
+                # (the premium per unit is cost / size, rarely a finite decimal).
+                liq = liquidation_mark(i.kind, index_price(engine, i.family.family), _dec(entry, 30),
+                                       money(p.pool.amount), i.family, i.grid.qty(abs(p.lots)))  # fmt: skip
             except MarginError:
                 liq = None
             out["liquidation_mark"] = liq

@@ -64,13 +64,15 @@ def price_of(pp: int) -> Fraction:
 
 
 def measure(pos: OptionPosition, index: Fraction, mark: Fraction) -> tuple[Fraction, Fraction, Fraction]:
-    """(margin balance, maintenance margin, liquidation fee) of a short, in settle quanta: the pool less the
-    contracts' value at the mark; the fee is OKX's min(liquidation rate × the underlying's value, fee cap × the
-    premium value)."""
+    """(margin balance, maintenance margin, liquidation fee) of a short, in settle quanta. OKX's margin balance is
+    the position's margin plus its unrealised PnL: the pool (its initial margin, premium included) plus the
+    premium received less the contracts' value at the mark — OKX's MM counts the mark itself, so the buy-back
+    cost is in the requirement, not taken off the balance twice. The fee is OKX's min(liquidation rate × the
+    underlying's value, fee cap × the premium value)."""
     inst = pos.market.inst
     n = units(inst, pos.lots)
     assert pos.pool is not None
-    balance = pos.pool.amount - quanta(n * mark)
+    balance = pos.pool.amount + pos.cost - quanta(n * mark)
     _, mm = per_unit(inst, index, mark, contracts(inst, pos.lots))
     return balance, quanta(n * mm), quanta(liquidation_fee(inst, n, index, mark))
 
@@ -99,13 +101,13 @@ def alert(pos: OptionPosition, index: Fraction, mark: Fraction) -> tuple[AlertLe
 
 
 def removable(pos: OptionPosition, index: Fraction, mark: Fraction) -> int:
-    """The most margin (quanta) that may leave the pool: what keeps the pool at the initial requirement."""
+    """The most margin (quanta) that may leave the pool: what keeps the margin balance at the initial requirement
+    and the ratio above 100 %."""
     if pos.pool is None or pos.lots >= 0:
         return 0
     inst = pos.market.inst
     n = units(inst, pos.lots)
     im, _ = per_unit(inst, index, mark, contracts(inst, pos.lots))
-    # The pool holds the premium received as well as the margin; it must keep the initial requirement (which
-    # counts the mark: the cost of buying the contracts back) for every contract.
-    spare = pos.pool.amount - quanta(n * im)
+    balance, mm, fee = measure(pos, index, mark)
+    spare = min(balance - quanta(n * im), balance - mm - fee - 1, Fraction(pos.pool.amount))
     return max(0, int(spare))

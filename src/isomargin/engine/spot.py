@@ -204,7 +204,9 @@ class Spot:
 
     def commit_borrow(self, plan: tuple[Account, SpotPair, str, int]) -> None:
         acct, pair, asset, amount = plan
-        self.lend(self.margin_account(acct, pair), asset, amount)
+        sa = self.margin_account(acct, pair)
+        self.lend(sa, asset, amount)
+        self.e.spot_liquidation.measure(sa)  # the hours it caught up may have moved the account's level
 
     def lend(self, sa: SpotAccount, asset: str, amount: int) -> None:
         """Commit step: lend `amount` into the account's free balance and charge the first hour at once."""
@@ -269,6 +271,7 @@ class Spot:
         sa, asset, amount = plan
         self.catch_up(sa, asset, self.e.ctx.env.command.ts)
         self.settle_debt(sa, asset, sa.owes(asset) if amount is None else amount, "user")
+        self.e.spot_liquidation.measure(sa)
 
     def settle_debt(self, sa: SpotAccount, asset: str, amount: int, why: str) -> int:
         """Commit step: repay up to `amount` of `asset` from the free balance, interest first; returns the sum."""
@@ -306,10 +309,11 @@ class Spot:
     def commit_rate(self, plan: tuple[SpotPair, str, Decimal]) -> None:
         pair, asset, rate = plan
         ts = self.e.ctx.env.command.ts
-        for sa in pair.accounts.values():  # hours before the change are owed at the old rate
-            self.catch_up(sa, asset, ts)
+        charged = [sa for sa in pair.accounts.values() if self.catch_up(sa, asset, ts)]  # at the old rate
         pair.daily[asset] = rate
         self._emit(BorrowRateSet(self.e.ctx.env, 0, pair.symbol, asset, rate))
+        for sa in charged:
+            self.e.spot_liquidation.measure(sa)
 
     def check_accrue(self, cmd: AccrueInterest) -> int:
         return cmd.ts

@@ -85,6 +85,13 @@ class SpotLiquidation:
         price = self.e.spot.price(sa.pair)
         if price is None:
             return
+        # The hours already due are owed whether or not an AccrueInterest has come by: charge them first, so a
+        # liquidation repays them and the threshold is measured against them.
+        spot = self.e.spot
+        ts = self.e.ctx.env.command.ts
+        for asset in (sa.pair.base, sa.pair.quote):
+            if spot.due(sa, asset, ts)[0] > 0:
+                spot.catch_up(sa, asset, ts)
         level, r = alert(sa, price)
         if level is AlertLevel.LIQUIDATE:
             self._liquidate(sa, price, r)

@@ -130,26 +130,78 @@ def transfer_out_ok(sa: SpotAccount, price: Fraction | None, asset: str, amount:
     return owed <= lev * (assets - owed)
 
 
+def borrow_ok(sa: SpotAccount, price: Fraction, asset: str, x: int) -> bool:
+    """Whether borrowing `x` quanta of `asset` leaves the account within its borrow rule: Binance's borrow level,
+    OKX's liability ≤ leverage × net assets with the leverage of the tier the new liability lands in. As the
+    venues state their maxima, the first hour's interest (charged at once) is not in the bound."""
+    p = sa.pair
+    px = price if asset == p.base else ONE
+    first = 0
+    assets, owed = values(sa, price)
+    assets += x * px
+    owed += (x + first) * px
+    if p.risk is SpotRisk.MARGIN_LEVEL:
+        return assets >= p.borrow_level * owed
+    lev = leverage_cap(sa, asset, x + first)
+    return owed <= lev * (assets - owed)
+
+
 def max_borrowable(sa: SpotAccount, price: Fraction | None, asset: str) -> int:
-    """The most of `asset` (quanta) the account may borrow now: the risk rule's bound (the borrowed coin counts
-    as both asset and liability), the per-asset limit less what is already borrowed; 0 without a price."""
+    """The most of `asset` (quanta) the account may borrow now: the largest x `borrow_ok` allows (the borrowed
+    coin counts as both asset and liability), within the per-asset limit less what is already borrowed; 0 without
+    a price."""
     p = sa.pair
     if price is None:
         return 0
     px = price if asset == p.base else ONE
+    r = Fraction(0)  # the first hour's interest is outside the bound (see borrow_ok)
     assets, owed = values(sa, price)
     if p.risk is SpotRisk.MARGIN_LEVEL:
         t = p.borrow_level
-        # (A + x) ≥ t (L + x)  ⇔  x ≤ (A − t L) / (t − 1)
-        value = (assets - t * owed) / (t - 1) if t > 1 else Fraction(0)
+        # (A + v) ≥ t (L + v)  ⇔  v ≤ (A − t L) / (t − 1)
+        d = t * (1 + r) - 1
+        value = (assets - t * owed) / d if d > 0 else Fraction(0)
+        x = int(value / px) if value > 0 else 0
     else:
-        # L + x ≤ lev (A − L): the net assets do not change by borrowing
-        lev = leverage_cap(sa, asset, 0)
-        value = lev * (assets - owed) - owed
-    if value <= 0:
-        return 0
-    x = int(value / px)  # floor: never a quantum beyond the bound
+        x = _okx_bound(sa, asset, assets, owed, px, r)
     limit = p.limits.get(asset)
     if limit is not None:
         x = min(x, max(0, limit + sa.loan[asset].amount))  # loan ≤ 0: limit − principal
-    return x
+    if x <= 0 or borrow_ok(sa, price, asset, x):
+        return max(x, 0)
+    lo, hi = 0, x  # the closed form overshot (the first hour's rounding): the rule is monotone in x
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if borrow_ok(sa, price, asset, mid):
+            lo = mid
+        else:
+            hi = mid
+    return lo
+
+
+def _okx_bound(sa: SpotAccount, asset: str, assets: Fraction, owed: Fraction, px: Fraction, r: Fraction) -> int:
+    """OKX: the largest x with L + v (1 + r) ≤ lev × (A − L − v r) (v = x × price, r the share charged at once:
+    0 as venues state their maxima), where lev is the leverage of the tier the asset's liability lands in: each
+    tier's bound, kept where it lands in that tier, the largest of them."""
+    p = sa.pair
+    table = p.tiers.get(asset)
+    now = sa.owes(asset)
+    rows: list[tuple[int | None, int, int]] = []  # (cap, leverage, lower cap)
+    if not table:
+        rows.append((None, p.max_leverage, 0))
+    else:
+        lower = 0
+        for t in table:
+            rows.append((t.cap, min(p.max_leverage, t.max_leverage), lower))
+            lower = t.cap if t.cap is not None else lower
+    best = 0
+    for cap, lev, lower in rows:
+        value = (lev * (assets - owed) - owed) / (1 + r + lev * r)
+        if value <= 0:
+            continue
+        x = int(value / px)
+        if cap is not None:
+            x = min(x, int((cap - now) / (1 + r)))  # the whole new liability stays within this tier
+        if x > best and (now + x * (1 + r) > lower or lower == 0 or now >= lower):
+            best = x
+    return best
