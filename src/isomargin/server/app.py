@@ -25,6 +25,7 @@ from isomargin.server.config import VenueConfig
 from isomargin.server.dapi_base import DAPI
 from isomargin.server.errors import ApiError, from_reject
 from isomargin.server.fapi_base import FAPI
+from isomargin.server.futures_data import router as futures_data_router
 from isomargin.server.market import DemoMarket
 from isomargin.server.option_demo import OptionDemo
 from isomargin.server.schedule import InterestSchedule
@@ -40,7 +41,8 @@ HALT_POLL_S: Final = 0.05  # how soon the CLI learns of a failure (the 503s star
 SHUTDOWN_GRACE_S: Final = 10  # in-flight requests get this long to finish when the server stops
 HOT_ROUTES: Final = (("POST", "v1/order"), ("GET", "v1/order"), ("DELETE", "v1/order"), ("DELETE", "v1/allOpenOrders"))
 HOT_FAPI: Final = frozenset((m, f"/{api}/{p}") for api in ("fapi", "dapi") for m, p in HOT_ROUTES)  # and /dapi
-BINANCE_PREFIXES: Final = ("/fapi", "/dapi", "/api/v3", "/sapi", "/eapi")  # answered in Binance's {code, msg}
+# answered in Binance's {code, msg}
+BINANCE_PREFIXES: Final = ("/fapi", "/futures/data", "/dapi", "/api/v3", "/sapi", "/eapi")
 
 
 def _error(path: str, err: ApiError) -> JSONResponse:
@@ -217,6 +219,7 @@ def create_app(
     app.include_router(native_spot.router)
     app.include_router(native_options.router)
     app.include_router(fapi.router)
+    app.include_router(futures_data_router)  # /futures/data: the linear markets' statistics
     app.include_router(dapi.router)
     app.include_router(sapi.router)  # /api/v3 (spot_api) and /sapi (sapi)
     app.include_router(eapi.router)  # /eapi/v1: Binance options (the binance family's USDT-settled options)

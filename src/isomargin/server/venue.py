@@ -76,6 +76,8 @@ from isomargin.venues import get_profile
 
 MINUTE = 60_000
 BAR_KEEP = 2 * 24 * 60  # one-minute bars kept per symbol and price kind
+STAT_STEP = 5 * 60_000  # the /futures/data sampling grid (ms)
+STAT_KEEP = 30 * 24 * 12  # five-minute samples kept per symbol (30 days, as Binance)
 ORDER_KEEP = 50_000
 REPLAY_TAIL = 200_000  # journal records re-read at start-up to rebuild the histories
 OPEN_STATUSES: Final = frozenset({OrderStatus.NEW, OrderStatus.PARTIALLY_FILLED, OrderStatus.TRIGGERED})
@@ -235,6 +237,57 @@ class Bars:
         return rows[-limit:] if start is None else rows[:limit]
 
 
+class Crowd:
+    """One symbol's open interest and who is long or short, followed from PositionUpdated and sampled per
+    five minutes (the last state in each; the series /futures/data reads, rebuilt with the rest)."""
+
+    def __init__(self) -> None:
+        self.size: dict[tuple[int, str], Decimal] = {}  # (account, position side) -> signed size
+        self.net: dict[int, Decimal] = {}  # trader account -> net signed size
+        self.oi = Decimal(0)
+        self.mark = Decimal(0)
+        self.longs = self.shorts = 0  # trader accounts net long / net short
+        self.long_size = self.short_size = Decimal(0)  # their net sizes, each side
+        self.samples: OrderedDict[int, tuple[Decimal, Decimal, int, int, Decimal, Decimal]] = OrderedDict()
+
+    def _count(self, net: Decimal, sign: int) -> None:
+        if net > 0:
+            self.longs += sign
+            self.long_size += sign * net
+        elif net < 0:
+            self.shorts += sign
+            self.short_size -= sign * net
+
+    def position(self, account: int, side: str, size: Decimal) -> None:
+        old = self.size.pop((account, side), Decimal(0))
+        if size:
+            self.size[(account, side)] = size
+        self.oi += max(size, Decimal(0)) - max(old, Decimal(0))
+        if account <= 0:  # the venue's own books (insurance, ADL) are not traders
+            return
+        was = self.net.pop(account, Decimal(0))
+        net = was + size - old
+        self._count(was, -1)
+        self._count(net, 1)
+        if net:
+            self.net[account] = net
+
+    def clear(self) -> None:
+        self.size.clear()
+        self.net.clear()
+        self.oi = self.long_size = self.short_size = Decimal(0)
+        self.longs = self.shorts = 0
+
+    def sample(self, ts: int) -> None:
+        start = ts - ts % STAT_STEP
+        if self.samples and start < next(reversed(self.samples)):
+            return  # out of order: ignore
+        self.samples[start] = (self.oi, self.mark, self.longs, self.shorts, self.long_size, self.short_size)
+        self.samples.move_to_end(start)
+        while len(self.samples) > STAT_KEEP:
+            self.samples.popitem(last=False)
+
+
 class History:
     """Everything the APIs show that the engine does not keep: bounded, rebuilt from journaled events."""
 
@@ -251,7 +304,14 @@ class History:
         self.position_time: dict[tuple[int, str, str], int] = {}
         self.margin_changes: dict[int, deque[dict[str, Any]]] = {}  # add/remove isolated margin, per account
         self.settle: dict[str, str] = {}  # each market's settle asset (the asset of its income rows)
+        self.crowds: dict[str, Crowd] = {}  # open interest and long/short accounts, per symbol
         self.next_income = 1
+
+    def crowd(self, symbol: str) -> Crowd:
+        c = self.crowds.get(symbol)
+        if c is None:
+            c = self.crowds[symbol] = Crowd()
+        return c
 
     def bar(self, symbol: str, kind: str) -> Bars:
         b = self.bars.get((symbol, kind))
@@ -299,6 +359,9 @@ class History:
             elif isinstance(ev, MarkPriceUpdated):
                 self.bar(ev.symbol, "mark").add(ts, ev.mark)
                 self.bar(ev.symbol, "index").add(ts, ev.index_price)
+                c = self.crowd(ev.symbol)
+                c.mark = ev.mark
+                c.sample(ts)
             elif isinstance(ev, FundingSettled):
                 self._push(self.funding, ev.symbol, {"symbol": ev.symbol, "rate": ev.rate, "time": ts,
                                                      "mark": ev.mark})  # fmt: skip
@@ -316,6 +379,10 @@ class History:
                 self._push(self.alerts, ev.account, {**event_row(ev), "time": ts}, 200)
             elif isinstance(ev, PositionUpdated | MarginAdjusted):
                 self.position_time[(ev.account, ev.symbol, ev.position_side.value)] = ts
+                if isinstance(ev, PositionUpdated):
+                    c = self.crowd(ev.symbol)
+                    c.position(ev.account, ev.position_side.value, ev.size)
+                    c.sample(ts)
                 if isinstance(ev, MarginAdjusted):
                     self._push(self.margin_changes, ev.account, {
                         "symbol": ev.symbol, "amount": ev.amount, "asset": self.settle.get(ev.symbol, "USDT"),
@@ -471,6 +538,13 @@ class Venue:
             self.history.ingest(events)
             self.spot_history.ingest(events)
             self.option_history.ingest(events)
+        # The replayed tail may start after positions opened: the crowds follow on from the engine's own.
+        e = self.core.engine
+        for c in self.history.crowds.values():
+            c.clear()
+        for acct in q.accounts(e):
+            for pos in q.positions(e, acct):
+                self.history.crowd(pos["symbol"]).position(acct, pos["position_side"].value, pos["size"])
 
     def bootstrap(self) -> None:
         """List the configured markets (linear and coin-margined) and spot pairs, seed marks and each settle asset's
