@@ -17,6 +17,7 @@ from typing import Any
 from isomargin.margin import MarginError
 from isomargin.margin.numbers import D, non_negative, plain, positive
 from isomargin.margin.options import OptionKind
+from isomargin.venues.registry import UnknownListing
 
 # Every venue here expires its options at 08:00 UTC on the expiry date (OKX's rule; Binance's too for its
 # current listings), so a symbol's date is enough to know the instant.
@@ -47,15 +48,8 @@ class TickBand:
     tick: Decimal
 
 
-class UnknownOptionFamily(KeyError):
-    """An unknown venue or family; str() is the sentence (a bare KeyError would print its repr)."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
-
-    def __str__(self) -> str:
-        return self.message
+class UnknownOptionFamily(UnknownListing):
+    """An unknown venue or family."""
 
 
 @dataclass(frozen=True)

@@ -100,3 +100,15 @@ def alerts_from(data: dict[str, Any]) -> Alerts:
 def fee(data: dict[str, Any], key: str) -> Decimal:
     value = data.get(key)
     return ZERO if value is None else D(value)
+
+
+class UnknownListing(KeyError):
+    """An unknown venue, pair or family in a venue's data; str() is the sentence (a bare KeyError prints its
+    repr). The spot-margin and option loaders raise their own subclasses of it."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message

@@ -14,6 +14,7 @@ from typing import Any
 
 from isomargin.margin import MarginError
 from isomargin.margin.numbers import D, non_negative, positive
+from isomargin.venues.registry import UnknownListing
 
 
 class SpotRisk(StrEnum):
@@ -44,15 +45,8 @@ class SpotTier:
     max_leverage: int
 
 
-class UnknownSpotPair(KeyError):
-    """An unknown venue or pair; str() is the sentence (a bare KeyError would print its repr)."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
-
-    def __str__(self) -> str:
-        return self.message
+class UnknownSpotPair(UnknownListing):
+    """An unknown venue or pair."""
 
 
 @dataclass(frozen=True)
